@@ -1,0 +1,327 @@
+"""The graph: nodes, grad modes, applying a primitive, and the one backward sweep.
+
+Invariants
+- A Tensor that requires grad owns a node: the Node of the op that made it, or a leaf Node
+  (``prim is None``) created the first time it is used. Nodes hold their inputs strongly and
+  their output weakly, so a graph lives exactly as long as the outputs that reach it.
+- Internal maps are keyed by Node identity, never by Tensor (Tensor overloads ``==``).
+- No recursion: the topological sort is an explicit stack, so 100,000-op chains work.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import traceback
+import weakref
+
+import numpy as np
+
+from .errors import AnomalyError, GraphFreedError, ShapeError, describe
+from .registry import RAW, TENSOR
+
+
+class _State(threading.local):
+    grad_enabled = True
+    anomaly = False
+    fw_levels: tuple = ()  # active forward-mode levels, innermost last
+
+
+STATE = _State()
+
+
+# --------------------------------------------------------------------------------------------
+# Grad modes.
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool):
+    prev = STATE.grad_enabled
+    STATE.grad_enabled = enabled
+    try:
+        yield
+    finally:
+        STATE.grad_enabled = prev
+
+
+def no_grad():
+    """Context manager (and decorator) in which ops record no graph.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(2.0, requires_grad=True)
+    >>> with cr.no_grad():
+    ...     y = x * 3
+    >>> y.requires_grad
+    False
+    """
+    return _grad_mode(False)
+
+
+def enable_grad():
+    """Context manager that turns recording back on inside ``no_grad``."""
+    return _grad_mode(True)
+
+
+def set_grad_enabled(enabled: bool):
+    return _grad_mode(bool(enabled))
+
+
+def is_grad_enabled() -> bool:
+    return STATE.grad_enabled
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Raise ``AnomalyError`` at the first op whose forward or backward yields NaN or Inf.
+
+    The error names the op, its inputs' names and shapes, and the line of user code that
+    created the op (recorded while the mode is on).
+    """
+    prev = STATE.anomaly
+    STATE.anomaly = True
+    try:
+        yield
+    finally:
+        STATE.anomaly = prev
+
+
+# --------------------------------------------------------------------------------------------
+# Nodes.
+
+class Node:
+    __slots__ = ("prim", "inputs", "parents", "params", "out_data", "out_ref", "hooks",
+                 "where", "tensor_ref", "__weakref__")
+
+    def __repr__(self):
+        return f"<Node {self.prim.name if self.prim else 'leaf'}>"
+
+
+def leaf_node(t) -> Node:
+    """The node of a leaf tensor that requires grad (made on first use)."""
+    node = t._node
+    if node is None:
+        node = Node()
+        node.prim = None
+        node.parents = ()
+        node.inputs = ()
+        node.hooks = None
+        node.tensor_ref = weakref.ref(t)
+        t._node = node
+    return node
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_location() -> str:
+    """``file:line in function: code`` of the innermost frame outside chainrule."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    return "<unknown>"
+
+
+# --------------------------------------------------------------------------------------------
+# Applying a primitive: the hot path.
+
+def _op_error(prim, inputs, err):
+    names = ", ".join(describe(t) for t in inputs)
+    return ShapeError(f"{prim.name}: {err} (inputs: {names})")
+
+
+def apply(prim, inputs: tuple, params: dict | None = None):
+    """Run ``prim`` on Tensors, record a node if needed and propagate forward-mode tangents."""
+    from .tensor import Tensor
+
+    try:
+        if params:
+            data = prim.forward(*[t.data for t in inputs], **params)
+        else:
+            data = prim.forward(*[t.data for t in inputs])
+    except (ValueError, IndexError) as err:
+        raise _op_error(prim, inputs, err) from None
+    out = Tensor.__new__(Tensor)
+    out.data = data
+    out.grad = None
+    out.name = None
+    out._tangents = None
+    out._node = None
+    out._requires_grad = False
+    st = STATE
+    if st.grad_enabled:
+        for t in inputs:
+            if t._requires_grad:
+                _record(prim, inputs, params, out, data)
+                break
+    if st.fw_levels:
+        for t in inputs:
+            if t._tangents:
+                from .forward import propagate
+                propagate(prim, inputs, params, out)
+                break
+    if st.anomaly:
+        _check_finite(prim, inputs, data, "forward", out._node)
+    return out
+
+
+def _record(prim, inputs, params, out, data):
+    node = Node()
+    node.prim = prim
+    node.inputs = inputs
+    node.parents = tuple([(t._node or leaf_node(t)) if t._requires_grad else None
+                          for t in inputs])
+    node.params = params
+    node.hooks = None
+    node.tensor_ref = None
+    if prim.uses_out:
+        node.out_data = data
+        node.out_ref = weakref.ref(out)
+    else:
+        node.out_data = node.out_ref = None
+    node.where = user_location() if STATE.anomaly else None
+    out._node = node
+    out._requires_grad = True
+
+
+def _check_finite(prim, inputs, value, phase, node):
+    value = value.data if hasattr(value, "_node") else value
+    if value is None or value.dtype.kind not in "fc" or np.isfinite(value).all():
+        return
+    where = (node.where if node is not None and node.where else user_location())
+    names = ", ".join(describe(t) for t in inputs)
+    bad = "NaN" if np.isnan(value).any() else "Inf"
+    raise AnomalyError(f"{prim.name} produced {bad} in its {phase} pass; inputs: {names}; "
+                       f"created at {where}")
+
+
+# --------------------------------------------------------------------------------------------
+# The backward sweep.
+
+def toposort(roots) -> list:
+    """Nodes reachable from ``roots``, parents before children (iterative DFS)."""
+    order, seen = [], set()
+    for root in roots:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(root.parents))]
+        while stack:
+            node, it = stack[-1]
+            for p in it:
+                if p is not None and p not in seen:
+                    seen.add(p)
+                    stack.append((p, iter(p.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def _wrap(v):
+    from .tensor import Tensor
+    return v if isinstance(v, Tensor) else Tensor._wrap(v)
+
+
+def sweep(roots, root_grads, *, targets=None, retain_graph=False, create_graph=False,
+          observer=None):
+    """Propagate cotangents from ``roots`` backwards.
+
+    With ``targets`` (a list of nodes) returns {node: cotangent} for them and touches no
+    ``.grad``; without, accumulates into every leaf's ``.grad`` (``backward()``).
+    The sweep runs on raw ndarrays unless its results must be differentiable
+    (``create_graph``) or carry forward-mode tangents (a jvp is active).
+    """
+    tensor_mode = create_graph or bool(STATE.fw_levels)
+    ops = TENSOR if tensor_mode else RAW
+    order = toposort(roots)
+    target_set = needed = None
+    if targets is not None:
+        target_set = set(targets)
+        needed = set(target_set)
+        for node in order:
+            if node not in needed and any(p in needed for p in node.parents):
+                needed.add(node)
+    grads: dict = {}
+    for node, g in zip(roots, root_grads):
+        grads[node] = grads[node] + g if node in grads else g
+    results = {}
+    with _grad_mode(create_graph):
+        for node in reversed(order):
+            g = grads.pop(node, None)
+            if g is None:
+                continue
+            if node.hooks:
+                for hook in node.hooks:
+                    new = hook(_wrap(g))
+                    if new is not None:
+                        g = new if tensor_mode else np.asarray(new.data if hasattr(new, "data")
+                                                                else new)
+            if target_set is not None and node in target_set:
+                results[node] = g
+            prim = node.prim
+            if prim is None:
+                if target_set is None:
+                    _accumulate(node, g, tensor_mode)
+                continue
+            if node.inputs is None:
+                raise GraphFreedError(
+                    f"backward through {prim.name} a second time, but its saved values were "
+                    "freed by the first backward; pass retain_graph=True to the first call")
+            needs = tuple([p is not None and (needed is None or p in needed)
+                           for p in node.parents])
+            if not any(needs):
+                continue
+            if tensor_mode:
+                xs = node.inputs
+                out = _output_tensor(node) if prim.uses_out else None
+            else:
+                xs = [t.data for t in node.inputs]
+                out = node.out_data
+            gs = prim.vjp(ops, g, xs, out, node.params, needs)
+            if observer is not None:
+                observer(node, g, gs)
+            for p, gi in zip(node.parents, gs):
+                if gi is None or p is None:
+                    continue
+                if STATE.anomaly:
+                    _check_finite(prim, node.inputs, gi, "backward", node)
+                grads[p] = grads[p] + gi if p in grads else gi
+            if not retain_graph:
+                node.inputs = None
+                node.out_data = None
+    return results
+
+
+def _output_tensor(node):
+    out = node.out_ref()
+    if out is None:  # the output was dropped by the user: recompute it from the inputs
+        out = apply(node.prim, node.inputs, node.params)
+    return out
+
+
+def _accumulate(node, g, tensor_mode):
+    t = node.tensor_ref()
+    if t is None:
+        return
+    if not tensor_mode:
+        from .tensor import Tensor
+        g = Tensor._wrap(g if t.grad is None else t.grad.data + g)
+    elif t.grad is not None:
+        g = t.grad + g
+    t.grad = g
+
+
+def register_hook(t, hook):
+    """``hook(grad) -> grad | None`` runs when ``t``'s cotangent is complete."""
+    if not t._requires_grad:
+        raise RuntimeError(f"register_hook: {describe(t)} does not require grad")
+    node = t._node or leaf_node(t)
+    if node.hooks is None:
+        node.hooks = []
+    node.hooks.append(hook)
+
+    class _Handle:
+        def remove(self):
+            node.hooks.remove(hook)
+
+    return _Handle()

@@ -1,0 +1,118 @@
+"""Declaring new differentiable primitives from outside the package, the way chainrule
+declares its own (see ``chainrule.registry`` for the rule signatures and vocabulary).
+
+>>> import chainrule as cr, numpy as np
+>>> @cr.extend.elementwise(lambda ops, x, out: 3 * x * x, formula="d/dx x³ = 3x²")
+... def cube(x):
+...     return x ** 3
+>>> cr.grad(cr.grad(cube))(2.0).item()
+12.0
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import registry
+from .engine import apply
+from .ops._front import nary
+from .tensor import Tensor, as_tensor
+
+
+def _front(prim, doc):
+    def fn(*xs, **params):
+        return nary(prim, *xs, params=params or None)
+    fn.primitive = prim
+    fn.__name__ = prim.name
+    fn.__doc__ = doc
+    return fn
+
+
+def elementwise(*derivs, name=None, formula="", uses_out=False):
+    """Decorate a NumPy forward ``f(*arrays, **params)``; ``derivs[i](ops, *xs, out,
+    **params)`` is ∂out/∂xᵢ written with ``ops`` functions and operators."""
+    def deco(forward):
+        prim = registry.elementwise(name or forward.__name__, forward, *derivs,
+                                    formula=formula, uses_out=uses_out, replace=True)
+        return _front(prim, forward.__doc__)
+    return deco
+
+
+def linear(transpose, *, name=None, formula=""):
+    """Decorate the NumPy forward of a linear op; ``transpose(ops, g, params, needs)``
+    returns one cotangent per input. The forward must accept extra leading dimensions."""
+    def deco(forward):
+        prim = registry.linear(name or forward.__name__, forward, transpose, formula=formula,
+                               replace=True)
+        return _front(prim, forward.__doc__)
+    return deco
+
+
+def primitive(*, vjp, jvp, name=None, formula="", uses_out=False):
+    """Decorate the NumPy forward of any op, given ``vjp(ops, g, xs, out, params, needs)``
+    and ``jvp(xs, dxs, out, params)`` written with chainrule ops."""
+    def deco(forward):
+        prim = registry.general(name or forward.__name__, forward, vjp, jvp, formula=formula,
+                                uses_out=uses_out, replace=True)
+        return _front(prim, forward.__doc__)
+    return deco
+
+
+class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
+    """Give a composite function a hand-written reverse rule, as ``jax.custom_vjp``::
+
+        @cr.custom_vjp
+        def f(x): ...
+        def f_fwd(x): return f(x), residuals
+        def f_bwd(residuals, g): return (x̄,)
+        f.defvjp(f_fwd, f_bwd)
+
+    ``f_bwd`` runs on Tensors (so its own ops are differentiable for higher orders);
+    forward mode differentiates ``f`` itself.
+    """
+
+    def __init__(self, fun):
+        self.fun = fun
+        self.fwd = self.bwd = None
+        self.__name__ = getattr(fun, "__name__", "custom_vjp")
+        self.__doc__ = fun.__doc__
+        self.prim = registry.general(
+            self.__name__, lambda *xs, fwd_out, res: fwd_out, self._vjp, self._jvp,
+            formula="custom vjp", replace=True)
+
+    def defvjp(self, fwd, bwd):
+        self.fwd, self.bwd = fwd, bwd
+        return self
+
+    def __call__(self, *args):
+        if self.fwd is None:
+            raise TypeError(f"custom_vjp {self.__name__}: call defvjp(fwd, bwd) first")
+        xs = tuple(as_tensor(a) for a in args)
+        out, res = self.fwd(*xs)
+        out = as_tensor(out)
+        return apply(self.prim, xs, {"fwd_out": out.data, "res": res})
+
+    def _vjp(self, ops, g, xs, out, params, needs):
+        gs = self.bwd(params["res"], g if isinstance(g, Tensor) else Tensor._wrap(g))
+        gs = tuple(gs) if isinstance(gs, (tuple, list)) else (gs,)
+        if len(gs) != len(xs):
+            raise ValueError(f"custom_vjp {self.__name__}: bwd returned {len(gs)} cotangents "
+                             f"for {len(xs)} inputs")
+        res = []
+        for gi, x, need in zip(gs, xs, needs):
+            if not need or gi is None:
+                res.append(None)
+                continue
+            gi = as_tensor(gi)
+            if gi.shape != x.shape:
+                raise ValueError(f"custom_vjp {self.__name__}: bwd returned shape {gi.shape} "
+                                 f"for an input of shape {x.shape}")
+            res.append(gi if ops.is_tensor else gi.data)
+        return res
+
+    def _jvp(self, xs, dxs, out, params):
+        from .transforms import jvp
+        batched = any(d is not None and d.ndim > x.ndim for x, d in zip(xs, dxs))
+        lead = next((d.shape[:d.ndim - x.ndim] for x, d in zip(xs, dxs) if d is not None), ())
+        tans = [d if d is not None else Tensor._wrap(np.zeros(lead + x.shape, x.dtype))
+                for x, d in zip(xs, dxs)]
+        return jvp(self.fun, xs, tans, batched=batched)[1]

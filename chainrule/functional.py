@@ -1,0 +1,41 @@
+"""Composites: functions built from primitives, with no derivative rule of their own."""
+from __future__ import annotations
+
+import math
+
+from . import ops
+from .tensor import as_tensor
+
+
+def _count(x, axis) -> int:
+    from .ops._front import norm_axis
+    return math.prod(x.shape[a] for a in norm_axis(axis, x.ndim))
+
+
+def mean(x, axis=None, keepdims: bool = False):
+    """Arithmetic mean over ``axis`` (all axes if None)."""
+    x = as_tensor(x)
+    return ops.sum(x, axis, keepdims) * (1.0 / _count(x, axis))
+
+
+def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
+    """Variance over ``axis``; ``ddof=0`` as NumPy (PyTorch's default is ``ddof=1``)."""
+    x = as_tensor(x)
+    centred = x - mean(x, axis, keepdims=True)
+    return ops.sum(centred * centred, axis, keepdims) * (1.0 / (_count(x, axis) - ddof))
+
+
+def std(x, axis=None, keepdims: bool = False, ddof: int = 0):
+    """Standard deviation over ``axis``; ``ddof=0`` as NumPy."""
+    return ops.sqrt(var(x, axis, keepdims, ddof))
+
+
+def log_softmax(x, axis: int = -1):
+    """x − logsumexp(x): log-probabilities, stable for any logits."""
+    x = as_tensor(x)
+    return x - ops.logsumexp(x, axis, keepdims=True)
+
+
+def softmax(x, axis: int = -1):
+    """exp(log_softmax(x)): probabilities along ``axis``."""
+    return ops.exp(log_softmax(x, axis))

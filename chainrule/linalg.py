@@ -1,0 +1,1 @@
+"""``cr.linalg``: linear-algebra functions (inv, solve, det, slogdet, cholesky) land here."""

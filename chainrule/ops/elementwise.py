@@ -1,0 +1,299 @@
+"""Elementwise primitives: each declared once with its derivative ∂out/∂x and formula text."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..engine import apply
+from ..errors import ShapeError, describe
+from ..registry import ONE, elementwise, linear
+from ..tensor import Tensor, as_tensor
+from ._front import data as D
+from ._front import is_scalar, nary, tracked, unify
+from .special import erf_array
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _sigmoid_array(x):
+    e = np.exp(-np.abs(x))  # never overflows: exp of a non-positive number
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)))
+
+
+def _gelu_forward(x, approximate):
+    if approximate == "tanh":
+        return _gelu_tanh(x)
+    return (0.5 * x * (1.0 + erf_array(x / math.sqrt(2.0)))).astype(x.dtype, copy=False)
+
+
+def _gelu_deriv(ops, x, out, approximate):
+    if approximate == "tanh":
+        u = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+        t = ops.tanh(u)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (
+            1 + 3 * 0.044715 * x * x)
+    cdf = 0.5 * (1 + ops.erf(x * (1 / math.sqrt(2.0))))
+    return cdf + x * ops.exp(-0.5 * x * x) * _INV_SQRT_2PI
+
+
+def _tie(x, y, dtype):
+    """∂max(x, y)/∂x: 1 where x wins, ½ on ties (as PyTorch), 0 elsewhere."""
+    return ((x > y) + 0.5 * (x == y)).astype(dtype)
+
+
+def _safe_log_base(ops, x, y):
+    """∂xʸ/∂y = xʸ·log x, taken as 0 where x = 0 and y ≥ 0 (PyTorch's convention)."""
+    zero = (D(x) == 0) & (D(y) >= 0)
+    return zero, ops.log(ops.where(zero, 1, x))
+
+
+# -- the primitives --------------------------------------------------------------------------
+NEG = linear("neg", np.negative, lambda ops, g, p, needs: [-g], formula="∂(−x)/∂x = −1")
+ADD = elementwise("add", np.add, ONE, ONE, formula="∂(x+y)/∂x = 1, ∂(x+y)/∂y = 1")
+SUB = elementwise("subtract", np.subtract, ONE, lambda ops, x, y, out: -1,
+                  formula="∂(x−y)/∂x = 1, ∂(x−y)/∂y = −1")
+MUL = elementwise("multiply", np.multiply, lambda ops, x, y, out: y,
+                  lambda ops, x, y, out: x, formula="∂(xy)/∂x = y, ∂(xy)/∂y = x")
+DIV = elementwise("divide", np.divide, lambda ops, x, y, out: 1 / y,
+                  lambda ops, x, y, out: -x / (y * y),
+                  formula="∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = −x/y²")
+
+
+def _pow_dy(ops, x, y, out):
+    zero, log_x = _safe_log_base(ops, x, y)
+    return ops.where(zero, 0, out * log_x)
+
+
+POW = elementwise("power", np.power, lambda ops, x, y, out: y * x ** (y - 1), _pow_dy,
+                  uses_out=True, formula="∂xʸ/∂x = y·xʸ⁻¹, ∂xʸ/∂y = xʸ·log x")
+MAXIMUM = elementwise("maximum", np.maximum,
+                      lambda ops, x, y, out: _tie(D(x), D(y), D(x).dtype),
+                      lambda ops, x, y, out: _tie(D(y), D(x), D(y).dtype),
+                      formula="∂max(x,y)/∂x = [x > y] (½ on ties)")
+MINIMUM = elementwise("minimum", np.minimum,
+                      lambda ops, x, y, out: _tie(D(y), D(x), D(x).dtype),
+                      lambda ops, x, y, out: _tie(D(x), D(y), D(y).dtype),
+                      formula="∂min(x,y)/∂x = [x < y] (½ on ties)")
+WHERE = elementwise("where", np.where, None, lambda ops, c, x, y, out: D(c),
+                    lambda ops, c, x, y, out: ~D(c),
+                    formula="∂where(c,x,y)/∂x = [c], ∂/∂y = [¬c]")
+
+# Python-number operands are parameters, not inputs: one op instead of three and no upcast.
+ADD_S = elementwise("add_scalar", lambda x, c: x + c, ONE, formula="∂(x+c)/∂x = 1")
+RSUB_S = elementwise("rsub_scalar", lambda x, c: c - x, lambda ops, x, out, c: -1,
+                     formula="∂(c−x)/∂x = −1")
+MUL_S = elementwise("mul_scalar", lambda x, c: x * c, lambda ops, x, out, c: c,
+                    formula="∂(c·x)/∂x = c")
+DIV_S = elementwise("div_scalar", lambda x, c: x / c, lambda ops, x, out, c: 1 / c,
+                    formula="∂(x/c)/∂x = 1/c")
+RDIV_S = elementwise("rdiv_scalar", lambda x, c: c / x, lambda ops, x, out, c: -c / (x * x),
+                     formula="∂(c/x)/∂x = −c/x²")
+POW_S = elementwise("pow_scalar", lambda x, c: x ** c,
+                    lambda ops, x, out, c: c * x ** (c - 1) if c != 0 else 0,
+                    formula="∂xᶜ/∂x = c·xᶜ⁻¹")
+RPOW_S = elementwise("rpow_scalar", lambda x, c: c ** x,
+                     lambda ops, x, out, c: out * math.log(c), uses_out=True,
+                     formula="∂cˣ/∂x = cˣ·log c")
+
+EXP = elementwise("exp", np.exp, lambda ops, x, out: out, uses_out=True,
+                  formula="∂eˣ/∂x = eˣ")
+LOG = elementwise("log", np.log, lambda ops, x, out: 1 / x, formula="∂log x/∂x = 1/x")
+LOG1P = elementwise("log1p", np.log1p, lambda ops, x, out: 1 / (x + 1),
+                    formula="∂log(1+x)/∂x = 1/(1+x)")
+EXPM1 = elementwise("expm1", np.expm1, lambda ops, x, out: out + 1, uses_out=True,
+                    formula="∂(eˣ−1)/∂x = eˣ")
+SQRT = elementwise("sqrt", np.sqrt, lambda ops, x, out: 0.5 / out, uses_out=True,
+                   formula="∂√x/∂x = 1/(2√x)")
+SQUARE = elementwise("square", np.square, lambda ops, x, out: 2 * x,
+                     formula="∂x²/∂x = 2x")
+RECIPROCAL = elementwise("reciprocal", np.reciprocal, lambda ops, x, out: -(out * out),
+                         uses_out=True, formula="∂(1/x)/∂x = −1/x²")
+SIN = elementwise("sin", np.sin, lambda ops, x, out: ops.cos(x), formula="∂sin x/∂x = cos x")
+COS = elementwise("cos", np.cos, lambda ops, x, out: -ops.sin(x),
+                  formula="∂cos x/∂x = −sin x")
+TAN = elementwise("tan", np.tan, lambda ops, x, out: 1 + out * out, uses_out=True,
+                  formula="∂tan x/∂x = 1 + tan²x")
+TANH = elementwise("tanh", np.tanh, lambda ops, x, out: 1 - out * out, uses_out=True,
+                   formula="∂tanh x/∂x = 1 − tanh²x")
+SIGMOID = elementwise("sigmoid", _sigmoid_array, lambda ops, x, out: out * (1 - out),
+                      uses_out=True, formula="∂σ(x)/∂x = σ(x)(1 − σ(x))")
+RELU = elementwise("relu", lambda x: np.maximum(x, 0), lambda ops, x, out: D(x) > 0,
+                   formula="∂relu(x)/∂x = [x > 0]")
+LEAKY_RELU = elementwise(
+    "leaky_relu", lambda x, negative_slope: np.where(x > 0, x, x * negative_slope),
+    lambda ops, x, out, negative_slope: np.where(D(x) > 0, 1, negative_slope).astype(
+        D(x).dtype), formula="∂leaky_relu(x)/∂x = 1 if x > 0 else α")
+ELU = elementwise(
+    "elu", lambda x, alpha: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))),
+    lambda ops, x, out, alpha: ops.where(D(x) > 0, 1, out + alpha), uses_out=True,
+    formula="∂elu(x)/∂x = 1 if x > 0 else elu(x) + α")
+SOFTPLUS = elementwise(
+    "softplus",
+    lambda x, beta, threshold: np.where(x * beta > threshold, x,
+                                        np.logaddexp(0, x * beta) / beta).astype(x.dtype),
+    lambda ops, x, out, beta, threshold: ops.where(D(x) * beta > threshold, 1,
+                                                   ops.sigmoid(x * beta)),
+    formula="∂softplus(x)/∂x = σ(βx)")
+GELU = elementwise("gelu", _gelu_forward, _gelu_deriv,
+                   formula="∂(xΦ(x))/∂x = Φ(x) + x·φ(x)")
+ABS = elementwise("abs", np.abs, lambda ops, x, out: np.sign(D(x)),
+                  formula="∂|x|/∂x = sign x")
+SIGN = elementwise("sign", np.sign, lambda ops, x, out: 0, formula="∂sign x/∂x = 0")
+
+
+def _clip_mask(ops, x, out, lo, hi):
+    x = D(x)
+    inside = np.ones(x.shape, bool)
+    if lo is not None:
+        inside &= x >= lo
+    if hi is not None:
+        inside &= x <= hi
+    return inside
+
+
+CLIP = elementwise("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_mask,
+                   formula="∂clip(x,a,b)/∂x = [a ≤ x ≤ b]")
+ERF = elementwise("erf", erf_array, lambda ops, x, out: _TWO_OVER_SQRT_PI * ops.exp(-(x * x)),
+                  formula="∂erf x/∂x = 2/√π·e^(−x²)")
+
+
+# -- the front end ----------------------------------------------------------------------------
+def _unary(prim, doc):
+    def fn(x):
+        return apply(prim, (as_tensor(x),))
+    fn.__name__ = fn.__qualname__ = prim.name
+    fn.__doc__ = f"{doc}\n\nDerivative: {prim.formula}."
+    return fn
+
+
+neg = _unary(NEG, "−x, elementwise.")
+exp = _unary(EXP, "eˣ, elementwise.")
+log = _unary(LOG, "Natural logarithm, elementwise.")
+log1p = _unary(LOG1P, "log(1 + x), accurate for small x.")
+expm1 = _unary(EXPM1, "eˣ − 1, accurate for small x.")
+sqrt = _unary(SQRT, "√x, elementwise.")
+square = _unary(SQUARE, "x², elementwise.")
+reciprocal = _unary(RECIPROCAL, "1/x, elementwise.")
+sin = _unary(SIN, "sin x, elementwise.")
+cos = _unary(COS, "cos x, elementwise.")
+tan = _unary(TAN, "tan x, elementwise.")
+tanh = _unary(TANH, "tanh x, elementwise.")
+sigmoid = _unary(SIGMOID, "σ(x) = 1/(1 + e⁻ˣ), computed without overflow.")
+relu = _unary(RELU, "max(x, 0); the derivative at 0 is taken as 0 (as PyTorch).")
+abs = _unary(ABS, "|x|; the derivative at 0 is 0 (as PyTorch).")  # noqa: A001
+sign = _unary(SIGN, "The sign of x; its gradient is zero everywhere.")
+erf = _unary(ERF, "The error function.")
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    """x for x > 0, else negative_slope·x (PyTorch's default slope 0.01)."""
+    return apply(LEAKY_RELU, (as_tensor(x),), {"negative_slope": negative_slope})
+
+
+def elu(x, alpha: float = 1.0):
+    """x for x > 0, else α(eˣ − 1)."""
+    return apply(ELU, (as_tensor(x),), {"alpha": alpha})
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0):
+    """log(1 + e^(βx))/β, linear where βx > threshold (PyTorch's definition)."""
+    return apply(SOFTPLUS, (as_tensor(x),), {"beta": beta, "threshold": threshold})
+
+
+def gelu(x, approximate: str = "none"):
+    """x·Φ(x) with Φ the standard normal CDF; ``approximate="tanh"`` as in PyTorch."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return apply(GELU, (as_tensor(x),), {"approximate": approximate})
+
+
+def clip(x, a_min=None, a_max=None):
+    """Clamp to [a_min, a_max] (numbers or None); gradient 1 inside, 0 outside."""
+    if a_min is None and a_max is None:
+        raise ValueError("clip: give a_min, a_max or both")
+    if not all(v is None or is_scalar(v) for v in (a_min, a_max)):
+        out = x if a_min is None else maximum(x, a_min)
+        return out if a_max is None else minimum(out, a_max)
+    return apply(CLIP, (as_tensor(x),), {"lo": a_min, "hi": a_max})
+
+
+def _like(v, other):
+    """A Python number as an array of ``other``'s floating dtype (scalars stay weak)."""
+    if is_scalar(v):
+        dt = getattr(other, "dtype", None)
+        return Tensor._wrap(np.asarray(v, dtype=dt if dt is not None and dt.kind in "fc"
+                                       else None))
+    return v
+
+
+def _binary(prim, scalar_prim, rscalar_prim, x, y):
+    if is_scalar(y) and not is_scalar(x):
+        return apply(scalar_prim, (as_tensor(x),), {"c": y})
+    if is_scalar(x) and not is_scalar(y) and rscalar_prim is not None:
+        return apply(rscalar_prim, (as_tensor(y),), {"c": x})
+    return nary(prim, _like(x, y), _like(y, x))
+
+
+def add(x, y):
+    """x + y with NumPy broadcasting."""
+    return _binary(ADD, ADD_S, ADD_S, x, y)
+
+
+def subtract(x, y):
+    """x − y with NumPy broadcasting."""
+    if is_scalar(y) and not is_scalar(x):
+        return apply(ADD_S, (as_tensor(x),), {"c": -y})
+    return _binary(SUB, None, RSUB_S, x, y)
+
+
+def multiply(x, y):
+    """x · y elementwise, with NumPy broadcasting."""
+    return _binary(MUL, MUL_S, MUL_S, x, y)
+
+
+def divide(x, y):
+    """x / y elementwise, with NumPy broadcasting."""
+    return _binary(DIV, DIV_S, RDIV_S, x, y)
+
+
+def power(x, y):
+    """xʸ elementwise, with NumPy broadcasting."""
+    return _binary(POW, POW_S, RPOW_S, x, y)
+
+
+def maximum(x, y):
+    """Elementwise maximum; ties split the gradient equally (as PyTorch)."""
+    return nary(MAXIMUM, _like(x, y), _like(y, x))
+
+
+def minimum(x, y):
+    """Elementwise minimum; ties split the gradient equally (as PyTorch)."""
+    return nary(MINIMUM, _like(x, y), _like(y, x))
+
+
+def where(cond, x, y):
+    """``x`` where ``cond`` is true, else ``y``; ``cond`` is not differentiated."""
+    c = as_tensor(cond)
+    if c.dtype != np.bool_:
+        c = Tensor._wrap(c.data.astype(bool))
+    x, y = as_tensor(_like(x, y)), as_tensor(_like(y, x))
+    try:
+        shape = np.broadcast_shapes(c.shape, x.shape, y.shape)
+    except ValueError:
+        raise ShapeError(f"where: condition, x and y cannot be broadcast together: "
+                         f"{describe(c)}, {describe(x)}, {describe(y)}") from None
+    if tracked(x) or tracked(y):
+        x, y = unify("where", x, y)
+        from .shape import broadcast_to
+        x = x if x.shape == shape else broadcast_to(x, shape)
+        y = y if y.shape == shape else broadcast_to(y, shape)
+        if c.shape != shape:
+            c = Tensor._wrap(np.broadcast_to(c.data, shape))
+    return apply(WHERE, (c, x, y))

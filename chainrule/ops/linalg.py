@@ -1,0 +1,166 @@
+"""Products: matmul (bilinear), einsum (multilinear), and composites dot, outer, trace."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine import apply
+from ..errors import ShapeError, describe
+from ..registry import bilinear, fit, general, pad_core
+from ..tensor import as_tensor
+from ._front import tracked
+
+
+def _matmul_fn():
+    return matmul
+
+
+MATMUL = bilinear(
+    "matmul", np.matmul,
+    lambda ops, g, y, p: ops.matmul(g, ops.swapaxes(y, -1, -2)),
+    lambda ops, g, x, p: ops.matmul(ops.swapaxes(x, -1, -2), g),
+    tensor_fn=_matmul_fn, formula="∂(XY)/∂X: X̄ = Ȳ·Yᵀ, Ȳ-side: Xᵀ·Ȳ")
+
+
+def matmul(x, y):
+    """Matrix product with NumPy's rules (1-D operands, broadcasting batch dimensions)."""
+    x, y = as_tensor(x), as_tensor(y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise ShapeError(f"matmul: operands must have at least 1 dimension: {describe(x)}, "
+                         f"{describe(y)}")
+    k_y = y.shape[-2] if y.ndim > 1 else y.shape[0]
+    if x.shape[-1] != k_y:
+        raise ShapeError(f"matmul: inner dimensions differ ({x.shape[-1]} vs {k_y}): "
+                         f"{describe(x)} @ {describe(y)}")
+    try:
+        np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    except ValueError:
+        raise ShapeError(f"matmul: batch dimensions cannot be broadcast: {describe(x)} @ "
+                         f"{describe(y)}") from None
+    if not (tracked(x) or tracked(y)):
+        return apply(MATMUL, (x, y))
+    from .shape import astype, reshape
+    dtype = np.result_type(x.dtype, y.dtype)
+    x, y = astype(x, dtype), astype(y, dtype)
+    # The primitive sees ≥2-D operands only, so its rules need no 1-D special cases.
+    xv = reshape(x, (1,) + x.shape) if x.ndim == 1 else x
+    yv = reshape(y, y.shape + (1,)) if y.ndim == 1 else y
+    out = apply(MATMUL, (xv, yv))
+    if x.ndim == 1 or y.ndim == 1:  # drop the dimensions the 1-D operands gained
+        keep = [True] * out.ndim
+        keep[-2] = x.ndim > 1
+        keep[-1] = y.ndim > 1
+        out = reshape(out, tuple(n for n, k in zip(out.shape, keep) if k))
+    return out
+
+
+# -- einsum -----------------------------------------------------------------------------------
+def _letters(spec: str) -> str:
+    return spec.replace("...", "")
+
+
+def _einsum_vjp(ops, g, xs, out, p, needs):
+    """x̄ᵢ = einsum(ȳ, other operands -> xᵢ's indices); indices that only xᵢ has (summed in
+    the forward) get the result broadcast back over them."""
+    ins, res_spec = p["ins"], p["out"]
+    grads = []
+    for i, x in enumerate(xs):
+        if not needs[i]:
+            grads.append(None)
+            continue
+        others = [res_spec] + [s for j, s in enumerate(ins) if j != i]
+        operands = [g] + [v for j, v in enumerate(xs) if j != i]
+        present = set(_letters("".join(others)))
+        letters = _letters(ins[i])
+        kept = "".join(c for c in letters if c in present)
+        r = ops.einsum(",".join(others) + "->..." + kept, *operands)
+        if kept != letters:
+            ell = r.shape[:r.ndim - len(kept)]
+            sizes = dict(zip(letters, x.shape[x.ndim - len(letters):]))
+            ones = ell + tuple(sizes[c] if c in present else 1 for c in letters)
+            r = ops.broadcast_to(ops.reshape(r, ones), ell + tuple(sizes[c] for c in letters))
+        grads.append(fit(ops, r, x.shape))
+    return grads
+
+
+def _einsum_jvp(xs, dxs, out, p):
+    spec = ",".join(p["ins"]) + "->" + p["out"]
+    ells = [x.ndim - len(_letters(s)) for x, s in zip(xs, p["ins"])]
+    total = None
+    for i, dx in enumerate(dxs):
+        if dx is None:
+            continue
+        dx = pad_core(dx, xs[i].ndim, xs[i].ndim + max(ells) - ells[i])
+        term = einsum(spec, *[dx if j == i else x for j, x in enumerate(xs)])
+        total = term if total is None else total + term
+    return total
+
+
+EINSUM = general(
+    "einsum", lambda *xs, ins, out: np.einsum(",".join(ins) + "->" + out, *xs,
+                                              optimize=len(xs) > 2),
+    _einsum_vjp, _einsum_jvp, formula="multilinear: ∂/∂xᵢ contracts ȳ with the other operands")
+
+
+def einsum(subscripts: str, *operands):
+    """Einstein summation, as ``numpy.einsum``; differentiable in every operand.
+
+    Repeated indices inside one operand (diagonals such as ``"ii->i"``) are not supported
+    for differentiation; use ``trace`` or index with ``arange`` instead.
+    """
+    xs = [as_tensor(o) for o in operands]
+    spec = subscripts.replace(" ", "")
+    if "->" in spec:
+        lhs, rhs = spec.split("->")
+    else:  # implicit mode: indices that appear once, alphabetically
+        lhs = spec
+        letters = [c for c in lhs.replace("...", "") if c.isalpha()]
+        rhs = ("..." if "..." in lhs else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1))
+    ins = lhs.split(",")
+    if len(ins) != len(xs):
+        raise ShapeError(f"einsum: {subscripts!r} names {len(ins)} operands, got {len(xs)}")
+    for s, x in zip(ins + [rhs], xs + [None]):
+        if "..." in s and not s.startswith("...") and (x is None or tracked(x)):
+            raise NotImplementedError(f"einsum: '...' must lead the subscripts {s!r} to be "
+                                      "differentiable")
+        letters = _letters(s)
+        if x is not None and tracked(x) and len(set(letters)) != len(letters):
+            raise NotImplementedError(
+                f"einsum: repeated index in {s!r} is not differentiable; use trace")
+    # A leading '...' everywhere lets batched tangents through as extra leading dimensions.
+    ins = [s if s.startswith("...") else "..." + s for s in ins]
+    rhs = rhs if rhs.startswith("...") else "..." + rhs
+    if any(tracked(x) for x in xs):
+        from .shape import astype
+        dtype = np.result_type(*[x.dtype for x in xs])
+        xs = [astype(x, dtype) for x in xs]
+    try:
+        return apply(EINSUM, tuple(xs), {"ins": tuple(ins), "out": rhs})
+    except ShapeError as err:
+        raise ShapeError(f"einsum {subscripts!r}: {err}") from None
+
+
+def dot(x, y):
+    """Inner product of vectors, or matrix product for 2-D operands (as ``numpy.dot``)."""
+    x, y = as_tensor(x), as_tensor(y)
+    if x.ndim > 2 or y.ndim > 2:
+        raise ShapeError(f"dot: operands of more than 2 dimensions ({describe(x)}, "
+                         f"{describe(y)}); use matmul or einsum")
+    return matmul(x, y)
+
+
+def outer(x, y):
+    """Outer product of two vectors (flattened first, as ``numpy.outer``)."""
+    from .shape import reshape
+    return reshape(x, (-1, 1)) * reshape(y, (1, -1))
+
+
+def trace(x):
+    """Sum of the main diagonal of a 2-D tensor."""
+    x = as_tensor(x)
+    if x.ndim != 2:
+        raise ShapeError(f"trace: expected a 2-D tensor, got {describe(x)}")
+    from .reduce import sum as sum_
+    return sum_(x * np.eye(*x.shape, dtype=x.dtype))
+
+

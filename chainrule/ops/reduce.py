@@ -1,0 +1,172 @@
+"""Reductions. ``sum`` is linear; max/min/prod/logsumexp/norm have explicit rules."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine import apply
+from ..registry import TENSOR, general, linear
+from ..tensor import as_tensor
+from ._front import data as D
+from ._front import norm_axis
+from .shape import BROADCAST, RESHAPE
+
+
+def _kd_shape(shape_in, axis):
+    n = len(shape_in)
+    return tuple(1 if i - n in axis else s for i, s in enumerate(shape_in))
+
+
+def _keepdims(ops, v, p):
+    """``v`` (a reduced value, no batch dims) reshaped to keep the reduced axes as size 1."""
+    if p["keepdims"]:
+        return v
+    return ops.apply(RESHAPE, (v,), {"shape": _kd_shape(p["shape_in"], p["axis"]),
+                                     "shape_in": v.shape})
+
+
+def _expand(ops, g, p):
+    """A reduced cotangent broadcast back over the input's shape (the transpose of sum)."""
+    kd = _keepdims(ops, g, p)
+    return ops.apply(BROADCAST, (kd,), {"shape": p["shape_in"], "shape_in": kd.shape})
+
+
+def _reduce_jvp(dx, weights, p):
+    """Σ over the reduced axes of dx·w (dx may carry leading batch dimensions)."""
+    return sum(dx * weights, axis=p["axis"], keepdims=p["keepdims"])
+
+
+SUM = linear("sum", lambda x, axis, keepdims, shape_in: np.sum(x, axis=axis,
+                                                               keepdims=keepdims),
+             lambda ops, g, p, needs: [_expand(ops, g, p)],
+             formula="∂(Σx)/∂xᵢ = 1: the gradient is broadcast back")
+
+
+def _extreme_weights(x, out, p):
+    """1/k on the k positions that attain the max (or min), 0 elsewhere (as torch.amax)."""
+    out_kd = out if p["keepdims"] else out.reshape(_kd_shape(p["shape_in"], p["axis"]))
+    hit = x == out_kd
+    return (hit / hit.sum(axis=p["axis"], keepdims=True)).astype(x.dtype)
+
+
+def _extreme(name, fn, formula):
+    def vjp(ops, g, xs, out, p, needs):
+        return [_expand(ops, g, p) * _extreme_weights(D(xs[0]), D(out), p)]
+
+    def jvp(xs, dxs, out, p):
+        return _reduce_jvp(dxs[0], _extreme_weights(D(xs[0]), D(out), p), p)
+
+    return general(name, lambda x, axis, keepdims, shape_in: fn(x, axis=axis,
+                                                                  keepdims=keepdims),
+                   vjp, jvp, uses_out=True, formula=formula)
+
+
+MAX = _extreme("max", np.max, "∂max(x)/∂xᵢ = [xᵢ = max] / (number of maxima)")
+MIN = _extreme("min", np.min, "∂min(x)/∂xᵢ = [xᵢ = min] / (number of minima)")
+
+
+def _prod_others(ops, x, out, p):
+    """∏_{j≠i} xⱼ within each reduced group, valid even where some xⱼ are zero."""
+    if (D(x) != 0).all():
+        return _keepdims(ops, out, p) / x
+    # With zeros, divide-free: row i of an n×n table is the group with xᵢ replaced by 1.
+    nd, axis = x.ndim, p["axis"]
+    keep = [i for i in range(nd) if i - nd not in axis]
+    red = [i + nd for i in axis]
+    perm = keep + red
+    xt = ops.transpose(x, perm)
+    kept_shape = tuple(x.shape[i] for i in keep)
+    n = int(np.prod([x.shape[i] for i in red]))
+    table = ops.where(np.eye(n, dtype=bool), 1, ops.expand_dims(ops.reshape(
+        xt, kept_shape + (n,)), -2))
+    others = ops.reshape(ops.prod(table, axis=-1), xt.shape)
+    return ops.transpose(others, np.argsort(perm))
+
+
+PROD = general(
+    "prod", lambda x, axis, keepdims, shape_in: np.prod(x, axis=axis, keepdims=keepdims),
+    lambda ops, g, xs, out, p, needs: [_expand(ops, g, p) * _prod_others(ops, xs[0], out, p)],
+    lambda xs, dxs, out, p: _reduce_jvp(dxs[0], _prod_others(TENSOR, xs[0], out, p), p),
+    uses_out=True, formula="∂(∏x)/∂xᵢ = ∏_{j≠i} xⱼ")
+
+
+def _lse(x, axis, keepdims, shape_in):
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)  # all -inf groups stay -inf, not NaN
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _softmax_weights(ops, x, out, p):
+    return ops.exp(x - _keepdims(ops, out, p))
+
+
+LOGSUMEXP = general(
+    "logsumexp", _lse,
+    lambda ops, g, xs, out, p, needs: [_expand(ops, g, p) * _softmax_weights(ops, xs[0], out,
+                                                                              p)],
+    lambda xs, dxs, out, p: _reduce_jvp(dxs[0], _softmax_weights(TENSOR, xs[0], out, p),
+                                        p),
+    uses_out=True, formula="∂logΣeˣ/∂xᵢ = softmax(x)ᵢ")
+
+
+def _norm_weights(ops, x, out, p):
+    """x/‖x‖, taken as 0 where ‖x‖ = 0 (the subgradient PyTorch picks)."""
+    out_kd = _keepdims(ops, out, p)
+    return x / (out_kd + (D(out_kd) == 0))
+
+
+NORM = general(
+    "norm", lambda x, axis, keepdims, shape_in: np.sqrt(np.sum(x * x, axis=axis,
+                                                              keepdims=keepdims)),
+    lambda ops, g, xs, out, p, needs: [_expand(ops, g, p) * _norm_weights(ops, xs[0], out, p)],
+    lambda xs, dxs, out, p: _reduce_jvp(dxs[0], _norm_weights(TENSOR, xs[0], out, p), p),
+    uses_out=True, formula="∂‖x‖/∂xᵢ = xᵢ/‖x‖")
+
+
+# -- the front end ----------------------------------------------------------------------------
+def _reduction(prim, x, axis, keepdims):
+    x = as_tensor(x)
+    axis = norm_axis(axis, x.ndim)
+    return apply(prim, (x,), {"axis": axis, "keepdims": bool(keepdims), "shape_in": x.shape})
+
+
+def sum(x, axis=None, keepdims: bool = False):  # noqa: A001
+    """Sum over ``axis`` (all axes if None)."""
+    return _reduction(SUM, x, axis, keepdims)
+
+
+def max(x, axis=None, keepdims: bool = False):  # noqa: A001
+    """Maximum over ``axis``; ties share the gradient equally (as ``torch.amax``)."""
+    return _reduction(MAX, x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims: bool = False):  # noqa: A001
+    """Minimum over ``axis``; ties share the gradient equally (as ``torch.amin``)."""
+    return _reduction(MIN, x, axis, keepdims)
+
+
+def prod(x, axis=None, keepdims: bool = False):
+    """Product over ``axis``; the gradient is exact where elements are zero."""
+    return _reduction(PROD, x, axis, keepdims)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False):
+    """log Σ exp(x) over ``axis``, computed without overflow."""
+    return _reduction(LOGSUMEXP, x, axis, keepdims)
+
+
+def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002
+    """Vector norm over ``axis`` (all elements if None): 2 (default), 1, inf, or any p > 0.
+
+    The 2-norm has its own rule, with gradient 0 at the origin (as PyTorch).
+    """
+    if ord in (None, 2, "fro"):
+        return _reduction(NORM, x, axis, keepdims)
+    from .elementwise import abs as abs_
+    if ord == 1:
+        return sum(abs_(x), axis, keepdims)
+    if ord == np.inf:
+        return max(abs_(x), axis, keepdims)
+    if isinstance(ord, (int, float)) and ord > 0:
+        return sum(abs_(x) ** ord, axis, keepdims) ** (1.0 / ord)
+    raise ValueError(f"norm: unsupported ord {ord!r}")

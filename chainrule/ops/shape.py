@@ -1,0 +1,338 @@
+"""Linear shape primitives. Each forward accepts extra leading (batch) dimensions, so the
+same primitive applied to a batch of tangents is its own jvp; axes are kept negative and
+shapes are the trailing ("core") part for that reason."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine import apply
+from ..errors import ShapeError, describe
+from ..registry import linear
+from ..tensor import Tensor, as_tensor
+from ._front import norm_axis, tracked
+
+
+def _lead(x, core_ndim):
+    return x.shape[:x.ndim - core_ndim]
+
+
+# -- primitives -------------------------------------------------------------------------------
+def _reshape(x, shape, shape_in):
+    return x.reshape(_lead(x, len(shape_in)) + shape)
+
+
+RESHAPE = linear("reshape", _reshape, lambda ops, g, p, needs: [
+    ops.apply(RESHAPE, (g,), {"shape": p["shape_in"], "shape_in": p["shape"]})],
+    formula="the gradient is reshaped back to the input's shape")
+
+
+def _transpose(x, axes):
+    lead = x.ndim - len(axes)
+    return np.transpose(x, tuple(range(lead)) + tuple(x.ndim + a for a in axes))
+
+
+def _inverse_perm(axes):
+    n = len(axes)
+    return tuple(int(i) - n for i in np.argsort([a + n for a in axes]))
+
+
+TRANSPOSE = linear("transpose", _transpose, lambda ops, g, p, needs: [
+    ops.apply(TRANSPOSE, (g,), {"axes": _inverse_perm(p["axes"])})],
+    formula="the gradient is transposed back (inverse permutation)")
+
+
+def _broadcast(x, shape, shape_in):
+    lead = _lead(x, len(shape_in))
+    x = x.reshape(lead + (1,) * (len(shape) - len(shape_in)) + shape_in)
+    return np.broadcast_to(x, lead + shape)
+
+
+def _sum_to(x, shape, shape_from):
+    lead = x.ndim - len(shape_from)
+    extra = len(shape_from) - len(shape)
+    axes = tuple(range(lead, lead + extra)) + tuple(
+        lead + extra + i for i, n in enumerate(shape) if n == 1 and shape_from[extra + i] != 1)
+    return x.sum(axis=axes).reshape(x.shape[:lead] + shape) if axes else x
+
+
+BROADCAST = linear("broadcast_to", _broadcast, lambda ops, g, p, needs: [
+    ops.apply(SUM_TO, (g,), {"shape": p["shape_in"], "shape_from": p["shape"]})],
+    formula="the gradient is summed over the broadcast dimensions")
+SUM_TO = linear("sum_to", _sum_to, lambda ops, g, p, needs: [
+    ops.apply(BROADCAST, (g,), {"shape": p["shape_from"], "shape_in": p["shape"]})],
+    formula="the gradient is broadcast back")
+
+
+def _getitem(x, index, shape_in, basic):
+    lead = x.ndim - len(shape_in)
+    return x[(slice(None),) * lead + index] if lead else x[index]
+
+
+def _scatter(g, index, shape, ndim_g, basic):
+    lead = _lead(g, ndim_g)
+    out = np.zeros(lead + shape, g.dtype)
+    idx = (slice(None),) * len(lead) + index
+    if basic:
+        out[idx] = g
+    else:  # repeated integer indices must add up
+        np.add.at(out, idx, g)
+    return out
+
+
+GETITEM = linear("getitem", _getitem, lambda ops, g, p, needs: [
+    ops.apply(SCATTER, (g,), {"index": p["index"], "shape": p["shape_in"],
+                              "ndim_g": g.ndim, "basic": p["basic"]})],
+    formula="the gradient is scattered (added) back into the indexed positions")
+SCATTER = linear("scatter_add", _scatter, lambda ops, g, p, needs: [
+    ops.apply(GETITEM, (g,), {"index": p["index"], "shape_in": p["shape"],
+                              "basic": p["basic"]})],
+    formula="the gradient is gathered from the scattered positions")
+
+
+def _concat_T(ops, g, p, needs):
+    axis, out, start = p["axis"], [], 0
+    for n, need in zip(p["sizes"], needs):
+        index = (Ellipsis, slice(start, start + n)) + (slice(None),) * (-axis - 1)
+        out.append(ops.apply(GETITEM, (g,), {"index": index, "shape_in": p["shape"],
+                                             "basic": True}) if need else None)
+        start += n
+    return out
+
+
+CONCAT = linear("concatenate", lambda *xs, axis, sizes, shape: np.concatenate(xs, axis=axis),
+                _concat_T, formula="the gradient is split back into the pieces")
+
+
+def _pad(x, pad_width, shape_in):
+    lead = x.ndim - len(pad_width)
+    return np.pad(x, ((0, 0),) * lead + pad_width)
+
+
+def _pad_T(ops, g, p, needs):
+    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(p["pad_width"], p["shape_in"]))
+    shape = tuple(n + lo + hi for (lo, hi), n in zip(p["pad_width"], p["shape_in"]))
+    return [ops.apply(GETITEM, (g,), {"index": (Ellipsis,) + index, "shape_in": shape,
+                                      "basic": True})]
+
+
+PAD = linear("pad", _pad, _pad_T, formula="the gradient is cropped back (padding gets none)")
+FLIP = linear("flip", lambda x, axis: np.flip(x, axis),
+              lambda ops, g, p, needs: [ops.apply(FLIP, (g,), p)],
+              formula="the gradient is flipped back")
+ASTYPE = linear("astype", lambda x, dtype, dtype_in: x.astype(dtype),
+                lambda ops, g, p, needs: [ops.apply(ASTYPE, (g,), {
+                    "dtype": p["dtype_in"], "dtype_in": p["dtype"]})],
+                formula="the gradient is cast back to the input's dtype")
+
+
+# -- the front end ----------------------------------------------------------------------------
+def _resolve_shape(x, shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    shape = tuple(int(n) for n in shape)
+    if shape.count(-1) > 1:
+        raise ShapeError(f"reshape: only one dimension can be -1, got {shape}")
+    if -1 in shape:
+        known = int(np.prod([n for n in shape if n != -1]))
+        if known == 0 or x.size % known:
+            raise ShapeError(f"reshape: cannot reshape {describe(x)} into {shape}")
+        shape = tuple(x.size // known if n == -1 else n for n in shape)
+    if int(np.prod(shape)) != x.size:
+        raise ShapeError(f"reshape: cannot reshape {describe(x)} into {shape}")
+    return shape
+
+
+def reshape(x, *shape):
+    """A view of ``x`` with a new shape (one dimension may be -1)."""
+    x = as_tensor(x)
+    shape = _resolve_shape(x, shape)
+    if shape == x.shape:
+        return x
+    return apply(RESHAPE, (x,), {"shape": shape, "shape_in": x.shape})
+
+
+def transpose(x, axes=None):
+    """Permute the axes (reverse them by default), as ``numpy.transpose``."""
+    x = as_tensor(x)
+    n = x.ndim
+    if axes is None:
+        axes = tuple(range(n))[::-1]
+    axes = tuple(int(a) + n if a < 0 else int(a) for a in axes)
+    if sorted(axes) != list(range(n)):
+        raise ShapeError(f"transpose: axes {axes} are not a permutation for {describe(x)}")
+    if axes == tuple(range(n)):
+        return x
+    return apply(TRANSPOSE, (x,), {"axes": tuple(a - n for a in axes)})
+
+
+def swapaxes(x, axis1: int, axis2: int):
+    x = as_tensor(x)
+    axes = list(range(x.ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, axes)
+
+
+def broadcast_to(x, shape):
+    """Repeat ``x`` along new or size-1 dimensions; its gradient is summed back."""
+    x = as_tensor(x)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    try:
+        if np.broadcast_shapes(x.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ShapeError(f"broadcast_to: cannot broadcast {describe(x)} to {shape}") from None
+    if shape == x.shape:
+        return x
+    return apply(BROADCAST, (x,), {"shape": shape, "shape_in": x.shape})
+
+
+def sum_to(x, shape):
+    """Sum ``x`` down to ``shape``: the transpose of broadcasting to ``x.shape``."""
+    x = as_tensor(x)
+    shape = tuple(shape)
+    if shape == x.shape:
+        return x
+    return apply(SUM_TO, (x,), {"shape": shape, "shape_from": x.shape})
+
+
+def astype(x, dtype):
+    """Cast to ``dtype``; the gradient is cast back."""
+    x = as_tensor(x)
+    dtype = np.dtype(dtype)
+    if dtype == x.dtype:
+        return x
+    return apply(ASTYPE, (x,), {"dtype": dtype, "dtype_in": x.dtype})
+
+
+def expand_dims(x, axis):
+    """Insert size-1 dimensions at ``axis`` (an int or a tuple, as NumPy)."""
+    x = as_tensor(x)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return reshape(x, np.expand_dims(np.empty(x.shape, dtype=bool), axes).shape)
+
+
+def squeeze(x, axis=None):
+    """Remove size-1 dimensions (all of them, or those in ``axis``)."""
+    x = as_tensor(x)
+    if axis is None:
+        return reshape(x, tuple(n for n in x.shape if n != 1))
+    axes = norm_axis(axis, x.ndim)
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ShapeError(f"squeeze: axis {a} of {describe(x)} has size {x.shape[a]}, not 1")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i - x.ndim not in axes))
+
+
+def _norm_index(index) -> tuple:
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i.data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray):
+            if i.dtype == np.bool_:
+                out.extend(np.nonzero(i))  # a mask is its integer positions
+                continue
+            if i.dtype.kind not in "iu":
+                raise IndexError(f"index arrays must be integer or boolean, got {i.dtype}")
+        out.append(i)
+    return tuple(out)
+
+
+def getitem(x, index):
+    """``x[index]`` with basic, integer-array and boolean indexing; differentiable."""
+    x = as_tensor(x)
+    index = _norm_index(index)
+    basic = not any(isinstance(i, np.ndarray) for i in index)
+    return apply(GETITEM, (x,), {"index": index, "shape_in": x.shape, "basic": basic})
+
+
+def take(x, indices, axis=None):
+    """Elements at ``indices`` along ``axis`` (of the flattened tensor if None), as NumPy."""
+    x = as_tensor(x)
+    idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    if axis is None:
+        return getitem(reshape(x, -1), idx)
+    axis = norm_axis(axis, x.ndim)[0] + x.ndim
+    return getitem(x, (slice(None),) * axis + (idx,))
+
+
+def concatenate(tensors, axis: int = 0):
+    """Join tensors along an existing axis."""
+    xs = [as_tensor(t) for t in tensors]
+    if not xs:
+        raise ValueError("concatenate: need at least one tensor")
+    ndim = xs[0].ndim
+    if ndim == 0 or any(t.ndim != ndim for t in xs):
+        raise ShapeError("concatenate: tensors must have the same number (≥ 1) of dimensions: "
+                         + ", ".join(describe(t) for t in xs))
+    ax = norm_axis(axis, ndim)[0]
+    rest = [t.shape[:ndim + ax] + t.shape[ndim + ax + 1:] for t in xs]
+    if any(r != rest[0] for r in rest):
+        raise ShapeError(f"concatenate: shapes differ outside axis {axis}: "
+                         + ", ".join(describe(t) for t in xs))
+    dtype = np.result_type(*[t.dtype for t in xs])
+    if any(tracked(t) for t in xs):
+        xs = [astype(t, dtype) for t in xs]
+    sizes = tuple(t.shape[ax] for t in xs)
+    shape = list(xs[0].shape)
+    shape[ax] = sum(sizes)
+    return apply(CONCAT, tuple(xs), {"axis": ax, "sizes": sizes, "shape": tuple(shape)})
+
+
+def stack(tensors, axis: int = 0):
+    """Join tensors of equal shape along a new axis."""
+    xs = [as_tensor(t) for t in tensors]
+    if xs and any(t.shape != xs[0].shape for t in xs):
+        raise ShapeError("stack: tensors must have equal shapes: "
+                         + ", ".join(describe(t) for t in xs))
+    return concatenate([expand_dims(t, axis) for t in xs], axis=axis)
+
+
+def split(x, indices_or_sections, axis: int = 0) -> list:
+    """Split into pieces, as ``numpy.split`` (equal sections or cut indices)."""
+    x = as_tensor(x)
+    ax = norm_axis(axis, x.ndim)[0] + x.ndim
+    n = x.shape[ax]
+    if isinstance(indices_or_sections, int):
+        if indices_or_sections <= 0 or n % indices_or_sections:
+            raise ShapeError(f"split: axis {axis} of {describe(x)} does not divide into "
+                             f"{indices_or_sections} equal sections")
+        step = n // indices_or_sections
+        cuts = list(range(step, n, step))
+    else:
+        cuts = list(indices_or_sections)
+    bounds = zip([0] + cuts, cuts + [n])
+    return [getitem(x, (slice(None),) * ax + (slice(a, b),)) for a, b in bounds]
+
+
+def pad(x, pad_width, mode: str = "constant", constant_values=0):
+    """Pad with a constant, as ``numpy.pad`` (only ``mode="constant"``)."""
+    x = as_tensor(x)
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported; use 'constant'")
+    pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    if (pw < 0).any():
+        raise ValueError(f"pad: negative pad widths {pad_width}")
+    pw = tuple((int(a), int(b)) for a, b in pw)
+    out = apply(PAD, (x,), {"pad_width": pw, "shape_in": x.shape})
+    if constant_values != 0:
+        frame = np.pad(np.zeros(x.shape, x.dtype), pw, constant_values=constant_values)
+        out = out + frame
+    return out
+
+
+def flip(x, axis=None):
+    """Reverse the order of elements along ``axis`` (all axes if None)."""
+    x = as_tensor(x)
+    return apply(FLIP, (x,), {"axis": norm_axis(axis, x.ndim)})
+
+
+def zero_fill_tangents(xs, dxs) -> list:
+    """Replace absent (zero) tangents with zero arrays carrying the others' batch dims."""
+    lead = next(dx.shape[:dx.ndim - x.ndim] for x, dx in zip(xs, dxs) if dx is not None)
+    return [Tensor._wrap(np.zeros(lead + x.shape, x.dtype)) if dx is None else dx
+            for x, dx in zip(xs, dxs)]

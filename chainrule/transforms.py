@@ -1,0 +1,366 @@
+"""Function transforms (JAX-shaped) and ``gradient``/``backward`` (PyTorch-shaped).
+
+All reverse-mode entry points go through one function, ``engine.sweep``.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from . import engine, forward
+from .engine import STATE, enable_grad, leaf_node, sweep, toposort
+from .errors import ShapeError, describe
+from .registry import linear
+from .tensor import Tensor, as_tensor, tensor
+
+
+class _Depth:
+    """How many transforms are running f right now: inside one, results must stay
+    differentiable because an outer transform may differentiate them again."""
+    value = 0
+
+
+@contextlib.contextmanager
+def _inside_transform():
+    _Depth.value += 1
+    try:
+        yield
+    finally:
+        _Depth.value -= 1
+
+
+def _as_list(v):
+    return (list(v), True) if isinstance(v, (tuple, list)) else ([v], False)
+
+
+def _seed(o, g, where):
+    """The cotangent that starts the sweep at output ``o``."""
+    if g is None:
+        if o.size != 1:
+            raise ShapeError(f"{where}: {describe(o)} has {o.size} elements; pass a gradient "
+                             "of the same shape (grad may be omitted only for one element)")
+        return Tensor._wrap(np.ones(o.shape, o.dtype))
+    g = as_tensor(g)
+    if g.shape != o.shape:
+        raise ShapeError(f"{where}: gradient of shape {g.shape} for {describe(o)}")
+    return g if g.dtype == o.dtype else Tensor._wrap(g.data.astype(o.dtype))
+
+
+def _roots(outputs, grad_outputs, where):
+    nodes, gs = [], []
+    for o, g in zip(outputs, grad_outputs):
+        if not o._requires_grad:
+            raise RuntimeError(f"{where}: {describe(o)} does not require grad and has no graph; "
+                               "did you forget requires_grad=True, or run it under no_grad?")
+        nodes.append(o._node or leaf_node(o))
+        gs.append(_seed(o, g, where))
+    return nodes, gs
+
+
+def _root_values(gs, tensor_mode):
+    return gs if tensor_mode else [g.data for g in gs]
+
+
+def backward(t, grad=None, *, retain_graph=False, create_graph=False):
+    nodes, gs = _roots([t], [grad], "backward")
+    tensor_mode = create_graph or bool(STATE.fw_levels)
+    sweep(nodes, _root_values(gs, tensor_mode), retain_graph=retain_graph or create_graph,
+          create_graph=create_graph)
+
+
+def gradient(outputs, inputs, grad_outputs=None, *, create_graph=False, retain_graph=None):
+    """d outputs / d inputs, like ``torch.autograd.grad``; returns a tuple of Tensors.
+
+    Inputs the outputs do not depend on get zeros (as JAX), not an error.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(2.0, requires_grad=True)
+    >>> cr.gradient(x ** 3, x)[0].item()
+    12.0
+    """
+    outs, _ = _as_list(outputs)
+    ins, _ = _as_list(inputs)
+    gos = _as_list(grad_outputs)[0] if grad_outputs is not None else [None] * len(outs)
+    if len(gos) != len(outs):
+        raise ValueError(f"gradient: {len(outs)} outputs but {len(gos)} grad_outputs")
+    for x in ins:
+        if not isinstance(x, Tensor) or not x._requires_grad:
+            raise RuntimeError(f"gradient: input {describe(as_tensor(x))} does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    nodes, gs = _roots(outs, gos, "gradient")
+    tensor_mode = create_graph or bool(STATE.fw_levels)
+    targets = [x._node or leaf_node(x) for x in ins]
+    found = sweep(nodes, _root_values(gs, tensor_mode), targets=targets,
+                  retain_graph=retain_graph, create_graph=create_graph)
+    result = []
+    for x, node in zip(ins, targets):
+        g = found.get(node)
+        if g is None:
+            g = np.zeros(x.shape, x.dtype)
+        result.append(g if isinstance(g, Tensor) else Tensor._wrap(g))
+    return tuple(result)
+
+
+# -- grad and friends -------------------------------------------------------------------------
+IDENTITY = linear("identity", lambda x: x, lambda ops, g, p, needs: [g],
+                  formula="∂x/∂x = 1")
+
+
+def _variable(a):
+    """A fresh differentiable variable standing for argument ``a``.
+
+    A tensor that requires grad gets an identity node: it stays connected to outer graphs
+    yet is a distinct variable, so nested grads never confuse their perturbations.
+    """
+    if isinstance(a, Tensor) and a._requires_grad:
+        with enable_grad():
+            return engine.apply(IDENTITY, (a,))
+    if isinstance(a, Tensor) and a._tangents:  # keep its forward-mode tangents
+        return forward.view(a, a._tangents).requires_grad_(True)
+    t = a.detach() if isinstance(a, Tensor) else tensor(a)
+    return t.requires_grad_(True)
+
+
+def _argnums(argnums, nargs):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for i in nums:
+        if not -nargs <= i < nargs:
+            raise ValueError(f"argnums {argnums} out of range for {nargs} arguments")
+    return nums
+
+
+def _must_stay_differentiable(args, value, variables) -> bool:
+    if STATE.fw_levels or _Depth.value > 0:
+        return True
+    if any(isinstance(a, Tensor) and a._requires_grad for a in args):
+        return True
+    # f may close over tensors that require grad: then its gradient depends on them.
+    own = {v._node for v in variables}
+    return any(n.prim is None and n not in own for n in toposort([value._node]))
+
+
+def value_and_grad(f, argnums=0, *, has_aux=False):
+    """``f`` -> a function returning ``(f(*args), ∂f/∂args[argnums])`` (JAX semantics).
+
+    >>> import chainrule as cr
+    >>> vg = cr.value_and_grad(lambda x: (x ** 2).sum())
+    >>> v, g = vg(cr.tensor([1.0, 2.0]))
+    >>> v.item(), g.tolist()
+    (5.0, [2.0, 4.0])
+    """
+    def wrapped(*args, **kwargs):
+        nums = _argnums(argnums, len(args))
+        args = list(args)
+        original = list(args)
+        with enable_grad():
+            for i in nums:
+                args[i] = _variable(args[i])
+            with _inside_transform():
+                out = f(*args, **kwargs)
+        if has_aux:
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise TypeError("grad(has_aux=True): f must return a pair (value, aux)")
+            out, aux = out
+        value = as_tensor(out)
+        if value.size != 1:
+            raise ShapeError(f"grad: f must return a single-element tensor, got {describe(value)}"
+                             "; use jacobian or vjp for non-scalar outputs")
+        variables = [args[i] for i in nums]
+        create = value._requires_grad and _must_stay_differentiable(original, value, variables)
+        if value._requires_grad:
+            grads = gradient(value, variables, create_graph=create)
+        else:  # f does not depend on its arguments
+            grads = tuple(Tensor._wrap(np.zeros(v.shape, v.dtype)) for v in variables)
+        grads = grads[0] if isinstance(argnums, int) else grads
+        if not create:
+            value = value.detach()
+        return ((value, aux), grads) if has_aux else (value, grads)
+
+    return wrapped
+
+
+def grad(f, argnums=0, *, has_aux=False):
+    """``f`` -> a function returning ∂f/∂args[argnums]; composes: ``grad(grad(f))`` works.
+
+    >>> import chainrule as cr
+    >>> d2 = cr.grad(cr.grad(lambda x: x ** 3))
+    >>> d2(2.0).item()
+    12.0
+    """
+    vg = value_and_grad(f, argnums, has_aux=has_aux)
+
+    def wrapped(*args, **kwargs):
+        if has_aux:
+            (_, aux), g = vg(*args, **kwargs)
+            return g, aux
+        return vg(*args, **kwargs)[1]
+
+    return wrapped
+
+
+def vjp(f, *primals):
+    """``(f(*primals), vjp_fn)`` where ``vjp_fn(cotangent)`` returns a tuple of Jᵀ·cotangent,
+    one per primal. ``vjp_fn`` may be called many times."""
+    with enable_grad():
+        xs = [_variable(p) for p in primals]
+        with _inside_transform():
+            out = f(*xs)
+    outs, is_seq = _as_list(out)
+    outs = [as_tensor(o) for o in outs]
+    create = bool(STATE.fw_levels or _Depth.value > 0
+                  or any(isinstance(p, Tensor) and p._requires_grad for p in primals))
+
+    def vjp_fn(cotangent):
+        cts, _ = _as_list(cotangent) if is_seq else ([cotangent], False)
+        live = [(o, c) for o, c in zip(outs, cts) if o._requires_grad]
+        if not live:
+            return tuple(Tensor._wrap(np.zeros(x.shape, x.dtype)) for x in xs)
+        return gradient([o for o, _ in live], xs, [c for _, c in live],
+                        create_graph=create, retain_graph=True)
+
+    return (tuple(outs) if is_seq else outs[0]), vjp_fn
+
+
+def jvp(f, primals, tangents, *, batched=False):
+    """``(f(*primals), J·tangents)`` by true forward mode (no reverse pass).
+
+    With ``batched=True`` every tangent has one extra leading dimension of the same size B,
+    and the output tangent has it too: B directions in one vectorized pass.
+
+    >>> import chainrule as cr
+    >>> out, t = cr.jvp(cr.sin, (0.0,), (2.0,))
+    >>> t.item()
+    2.0
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    ps = [as_tensor(p) for p in primals]
+    ts = [as_tensor(t) for t in tangents]
+    lead = None
+    for p, t in zip(ps, ts):
+        core = t.shape[1:] if batched else t.shape
+        if core != p.shape or (batched and lead is not None and t.shape[0] != lead):
+            raise ShapeError(f"jvp: tangent of shape {t.shape} for primal {describe(p)}"
+                             + (" (batched: expected (B,) + primal shape)" if batched else ""))
+        lead = t.shape[0] if batched else None
+    batch = (lead,) if batched else ()
+    with forward.new_level() as level:
+        xs = [forward.attach(p, level, t if t.dtype == p.dtype else _cast(t, p.dtype))
+              for p, t in zip(ps, ts)]
+        with _inside_transform():
+            out = f(*xs)
+        outs, is_seq = _as_list(out)
+        outs = [as_tensor(o) for o in outs]
+        prim_out = [forward.strip(o, level) for o in outs]
+        tan_out = [forward.tangent_of(o, level) for o in outs]
+    tan_out = [t if t is not None else Tensor._wrap(np.zeros(batch + o.shape, o.dtype))
+               for o, t in zip(prim_out, tan_out)]
+    if is_seq:
+        return tuple(prim_out), tuple(tan_out)
+    return prim_out[0], tan_out[0]
+
+
+def _cast(t, dtype):
+    from .ops import astype
+    return astype(t, dtype)
+
+
+def _jacobian_forward(f, args, nums):
+    """Columns by forward mode: one batched jvp per argument, identity as the tangents."""
+    cols = []
+    for i in nums:
+        x = as_tensor(args[i])
+        n = x.size
+        basis = Tensor._wrap(np.eye(n, dtype=x.dtype if x.dtype.kind == "f" else None)
+                             .reshape((n,) + x.shape))
+
+        def f_i(xi, i=i):
+            return f(*[xi if j == i else a for j, a in enumerate(args)])
+
+        out, t = jvp(f_i, (x,), (basis,), batched=True)
+        outs, is_seq = _as_list(out)
+        ts, _ = _as_list(t)
+        from .ops import reshape, transpose
+        blocks = [reshape(transpose(tk, tuple(range(1, tk.ndim)) + (0,)), o.shape + x.shape)
+                  for o, tk in zip(outs, ts)]
+        cols.append((blocks, is_seq))
+    return cols
+
+
+def _jacobian_reverse(f, args, nums):
+    """Rows by reverse mode: one vjp per output element."""
+    from .ops import reshape, stack
+    xs = [args[i] for i in nums]
+
+    def f_sel(*sel):
+        full = list(args)
+        for i, v in zip(nums, sel):
+            full[i] = v
+        return f(*full)
+
+    out, pullback = vjp(f_sel, *xs)
+    outs, is_seq = _as_list(out)
+    per_out = []
+    for k, o in enumerate(outs):
+        rows = [[] for _ in xs]
+        for e in range(o.size):
+            ct = [Tensor._wrap(np.zeros(q.shape, q.dtype)) for q in outs]
+            ct[k].data.reshape(-1)[e] = 1
+            gs = pullback(tuple(ct) if is_seq else ct[0])
+            for r, g in zip(rows, gs):
+                r.append(g)
+        per_out.append([reshape(stack(r), o.shape + as_tensor(x).shape) if r else
+                        Tensor._wrap(np.zeros(o.shape + as_tensor(x).shape))
+                        for r, x in zip(rows, xs)])
+    return per_out, is_seq
+
+
+def jacobian(f, argnums=0, *, mode="reverse"):
+    """``f`` -> a function returning ∂f/∂args[argnums], shaped ``out.shape + arg.shape``.
+
+    ``mode="forward"`` pushes all columns through one batched jvp; ``"reverse"`` pulls one
+    row per output element. Tuple ``argnums`` or tuple outputs give (nested) tuples.
+    """
+    if mode not in ("forward", "reverse"):
+        raise ValueError(f"jacobian: mode must be 'forward' or 'reverse', got {mode!r}")
+
+    def wrapped(*args):
+        nums = _argnums(argnums, len(args))
+        if mode == "forward":
+            cols = _jacobian_forward(f, args, nums)
+            is_seq = cols[0][1]
+            n_out = len(cols[0][0])
+            table = [[cols[j][0][k] for j in range(len(nums))] for k in range(n_out)]
+        else:
+            table, is_seq = _jacobian_reverse(f, args, nums)
+        rows = [r[0] if isinstance(argnums, int) else tuple(r) for r in table]
+        return tuple(rows) if is_seq else rows[0]
+
+    return wrapped
+
+
+def hessian(f, argnums=0):
+    """``f`` -> a function returning ∂²f/∂x², forward-over-reverse (``jacobian`` in forward
+    mode of ``grad``): one batched forward pass through the backward pass.
+
+    >>> import chainrule as cr
+    >>> h = cr.hessian(lambda x: (x ** 3).sum())
+    >>> h(cr.tensor([1.0, 2.0])).tolist()
+    [[6.0, 0.0], [0.0, 12.0]]
+    """
+    return jacobian(grad(f, argnums), argnums, mode="forward")
+
+
+def hvp(f, primals, tangents):
+    """Hessian-vector product H·v of scalar ``f`` at ``primals`` (forward-over-reverse).
+
+    Returns one Tensor per primal (a single Tensor when there is one primal).
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    nums = tuple(range(len(primals)))
+    g = grad(f, argnums=nums)
+    _, out = jvp(lambda *xs: g(*xs), primals, tangents)
+    return out[0] if len(primals) == 1 else out
