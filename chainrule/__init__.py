@@ -5,7 +5,7 @@
 >>> y = cr.sigmoid(w * x + b)
 >>> y.backward()
 >>> round(w.grad.item(), 6)
-0.002737
+0.002731
 """
 from . import extend, linalg, registry
 from .check import gradcheck, numerical_grad
@@ -13,18 +13,87 @@ from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_g
 from .errors import AnomalyError, ChainruleError, GradcheckError, GraphFreedError, ShapeError
 from .extend import custom_vjp
 from .functional import log_softmax, mean, softmax, std, var
-from .ops import (abs, add, astype, broadcast_to, clip, concatenate, cos, divide, dot, einsum,
-                  elu, erf, exp, expand_dims, expm1, flip, gelu, getitem, leaky_relu, log,
-                  log1p, logsumexp, matmul, max, maximum, min, minimum, multiply, neg, norm,
-                  outer, pad, power, prod, reciprocal, relu, reshape, sigmoid, sign, sin,
-                  softplus, split, sqrt, square, squeeze, stack, subtract, sum, sum_to,
-                  swapaxes, take, tan, tanh, trace, transpose, where)
-from .tensor import (Tensor, arange, bool_, eye, float32, float64, full, get_default_dtype,
-                     int64, linspace, manual_seed, ones, ones_like, rand, randn,
-                     set_default_dtype, tensor, zeros, zeros_like)
-from .transforms import (gradient, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp)
-
+from .ops import (
+                  abs,
+                  add,
+                  astype,
+                  broadcast_to,
+                  clip,
+                  concatenate,
+                  cos,
+                  divide,
+                  dot,
+                  einsum,
+                  elu,
+                  erf,
+                  exp,
+                  expand_dims,
+                  expm1,
+                  flip,
+                  gelu,
+                  getitem,
+                  leaky_relu,
+                  log,
+                  log1p,
+                  logsumexp,
+                  matmul,
+                  max,
+                  maximum,
+                  min,
+                  minimum,
+                  multiply,
+                  neg,
+                  norm,
+                  outer,
+                  pad,
+                  power,
+                  prod,
+                  reciprocal,
+                  relu,
+                  reshape,
+                  sigmoid,
+                  sign,
+                  sin,
+                  softplus,
+                  split,
+                  sqrt,
+                  square,
+                  squeeze,
+                  stack,
+                  subtract,
+                  sum,
+                  sum_to,
+                  swapaxes,
+                  take,
+                  tan,
+                  tanh,
+                  trace,
+                  transpose,
+                  where,
+)
+from .tensor import (
+                  Tensor,
+                  arange,
+                  bool_,
+                  eye,
+                  float32,
+                  float64,
+                  full,
+                  get_default_dtype,
+                  int64,
+                  linspace,
+                  manual_seed,
+                  ones,
+                  ones_like,
+                  rand,
+                  randn,
+                  set_default_dtype,
+                  tensor,
+                  zeros,
+                  zeros_like,
+)
 from .tensor import install_methods as _install_methods
+from .transforms import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 
 _install_methods()
 registry.BUILTIN = frozenset(registry.PRIMITIVES)

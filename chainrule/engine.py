@@ -88,8 +88,8 @@ def detect_anomaly():
 # Nodes.
 
 class Node:
-    __slots__ = ("prim", "inputs", "parents", "params", "out_data", "out_ref", "hooks",
-                 "where", "tensor_ref", "__weakref__")
+    __slots__ = ("prim", "inputs", "parents", "needs", "params", "out_data", "out_ref",
+                 "hooks", "where", "tensor_ref", "__weakref__")
 
     def __repr__(self):
         return f"<Node {self.prim.name if self.prim else 'leaf'}>"
@@ -101,7 +101,7 @@ def leaf_node(t) -> Node:
     if node is None:
         node = Node()
         node.prim = None
-        node.parents = ()
+        node.parents = node.needs = ()
         node.inputs = ()
         node.hooks = None
         node.tensor_ref = weakref.ref(t)
@@ -128,24 +128,23 @@ def _op_error(prim, inputs, err):
     return ShapeError(f"{prim.name}: {err} (inputs: {names})")
 
 
+_TENSOR = []  # [Tensor], bound by chainrule.tensor (it imports this module first)
+_ONE_NEED = (True,)
+
+
 def apply(prim, inputs: tuple, params: dict | None = None):
     """Run ``prim`` on Tensors, record a node if needed and propagate forward-mode tangents."""
-    from .tensor import Tensor
-
     try:
-        if params:
+        if len(inputs) == 1:
+            data = prim.forward(inputs[0].data, **params) if params else \
+                prim.forward(inputs[0].data)
+        elif params:
             data = prim.forward(*[t.data for t in inputs], **params)
         else:
             data = prim.forward(*[t.data for t in inputs])
     except (ValueError, IndexError) as err:
         raise _op_error(prim, inputs, err) from None
-    out = Tensor.__new__(Tensor)
-    out.data = data
-    out.grad = None
-    out.name = None
-    out._tangents = None
-    out._node = None
-    out._requires_grad = False
+    out = _new_tensor(data)
     st = STATE
     if st.grad_enabled:
         for t in inputs:
@@ -163,12 +162,31 @@ def apply(prim, inputs: tuple, params: dict | None = None):
     return out
 
 
+def _new_tensor(data):
+    if type(data) is not np.ndarray:  # NumPy returns scalars for 0-d results
+        data = np.asarray(data)
+    out = _TENSOR[0].__new__(_TENSOR[0])
+    out.data = data
+    out.grad = None
+    out.name = None
+    out._tangents = None
+    out._node = None
+    out._requires_grad = False
+    return out
+
+
 def _record(prim, inputs, params, out, data):
     node = Node()
     node.prim = prim
     node.inputs = inputs
-    node.parents = tuple([(t._node or leaf_node(t)) if t._requires_grad else None
-                          for t in inputs])
+    if len(inputs) == 1:
+        t = inputs[0]
+        node.parents = (t._node or leaf_node(t),)
+        node.needs = _ONE_NEED
+    else:
+        node.parents = tuple([(t._node or leaf_node(t)) if t._requires_grad else None
+                              for t in inputs])
+        node.needs = tuple([p is not None for p in node.parents])
     node.params = params
     node.hooks = None
     node.tensor_ref = None
@@ -245,51 +263,62 @@ def sweep(roots, root_grads, *, targets=None, retain_graph=False, create_graph=F
     for node, g in zip(roots, root_grads):
         grads[node] = grads[node] + g if node in grads else g
     results = {}
+    pop = grads.pop
+    anomaly = STATE.anomaly
+    given: set = set()
     with _grad_mode(create_graph):
         for node in reversed(order):
-            g = grads.pop(node, None)
+            g = pop(node, None)
             if g is None:
                 continue
             if node.hooks:
-                for hook in node.hooks:
-                    new = hook(_wrap(g))
-                    if new is not None:
-                        g = new if tensor_mode else np.asarray(new.data if hasattr(new, "data")
-                                                                else new)
+                g = _run_hooks(node, g, tensor_mode)
             if target_set is not None and node in target_set:
                 results[node] = g
             prim = node.prim
             if prim is None:
                 if target_set is None:
-                    _accumulate(node, g, tensor_mode)
+                    _accumulate(node, g, tensor_mode, given)
                 continue
-            if node.inputs is None:
+            inputs = node.inputs
+            if inputs is None:
                 raise GraphFreedError(
                     f"backward through {prim.name} a second time, but its saved values were "
                     "freed by the first backward; pass retain_graph=True to the first call")
-            needs = tuple([p is not None and (needed is None or p in needed)
-                           for p in node.parents])
-            if not any(needs):
-                continue
-            if tensor_mode:
-                xs = node.inputs
-                out = _output_tensor(node) if prim.uses_out else None
+            if needed is None:
+                needs = node.needs
             else:
-                xs = [t.data for t in node.inputs]
-                out = node.out_data
-            gs = prim.vjp(ops, g, xs, out, node.params, needs)
+                needs = tuple([p is not None and p in needed for p in node.parents])
+                if True not in needs:
+                    continue
+            if tensor_mode:
+                gs = prim.vjp(ops, g, inputs, _output_tensor(node) if prim.uses_out else None,
+                              node.params, needs)
+            elif len(inputs) == 1:
+                gs = prim.vjp(ops, g, (inputs[0].data,), node.out_data, node.params, needs)
+            else:
+                gs = prim.vjp(ops, g, [t.data for t in inputs], node.out_data, node.params,
+                              needs)
             if observer is not None:
                 observer(node, g, gs)
             for p, gi in zip(node.parents, gs):
                 if gi is None or p is None:
                     continue
-                if STATE.anomaly:
-                    _check_finite(prim, node.inputs, gi, "backward", node)
+                if anomaly:
+                    _check_finite(prim, inputs, gi, "backward", node)
                 grads[p] = grads[p] + gi if p in grads else gi
             if not retain_graph:
                 node.inputs = None
                 node.out_data = None
     return results
+
+
+def _run_hooks(node, g, tensor_mode):
+    for hook in node.hooks:
+        new = hook(_wrap(g))
+        if new is not None:
+            g = new if tensor_mode else np.asarray(getattr(new, "data", new))
+    return g
 
 
 def _output_tensor(node):
@@ -299,13 +328,19 @@ def _output_tensor(node):
     return out
 
 
-def _accumulate(node, g, tensor_mode):
+def _accumulate(node, g, tensor_mode, given):
+    """Add ``g`` into the leaf's ``.grad``. In raw mode ``.grad`` gets an array of its own
+    (writable, aliasing no other leaf's), so optimizers may update it in place."""
     t = node.tensor_ref()
     if t is None:
         return
     if not tensor_mode:
-        from .tensor import Tensor
-        g = Tensor._wrap(g if t.grad is None else t.grad.data + g)
+        if t.grad is not None:
+            g = t.grad.data + g
+        elif g.base is not None or not g.flags.writeable or id(g) in given:
+            g = g.copy()
+        given.add(id(g))
+        g = _new_tensor(g)
     elif t.grad is not None:
         g = t.grad + g
     t.grad = g

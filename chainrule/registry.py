@@ -21,7 +21,7 @@ import types
 
 import numpy as np
 
-PRIMITIVES: dict[str, "Primitive"] = {}
+PRIMITIVES: dict[str, Primitive] = {}
 
 # A derivative that is the constant one: the vjp passes ``g`` through without multiplying.
 ONE = 1
@@ -91,6 +91,24 @@ def elementwise(name, forward, *derivs, formula="", uses_out=False, sympy=None,
     for an input that is not differentiable). vjp: gᵢ = g·∂out/∂xᵢ; jvp: Σᵢ dxᵢ·∂out/∂xᵢ.
     """
     nondiff = tuple(i for i, d in enumerate(derivs) if d is None)
+    if len(derivs) == 1:  # the common unary case, without loops (hot path)
+        d0 = derivs[0]
+
+        def vjp(ops, g, xs, out, params, needs):
+            if d0 is ONE:
+                return [g]
+            return [g * (d0(ops, xs[0], out, **params) if params else d0(ops, xs[0], out))]
+
+        def jvp(xs, dxs, out, params):
+            dx = dxs[0]
+            if dx is None:
+                return None
+            if d0 is ONE:
+                return dx
+            return dx * (d0(TENSOR, xs[0], out, **params) if params else d0(TENSOR, xs[0], out))
+
+        return register(Primitive(name, "elementwise", forward, vjp, jvp, formula, uses_out,
+                                  sympy, nondiff), replace=replace)
 
     def vjp(ops, g, xs, out, params, needs):
         params = params or _NO_PARAMS

@@ -54,7 +54,7 @@ class Tensor:
     >>> y = cr.sin(x * x)
     >>> y.backward()
     >>> round(x.grad.item(), 6)   # 2x cos(x²) at x = 3
-    -5.466781
+    -5.466782
     """
 
     __slots__ = ("data", "grad", "name", "_node", "_requires_grad", "_tangents",
@@ -94,7 +94,7 @@ class Tensor:
     def requires_grad(self, value: bool) -> None:
         self.requires_grad_(value)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad:
             _check_differentiable(self.data.dtype, self.name)
         elif self._node is not None and self._node.prim is not None:
@@ -112,7 +112,7 @@ class Tensor:
         node = self._node
         return node.prim.name if node is not None and node.prim is not None else None
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, like PyTorch)."""
         return Tensor._wrap(self.data, self.name)
 
@@ -132,7 +132,7 @@ class Tensor:
     dtype = property(lambda self: self.data.dtype)
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return _ops.transpose(self)
 
     def numpy(self) -> np.ndarray:
@@ -334,6 +334,8 @@ def randn(*shape, dtype=None, requires_grad=False, rng=None) -> Tensor:
     rng = rng or _default["rng"]
     return _new(rng.standard_normal(_shape(shape)).astype(_float(dtype)), requires_grad)
 
+
+engine._TENSOR.append(Tensor)
 
 from . import ops as _ops  # noqa: E402  (the ops need Tensor defined first)
 

@@ -258,6 +258,11 @@ def jvp(f, primals, tangents, *, batched=False):
         tan_out = [forward.tangent_of(o, level) for o in outs]
     tan_out = [t if t is not None else Tensor._wrap(np.zeros(batch + o.shape, o.dtype))
                for o, t in zip(prim_out, tan_out)]
+    if not (STATE.fw_levels or _Depth.value > 0 or any(p._requires_grad for p in ps)):
+        # Outermost and nothing outside asked for a graph (grads taken inside f build one):
+        # hand back plain values, so no dead graph is kept alive by the results.
+        prim_out = [o.detach() for o in prim_out]
+        tan_out = [t.detach() for t in tan_out]
     if is_seq:
         return tuple(prim_out), tuple(tan_out)
     return prim_out[0], tan_out[0]

@@ -115,8 +115,8 @@ add(
     S("pow_scalar_frac", lambda x: x ** 2.5, lambda x: x ** 2.5, ((4,),), "positive"),
     S("pow_scalar_zero", lambda x: x ** 0, lambda x: x ** 0, ((4,),)),
     S("rpow_scalar", lambda x: 2.0 ** x, lambda x: 2.0 ** x, ((4,),)),
-    S("ndarray_lhs", lambda x: np.arange(4.0, dtype=x.dtype) @ x, lambda x: T.arange(4.0, dtype=x.dtype) @ x,
-      ((4, 2),)),
+    S("ndarray_lhs", lambda x: np.arange(4.0, dtype=x.dtype) @ x,
+      lambda x: T.arange(4.0, dtype=x.dtype) @ x, ((4, 2),)),
 )
 
 # -- reductions ------------------------------------------------------------------------------

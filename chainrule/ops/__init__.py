@@ -2,16 +2,59 @@
 import numpy as _np
 
 from .. import registry as _registry
-from .elementwise import (abs, add, clip, cos, divide, elu, erf, exp, expm1, gelu, leaky_relu,
-                          log, log1p, maximum, minimum, multiply, neg, power, reciprocal, relu,
-                          sigmoid, sign, sin, softplus, sqrt, square, subtract, tan, tanh,
-                          where)
+from .elementwise import (
+    _sigmoid_array,
+    abs,
+    add,
+    clip,
+    cos,
+    divide,
+    elu,
+    erf,
+    exp,
+    expm1,
+    gelu,
+    leaky_relu,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    multiply,
+    neg,
+    power,
+    reciprocal,
+    relu,
+    sigmoid,
+    sign,
+    sin,
+    softplus,
+    sqrt,
+    square,
+    subtract,
+    tan,
+    tanh,
+    where,
+)
 from .linalg import dot, einsum, matmul, outer, trace
 from .reduce import logsumexp, max, min, norm, prod, sum
-from .shape import (astype, broadcast_to, concatenate, expand_dims, flip, getitem, pad, reshape,
-                    split, squeeze, stack, sum_to, swapaxes, take, transpose)
-from .elementwise import _sigmoid_array
 from .shape import _sum_to as _sum_to_array
+from .shape import (
+    astype,
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    flip,
+    getitem,
+    pad,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    sum_to,
+    swapaxes,
+    take,
+    transpose,
+)
 from .special import erf_array as _erf_array
 
 # The names rules use, bound to Tensor-level functions (for differentiable backward passes)...

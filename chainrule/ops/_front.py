@@ -13,11 +13,15 @@ from ..engine import STATE, apply
 from ..errors import ShapeError, describe
 from ..tensor import Tensor, as_tensor
 
+_PY_NUMBERS = (float, int, bool)
+
 
 def is_scalar(v) -> bool:
     """A Python number (kept weakly typed: it never upcasts a tensor)."""
-    return isinstance(v, numbers.Number) and not isinstance(v, (np.ndarray, Tensor)) \
-        and not isinstance(v, np.generic)
+    t = type(v)
+    if t is Tensor or t is np.ndarray:
+        return False
+    return t in _PY_NUMBERS or (isinstance(v, numbers.Number) and not isinstance(v, np.generic))
 
 
 def tracked(t: Tensor) -> bool:
