@@ -7,12 +7,13 @@
 >>> round(w.grad.item(), 6)
 0.002731
 """
-from . import extend, linalg, registry
+from . import data, extend, io, linalg, nn, optim, registry
 from .check import gradcheck, numerical_grad
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .errors import AnomalyError, ChainruleError, GradcheckError, GraphFreedError, ShapeError
 from .extend import custom_vjp
 from .functional import log_softmax, mean, softmax, std, var
+from .io import CheckpointError, load, save
 from .ops import (
                   abs,
                   add,

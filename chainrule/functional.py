@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import ops
 from .tensor import as_tensor
 
@@ -31,9 +33,14 @@ def std(x, axis=None, keepdims: bool = False, ddof: int = 0):
 
 
 def log_softmax(x, axis: int = -1):
-    """x − logsumexp(x): log-probabilities, stable for any logits."""
+    """x − logsumexp(x): log-probabilities, stable for any logits.
+
+    Computed as (x − m) − logsumexp(x − m) with m the (constant) maximum: the same function,
+    since log_softmax is shift-invariant, but without the rounding of a large logsumexp.
+    """
     x = as_tensor(x)
-    return x - ops.logsumexp(x, axis, keepdims=True)
+    shifted = x - np.max(x.data, axis=axis, keepdims=True)
+    return shifted - ops.logsumexp(shifted, axis, keepdims=True)
 
 
 def softmax(x, axis: int = -1):

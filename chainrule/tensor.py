@@ -213,7 +213,10 @@ class Tensor:
         if self._requires_grad and engine.STATE.grad_enabled:
             raise RuntimeError(f"in-place update of {describe(self)}, which requires grad and "
                                "would corrupt its graph; wrap it in cr.no_grad()")
-        self.data = np.asarray(fn(self.data, _data(o)), dtype=self.data.dtype)
+        if self.data.flags.writeable and self.data.ndim:  # in place: views see it (PyTorch)
+            fn(self.data, _data(o), out=self.data, casting="same_kind")
+        else:
+            self.data = np.asarray(fn(self.data, _data(o)), dtype=self.data.dtype)
         return self
 
     def __iadd__(self, o): return self._inplace(np.add, o)

@@ -230,3 +230,26 @@ add(
     S("einsum_ellipsis", lambda x, y: cr.einsum("...ij,jk->...ik", x, y),
       lambda x, y: T.einsum("...ij,jk->...ik", x, y), ((2, 3, 4), (4, 2))),
 )
+
+# -- convolution and pooling (their gradients are again convolutions / scatters) ----------------
+from chainrule.ops import conv as C  # noqa: E402
+
+add(
+    S("conv2d", lambda x, w: C.conv2d(x, w), F.conv2d, ((2, 2, 5, 4), (3, 2, 3, 2))),
+    S("conv2d_stride_pad_dilation",
+      lambda x, w: C.conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2)),
+      lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2)),
+      ((1, 2, 6, 6), (2, 2, 3, 2))),
+    S("conv2d_bias", lambda x, w, b: C.conv2d(x, w, b), F.conv2d,
+      ((1, 1, 4, 4), (2, 1, 2, 2), (2,))),
+    S("conv1d", lambda x, w: C.conv1d(x, w, stride=2, padding=1),
+      lambda x, w: F.conv1d(x, w, stride=2, padding=1), ((2, 2, 7), (3, 2, 3))),
+    S("conv2d_squared", lambda x, w: C.conv2d(x * x, w) ** 2,
+      lambda x, w: F.conv2d(x * x, w) ** 2, ((1, 1, 4, 4), (1, 1, 2, 2))),
+    S("max_pool2d", lambda x: C.max_pool2d(x, 2) ** 2, lambda x: F.max_pool2d(x, 2) ** 2,
+      ((1, 2, 4, 4),)),
+    S("max_pool1d", lambda x: C.max_pool1d(x, 3, 2), lambda x: F.max_pool1d(x, 3, 2),
+      ((2, 2, 7),)),
+    S("avg_pool2d", lambda x: C.avg_pool2d(x * x, 3, 1), lambda x: F.avg_pool2d(x * x, 3, 1),
+      ((1, 2, 4, 5),)),
+)

@@ -2,6 +2,7 @@
 import numpy as _np
 
 from .. import registry as _registry
+from .conv import avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
 from .elementwise import (
     _sigmoid_array,
     abs,

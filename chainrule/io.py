@@ -1,0 +1,367 @@
+"""Checkpoints: ``save(state, path)`` / ``load(path)`` in the safetensors format, never pickle.
+
+A checkpoint is any nesting of dicts, lists and tuples whose leaves are Tensors, NumPy arrays,
+NumPy scalars, Python numbers, strings, bools and None, e.g. a model's ``state_dict()`` next
+to an optimizer's. ``save`` splits it in two:
+
+- every array (and Tensor, and NumPy scalar) becomes one safetensors tensor entry, named by
+  its path in the structure (``"model.fc1.weight"``, ``"optimizer.state.0.exp_avg"``), so the
+  file also opens with any safetensors reader;
+- everything else -- the shape of the nesting, dict key types (the ``0`` above stays an
+  ``int``), tuples vs lists, the numbers and strings, and for each array whether it was a
+  Tensor (and its ``requires_grad``) or an ndarray -- is a JSON document stored in the
+  safetensors header's ``__metadata__`` under ``"chainrule.structure"``.
+
+``load`` rebuilds exactly that structure. Loading never executes anything from the file:
+safetensors is a length-prefixed JSON header followed by raw little-endian bytes, and the
+header is checked before any data is read. A file that is not one (a pickle, a zip written
+by ``torch.save``, random or truncated bytes) raises :class:`CheckpointError`.
+
+Writes are atomic (:func:`atomic_open`): an interrupted ``save`` leaves any previous
+checkpoint at ``path`` intact.
+
+The ``safetensors`` package is an optional extra: ``pip install chainrule[safetensors]``.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import secrets
+import struct
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from .errors import ChainruleError
+from .tensor import Tensor
+
+__all__ = ["CheckpointError", "atomic_open", "load", "save"]
+
+# The key of the header's __metadata__ map that holds the structure, and its format version.
+STRUCTURE_KEY = "chainrule.structure"
+FORMAT_KEY = "chainrule.format"
+FORMAT_VERSION = "1"
+
+# safetensors dtype names; bool and (u)int8..64 and float16/32/64 round-trip exactly.
+_DTYPES = {
+    "F16": np.float16, "F32": np.float32, "F64": np.float64,
+    "I8": np.int8, "I16": np.int16, "I32": np.int32, "I64": np.int64,
+    "U8": np.uint8, "U16": np.uint16, "U32": np.uint32, "U64": np.uint64, "BOOL": np.bool_,
+}
+_SUPPORTED = frozenset(np.dtype(t) for t in _DTYPES.values())
+# Tags of the JSON encoding: a JSON object with one of these keys is not a user dict.
+_TAGS = frozenset({"__array__", "__tuple__", "__dict__", "__float__"})
+_MAX_HEADER = 100 * 1024 * 1024  # the limit the safetensors reference reader enforces
+_CHUNK = 1 << 24
+
+
+class CheckpointError(ChainruleError, ValueError):
+    """A file is not a readable chainrule/safetensors checkpoint; the message says why."""
+
+
+def _safetensors():
+    try:
+        import safetensors
+        import safetensors.numpy
+    except ImportError as e:
+        raise ImportError("chainrule.save/load need the safetensors package: "
+                          "pip install chainrule[safetensors]") from e
+    return safetensors
+
+
+# -- atomic writes ----------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """Open a temporary file next to ``path`` for binary writing; on success, move it onto
+    ``path`` atomically. On any error the temporary file is removed and ``path`` is untouched.
+
+    The data is flushed and fsync'ed before ``os.replace``, and the directory is fsync'ed
+    after, so a crash leaves either the old file or the complete new one.
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     with atomic_open(os.path.join(d, "notes.txt")) as f:
+    ...         _ = f.write(b"all or nothing")
+    ...     print(os.listdir(d))
+    ['notes.txt']
+    """
+    path = os.fspath(path)
+    directory, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+    # os.open with 0o666 lets the umask decide the mode, as a plain open() would.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: str) -> None:
+    # Makes the rename itself durable; POSIX only (Windows cannot open a directory).
+    if not hasattr(os, "O_DIRECTORY"):  # pragma: no cover
+        return
+    # Best effort: the new file is already in place, and some file systems refuse to fsync a
+    # directory (EINVAL); that must not turn a successful save into an error.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_all(f: BinaryIO, data: bytes) -> None:
+    view = memoryview(data)
+    for start in range(0, len(view), _CHUNK):
+        f.write(view[start:start + _CHUNK])
+
+
+# -- encoding ---------------------------------------------------------------------------------
+
+class _Encoder:
+    """Walks the state once: arrays go to ``self.arrays`` by name, the rest to JSON."""
+
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+        self.seen: dict[int, tuple[str, Any]] = {}  # id(array or Tensor) -> (name, object)
+
+    def name_for(self, path: list[str]) -> str:
+        base = ".".join(path) or "root"
+        name, n = base, 0
+        while name in self.arrays or name == "__metadata__":  # __metadata__ is reserved
+            n += 1
+            name = f"{base}#{n}"
+        return name
+
+    def array(self, obj, arr: np.ndarray, kind: str, path: list[str]) -> dict:
+        if id(obj) in self.seen and self.seen[id(obj)][1] is obj:
+            name = self.seen[id(obj)][0]  # the same object twice (tied weights): stored once
+        else:
+            if arr.dtype.newbyteorder("=") not in _SUPPORTED:
+                raise TypeError(f"save: {_where(path)} has dtype {arr.dtype}, which a checkpoint "
+                                f"cannot hold; supported: bool, (u)int8..64, float16/32/64")
+            name = self.name_for(path)
+            # little-endian and C-contiguous (np.ascontiguousarray would make 0-d arrays 1-d)
+            self.arrays[name] = np.require(arr.astype(arr.dtype.newbyteorder("<"), copy=False),
+                                           requirements="C")
+            self.seen[id(obj)] = (name, obj)
+        out = {"__array__": name, "kind": kind}
+        if kind == "tensor":
+            if obj.requires_grad:
+                out["requires_grad"] = True
+            if obj.name:
+                out["name"] = str(obj.name)
+        return out
+
+    def encode(self, obj, path: list[str]):
+        if isinstance(obj, np.generic):  # first: np.float64 is also a Python float
+            return self.array(obj, np.asarray(obj), "scalar", path)
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, int):
+            return int(obj)
+        if isinstance(obj, float):
+            return float(obj) if math.isfinite(obj) else {"__float__": repr(float(obj))}
+        if isinstance(obj, Tensor):
+            return self.array(obj, obj.data, "tensor", path)
+        if isinstance(obj, np.ndarray):
+            return self.array(obj, obj, "ndarray", path)
+        if isinstance(obj, list):
+            return [self.encode(v, path + [str(i)]) for i, v in enumerate(obj)]
+        if isinstance(obj, tuple):
+            return {"__tuple__": [self.encode(v, path + [str(i)]) for i, v in enumerate(obj)]}
+        if isinstance(obj, dict):
+            for k in obj:
+                _check_key(k, path)
+            items = [(k, self.encode(v, path + [str(k)])) for k, v in obj.items()]
+            # A dict is a plain JSON object unless its keys are not all str or one of them
+            # is a tag (then it would read back as something else).
+            plain = all(type(k) is str and k not in _TAGS for k in obj)
+            if plain:
+                return dict(items)
+            return {"__dict__": [[self.encode(k, path), v] for k, v in items]}
+        raise TypeError(f"save: {_where(path)} is a {type(obj).__name__}; a checkpoint holds "
+                        "dicts, lists, tuples, Tensors, ndarrays, numbers, strings, bools and "
+                        "None")
+
+
+def _check_key(k, path):
+    ok = k is None or isinstance(k, (str, int, float)) or (
+        isinstance(k, tuple) and all(e is None or isinstance(e, (str, int, float)) for e in k))
+    if not ok or isinstance(k, np.generic):
+        raise TypeError(f"save: dict key {k!r} ({type(k).__name__}) at {_where(path)} is not a "
+                        "str, int, float, bool, None or a tuple of those")
+
+
+def _where(path: list[str]) -> str:
+    return "state[" + "][".join(repr(p) for p in path) + "]" if path else "the state"
+
+
+def _decode(obj, tensors: dict[str, np.ndarray], made: dict[str, Any]):
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, list):
+        return [_decode(v, tensors, made) for v in obj]
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"unexpected JSON value {obj!r}")
+    if "__array__" in obj:
+        name = obj["__array__"]
+        if name in made:
+            return made[name]
+        if name not in tensors:
+            raise CheckpointError(f"the structure refers to a tensor {name!r} that the file "
+                                  "does not contain")
+        arr, kind = tensors[name], obj.get("kind")
+        if kind == "tensor":
+            value = Tensor._wrap(arr, obj.get("name"))
+            if obj.get("requires_grad"):
+                value.requires_grad_(True)
+        elif kind == "ndarray":
+            value = arr
+        elif kind == "scalar":
+            value = arr[()]
+        else:
+            raise CheckpointError(f"tensor {name!r} has unknown kind {kind!r}")
+        made[name] = value
+        return value
+    if "__tuple__" in obj:
+        return tuple(_decode(v, tensors, made) for v in obj["__tuple__"])
+    if "__float__" in obj:
+        return float(obj["__float__"])
+    if "__dict__" in obj:
+        return {_hashable(_decode(k, tensors, made)): _decode(v, tensors, made)
+                for k, v in obj["__dict__"]}
+    return {k: _decode(v, tensors, made) for k, v in obj.items()}
+
+
+def _hashable(key):
+    return tuple(key) if isinstance(key, list) else key
+
+
+# -- save / load ------------------------------------------------------------------------------
+
+def save(state: Any, path: str | os.PathLike) -> None:
+    """Write ``state`` to ``path`` as a safetensors file, atomically.
+
+    >>> import os, tempfile, numpy as np, chainrule as cr
+    >>> state = {"w": cr.tensor([[1.0, 2.0]]), "opt": {"state": {0: {"step": 3}}},
+    ...          "mean": np.zeros(2), "shape": (1, 2)}
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     save(state, os.path.join(d, "ckpt.safetensors"))
+    ...     back = load(os.path.join(d, "ckpt.safetensors"))
+    >>> back["w"], back["opt"], back["mean"], back["shape"]
+    (tensor([[1., 2.]]), {'state': {0: {'step': 3}}}, array([0., 0.]), (1, 2))
+    """
+    st = _safetensors()
+    enc = _Encoder()
+    structure = enc.encode(state, [])
+    metadata = {FORMAT_KEY: FORMAT_VERSION,
+                STRUCTURE_KEY: json.dumps(structure, allow_nan=False, separators=(",", ":"))}
+    data = st.numpy.save(enc.arrays, metadata=metadata)
+    with atomic_open(path) as f:
+        _write_all(f, data)
+
+
+def load(path: str | os.PathLike) -> Any:
+    """Read a checkpoint written by :func:`save`: the same structure, Tensors where Tensors
+    were saved and ndarrays where ndarrays were.
+
+    A safetensors file from elsewhere (no chainrule structure) loads as ``{name: ndarray}``.
+    Raises :class:`CheckpointError` naming the path if the file is not a valid safetensors
+    file; nothing in the file is ever executed.
+    """
+    st = _safetensors()
+    path = os.fspath(path)
+    header = _read_header(path)
+    meta = header.get("__metadata__") or {}
+    try:
+        with st.safe_open(path, framework="numpy") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except st.SafetensorError as e:
+        raise CheckpointError(f"{path}: not a valid safetensors file ({e})") from None
+    if STRUCTURE_KEY not in meta:
+        return tensors
+    if meta.get(FORMAT_KEY) != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: chainrule checkpoint format {meta.get(FORMAT_KEY)!r} "
+                              f"is not supported (this version reads {FORMAT_VERSION!r})")
+    try:
+        structure = json.loads(meta[STRUCTURE_KEY])
+        return _decode(structure, tensors, {})
+    except CheckpointError as e:
+        raise CheckpointError(f"{path}: corrupted structure: {e}") from None
+    except (ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{path}: corrupted structure ({type(e).__name__}: {e})") from None
+
+
+def _read_header(path: str) -> dict:
+    """Check the framing (8-byte length, JSON header, data offsets) before safetensors reads
+    the file, so that every kind of bad file gets a message that says what it is."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+        n = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+        framed = 0 <= n <= min(_MAX_HEADER, size - 8)
+        raw = f.read(n) if framed else b""
+    header = None
+    if framed:
+        with contextlib.suppress(UnicodeDecodeError, ValueError):
+            header = json.loads(raw.decode("utf-8"))
+    if header is None:
+        # Say what the file is, when it is a common impostor (checked only once the framing
+        # failed: a real header's length may well start with these bytes).
+        if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle PROTO op
+            raise CheckpointError(f"{path}: this looks like a pickle file; chainrule never "
+                                  "unpickles (that can run arbitrary code), so nothing was "
+                                  "loaded. Re-save the state with chainrule.save")
+        if head.startswith(b"PK\x03\x04"):
+            raise CheckpointError(f"{path}: this is a zip archive (e.g. torch.save output), "
+                                  "not a safetensors file; nothing was loaded from it")
+        if len(head) < 8:
+            raise CheckpointError(f"{path}: truncated: {size} bytes, too short to be a "
+                                  "safetensors file (which starts with an 8-byte header size)")
+        if not framed:
+            raise CheckpointError(f"{path}: not a safetensors file, or truncated: the first 8 "
+                                  f"bytes announce a {n}-byte header but the file has {size} "
+                                  "bytes")
+        raise CheckpointError(f"{path}: corrupted header: not valid UTF-8 JSON")
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: corrupted header: expected a JSON object")
+    data_size = size - 8 - n
+    for key, info in header.items():
+        if key == "__metadata__":
+            if info is not None and not (isinstance(info, dict) and
+                                         all(isinstance(v, str) for v in info.values())):
+                raise CheckpointError(f"{path}: corrupted header: __metadata__ must map "
+                                      "strings to strings")
+            continue
+        try:
+            start, end = info["data_offsets"]
+            dtype, shape = info["dtype"], info["shape"]
+        except (TypeError, KeyError, ValueError):
+            raise CheckpointError(f"{path}: corrupted header: bad entry for tensor "
+                                  f"{key!r}") from None
+        if dtype not in _DTYPES:
+            raise CheckpointError(f"{path}: tensor {key!r} has dtype {dtype!r}, which chainrule "
+                                  "does not read")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end):
+            raise CheckpointError(f"{path}: corrupted header: bad data offsets for {key!r}")
+        if end > data_size:
+            raise CheckpointError(f"{path}: truncated: tensor {key!r} needs bytes {start}..{end} "
+                                  f"of the data section, which has only {data_size}")
+        itemsize = np.dtype(_DTYPES[dtype]).itemsize
+        if (not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape)
+                or math.prod(shape) * itemsize != end - start):
+            raise CheckpointError(f"{path}: corrupted header: tensor {key!r} of shape {shape} "
+                                  f"and dtype {dtype} does not fill bytes {start}..{end}")
+    return header

@@ -1,0 +1,188 @@
+"""``cr.nn.functional`` (import as F): layers and losses as functions, PyTorch-shaped."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..errors import ShapeError, describe
+from ..functional import log_softmax, mean, softmax
+from ..ops import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
+from ..ops.conv import avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
+from ..tensor import as_tensor, default_rng
+
+__all__ = ["linear", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool2d", "flatten",
+           "dropout", "batch_norm", "layer_norm", "embedding", "relu", "leaky_relu", "elu",
+           "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax", "mse_loss",
+           "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits"]
+
+
+def linear(x, weight, bias=None):
+    """x·Wᵀ + b with ``weight`` of shape (out, in), as ``torch.nn.functional.linear``."""
+    out = ops.matmul(x, ops.transpose(weight))
+    return out if bias is None else out + bias
+
+
+def flatten(x, start_dim: int = 1, end_dim: int = -1):
+    x = as_tensor(x)
+    nd = x.ndim
+    s, e = start_dim % nd, end_dim % nd
+    return ops.reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1:])
+
+
+def dropout(x, p: float = 0.5, training: bool = True, rng=None):
+    """Zero each element with probability p and scale the rest by 1/(1 − p) (training only).
+    The mask comes from ``rng`` (default: the library generator, seeded by manual_seed)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    x = as_tensor(x)
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0.0
+    keep = (rng or default_rng()).random(x.shape) >= p
+    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
+
+
+def _stat_axes(x):
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum: float = 0.1, eps: float = 1e-5):
+    """Normalize over every axis but the channel axis 1, as ``torch.nn.functional.batch_norm``.
+
+    In training, batch statistics normalize (biased variance) and the running statistics are
+    updated in place with the unbiased variance; in eval the running statistics are used.
+    """
+    x = as_tensor(x)
+    axes = _stat_axes(x)
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training:
+        mu = mean(x, axes, keepdims=True)
+        centred = x - mu
+        var = mean(centred * centred, axes, keepdims=True)
+        if running_mean is not None:
+            n = x.size // x.shape[1]
+            if n < 2:
+                raise ValueError(f"batch_norm: need more than 1 value per channel in training, "
+                                 f"got {describe(x)}")
+            rm, rv = running_mean.data, running_var.data
+            rm *= 1 - momentum
+            rm += momentum * mu.data.reshape(-1)
+            rv *= 1 - momentum
+            rv += momentum * var.data.reshape(-1) * (n / (n - 1))
+        out = centred / ops.sqrt(var + eps)
+    else:
+        rm = ops.reshape(running_mean.detach(), shape)
+        rv = ops.reshape(running_var.detach(), shape)
+        out = (x - rm) / ops.sqrt(rv + eps)
+    if weight is not None:
+        out = out * ops.reshape(weight, shape)
+    if bias is not None:
+        out = out + ops.reshape(bias, shape)
+    return out
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """Normalize over the trailing ``normalized_shape`` dimensions."""
+    x = as_tensor(x)
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+        else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if x.shape[x.ndim - k:] != normalized_shape:
+        raise ShapeError(f"layer_norm: trailing shape {normalized_shape} does not match "
+                         f"{describe(x)}")
+    axes = tuple(range(-k, 0))
+    centred = x - mean(x, axes, keepdims=True)
+    out = centred / ops.sqrt(mean(centred * centred, axes, keepdims=True) + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def embedding(indices, weight):
+    """Rows of ``weight`` at integer ``indices`` (any shape)."""
+    idx = np.asarray(getattr(indices, "data", indices))
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
+    if idx.size and (idx.min() < 0 or idx.max() >= weight.shape[0]):
+        raise IndexError(f"embedding: index out of range [0, {weight.shape[0]}) "
+                         f"(min {idx.min()}, max {idx.max()})")
+    return ops.getitem(weight, idx)
+
+
+# -- losses ----------------------------------------------------------------------------------
+def _reduce(loss, reduction, name):
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return ops.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _same_shape(name, x, t):
+    if x.shape != t.shape:
+        raise ShapeError(f"{name}: input {describe(x)} and target {describe(t)} differ in shape")
+
+
+def mse_loss(input, target, reduction: str = "mean"):  # noqa: A002
+    """Mean squared error."""
+    x, t = as_tensor(input), as_tensor(target)
+    _same_shape("mse_loss", x, t)
+    d = x - t
+    return _reduce(d * d, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction: str = "mean"):  # noqa: A002
+    """Mean absolute error."""
+    x, t = as_tensor(input), as_tensor(target)
+    _same_shape("l1_loss", x, t)
+    return _reduce(ops.abs(x - t), reduction, "l1_loss")
+
+
+def _class_targets(name, x, target):
+    t = np.asarray(getattr(target, "data", target))
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{name}: targets must be integer class indices, got {t.dtype}")
+    if x.ndim < 2 or t.shape != (x.shape[0],) + x.shape[2:]:
+        raise ShapeError(f"{name}: input {describe(x)} needs (N, C, ...) with targets "
+                         f"(N, ...), got targets of shape {t.shape}")
+    if t.size and (t.min() < 0 or t.max() >= x.shape[1]):
+        raise IndexError(f"{name}: target out of range [0, {x.shape[1]}) "
+                         f"(min {t.min()}, max {t.max()})")
+    return t
+
+
+def nll_loss(input, target, reduction: str = "mean"):  # noqa: A002
+    """Negative log-likelihood of integer ``target`` under log-probabilities ``input``
+    (N, C, ...). The pick is a product with a one-hot mask: no scatter in the backward."""
+    x = as_tensor(input)
+    t = _class_targets("nll_loss", x, target)
+    onehot = (np.arange(x.shape[1]).reshape((1, -1) + (1,) * (x.ndim - 2))
+              == t[:, None]).astype(x.dtype)
+    return _reduce(-ops.sum(x * onehot, 1), reduction, "nll_loss")
+
+
+def cross_entropy(input, target, reduction: str = "mean"):  # noqa: A002
+    """Softmax cross-entropy of logits (N, C, ...) and integer targets; stable for any
+    logits (via logsumexp)."""
+    x = as_tensor(input)
+    return nll_loss(log_softmax(x, 1), target, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, reduction: str = "mean",  # noqa: A002
+                                     pos_weight=None):
+    """−[t·log σ(x) + (1 − t)·log(1 − σ(x))] = softplus(x) − t·x, finite for any logits.
+    ``pos_weight`` weighs the positive term: (1 + (w − 1)t)·softplus(−x) + (1 − t)·x."""
+    x, t = as_tensor(input), as_tensor(target)
+    _same_shape("binary_cross_entropy_with_logits", x, t)
+    if pos_weight is None:
+        loss = softplus(x, 1.0, np.inf) - t * x
+    else:
+        weight = 1 + (as_tensor(pos_weight) - 1) * t
+        loss = weight * softplus(-x, 1.0, np.inf) + (1 - t) * x
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
