@@ -89,21 +89,31 @@ def detect_anomaly():
 
 class Node:
     __slots__ = ("prim", "inputs", "parents", "needs", "params", "out_data", "out_ref",
-                 "hooks", "where", "tensor_ref", "__weakref__")
+                 "__weakref__")
 
     def __repr__(self):
         return f"<Node {self.prim.name if self.prim else 'leaf'}>"
+
+
+class LeafNode(Node):
+    """Where a leaf's gradient ends: it accumulates into the (weakly held) tensor's .grad."""
+    __slots__ = ("tensor_ref",)
+
+
+# Rarely used per-node extras live beside the nodes, so the hot path never sets them.
+HOOKS: weakref.WeakKeyDictionary[Node, list] = weakref.WeakKeyDictionary()
+CREATED_AT: weakref.WeakKeyDictionary[Node, str] = weakref.WeakKeyDictionary()
 
 
 def leaf_node(t) -> Node:
     """The node of a leaf tensor that requires grad (made on first use)."""
     node = t._node
     if node is None:
-        node = Node()
+        node = LeafNode()
         node.prim = None
         node.parents = node.needs = ()
         node.inputs = ()
-        node.hooks = None
+        node.out_data = None
         node.tensor_ref = weakref.ref(t)
         t._node = node
     return node
@@ -188,14 +198,13 @@ def _record(prim, inputs, params, out, data):
                               for t in inputs])
         node.needs = tuple([p is not None for p in node.parents])
     node.params = params
-    node.hooks = None
-    node.tensor_ref = None
     if prim.uses_out:
         node.out_data = data
         node.out_ref = weakref.ref(out)
     else:
-        node.out_data = node.out_ref = None
-    node.where = user_location() if STATE.anomaly else None
+        node.out_data = None
+    if STATE.anomaly:
+        CREATED_AT[node] = user_location()
     out._node = node
     out._requires_grad = True
 
@@ -204,7 +213,8 @@ def _check_finite(prim, inputs, value, phase, node):
     value = value.data if hasattr(value, "_node") else value
     if value is None or value.dtype.kind not in "fc" or np.isfinite(value).all():
         return
-    where = (node.where if node is not None and node.where else user_location())
+    where = CREATED_AT.get(node) if node is not None else None
+    where = where or user_location()
     names = ", ".join(describe(t) for t in inputs)
     bad = "NaN" if np.isnan(value).any() else "Inf"
     raise AnomalyError(f"{prim.name} produced {bad} in its {phase} pass; inputs: {names}; "
@@ -266,12 +276,13 @@ def sweep(roots, root_grads, *, targets=None, retain_graph=False, create_graph=F
     pop = grads.pop
     anomaly = STATE.anomaly
     given: set = set()
+    hooks = HOOKS if len(HOOKS) else None  # WeakKeyDictionary.__len__ is slow: ask once
     with _grad_mode(create_graph):
         for node in reversed(order):
             g = pop(node, None)
             if g is None:
                 continue
-            if node.hooks:
+            if hooks is not None and node in hooks:
                 g = _run_hooks(node, g, tensor_mode)
             if target_set is not None and node in target_set:
                 results[node] = g
@@ -314,7 +325,7 @@ def sweep(roots, root_grads, *, targets=None, retain_graph=False, create_graph=F
 
 
 def _run_hooks(node, g, tensor_mode):
-    for hook in node.hooks:
+    for hook in HOOKS[node]:
         new = hook(_wrap(g))
         if new is not None:
             g = new if tensor_mode else np.asarray(getattr(new, "data", new))
@@ -351,12 +362,11 @@ def register_hook(t, hook):
     if not t._requires_grad:
         raise RuntimeError(f"register_hook: {describe(t)} does not require grad")
     node = t._node or leaf_node(t)
-    if node.hooks is None:
-        node.hooks = []
-    node.hooks.append(hook)
+    hooks = HOOKS.setdefault(node, [])
+    hooks.append(hook)
 
     class _Handle:
         def remove(self):
-            node.hooks.remove(hook)
+            hooks.remove(hook)
 
     return _Handle()

@@ -184,23 +184,14 @@ class Tensor:
             extra.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extra) + ")"
 
-    # -- operators --------------------------------------------------------------------------
-    def __add__(self, o): return _ops.add(self, o)
+    # -- operators (the forward ones are the ops functions themselves: install_methods) ------
     def __radd__(self, o): return _ops.add(o, self)
-    def __sub__(self, o): return _ops.subtract(self, o)
     def __rsub__(self, o): return _ops.subtract(o, self)
-    def __mul__(self, o): return _ops.multiply(self, o)
     def __rmul__(self, o): return _ops.multiply(o, self)
-    def __truediv__(self, o): return _ops.divide(self, o)
     def __rtruediv__(self, o): return _ops.divide(o, self)
-    def __pow__(self, o): return _ops.power(self, o)
     def __rpow__(self, o): return _ops.power(o, self)
-    def __matmul__(self, o): return _ops.matmul(self, o)
     def __rmatmul__(self, o): return _ops.matmul(o, self)
-    def __neg__(self): return _ops.neg(self)
     def __pos__(self): return self
-    def __abs__(self): return _ops.abs(self)
-    def __getitem__(self, index): return _ops.getitem(self, index)
 
     def __lt__(self, o): return _compare(np.less, self, o)
     def __le__(self, o): return _compare(np.less_equal, self, o)
@@ -354,5 +345,9 @@ def install_methods():
         setattr(Tensor, name, getattr(_ops, name))
     for name in ("mean", "var", "std", "softmax", "log_softmax"):
         setattr(Tensor, name, getattr(functional, name))
-    Tensor.abs = _ops.abs
+    Tensor.abs = Tensor.__abs__ = _ops.abs
+    # Binding the functions directly saves a Python call per operator on the hot path.
+    Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _ops.add, _ops.subtract, _ops.multiply
+    Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__ = _ops.divide, _ops.power, _ops.matmul
+    Tensor.__neg__, Tensor.__getitem__ = _ops.neg, _ops.getitem
     Tensor.flatten = lambda self: _ops.reshape(self, -1)

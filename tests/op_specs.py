@@ -253,3 +253,17 @@ add(
     S("avg_pool2d", lambda x: C.avg_pool2d(x * x, 3, 1), lambda x: F.avg_pool2d(x * x, 3, 1),
       ((1, 2, 4, 5),)),
 )
+
+# -- fused primitives of the layers ------------------------------------------------------------
+from chainrule.nn import functional as CF  # noqa: E402
+
+add(
+    S("linear", CF.linear, F.linear, ((4, 3), (2, 3), (2,))),
+    S("linear_3d_nobias", CF.linear, F.linear, ((2, 4, 3), (5, 3))),
+    S("linear_squared", lambda x, w, b: CF.linear(x, w, b) ** 2,
+      lambda x, w, b: F.linear(x, w, b) ** 2, ((4, 3), (2, 3), (2,))),
+    S("cross_entropy_mean", lambda x: CF.cross_entropy(x, np.array([0, 2, 1, 2])),
+      lambda x: F.cross_entropy(x, T.tensor([0, 2, 1, 2])), ((4, 3),)),
+    S("cross_entropy_sum", lambda x: CF.cross_entropy(x, np.array([1, 0]), reduction="sum"),
+      lambda x: F.cross_entropy(x, T.tensor([1, 0]), reduction="sum"), ((2, 5),)),
+)

@@ -8,18 +8,13 @@ from ..errors import ShapeError, describe
 from ..functional import log_softmax, mean, softmax
 from ..ops import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
 from ..ops.conv import avg_pool2d, conv1d, conv2d, max_pool1d, max_pool2d
+from ..ops.linalg import linear
 from ..tensor import as_tensor, default_rng
 
 __all__ = ["linear", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool2d", "flatten",
            "dropout", "batch_norm", "layer_norm", "embedding", "relu", "leaky_relu", "elu",
            "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax", "mse_loss",
            "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits"]
-
-
-def linear(x, weight, bias=None):
-    """x·Wᵀ + b with ``weight`` of shape (out, in), as ``torch.nn.functional.linear``."""
-    out = ops.matmul(x, ops.transpose(weight))
-    return out if bias is None else out + bias
 
 
 def flatten(x, start_dim: int = 1, end_dim: int = -1):
@@ -157,20 +152,27 @@ def _class_targets(name, x, target):
     return t
 
 
+def _onehot(x, t):
+    return (np.arange(x.shape[1]).reshape((1, -1) + (1,) * (x.ndim - 2))
+            == t[:, None]).astype(x.dtype)
+
+
 def nll_loss(input, target, reduction: str = "mean"):  # noqa: A002
     """Negative log-likelihood of integer ``target`` under log-probabilities ``input``
     (N, C, ...). The pick is a product with a one-hot mask: no scatter in the backward."""
     x = as_tensor(input)
     t = _class_targets("nll_loss", x, target)
-    onehot = (np.arange(x.shape[1]).reshape((1, -1) + (1,) * (x.ndim - 2))
-              == t[:, None]).astype(x.dtype)
-    return _reduce(-ops.sum(x * onehot, 1), reduction, "nll_loss")
+    return _reduce(-ops.sum(x * _onehot(x, t), 1), reduction, "nll_loss")
 
 
 def cross_entropy(input, target, reduction: str = "mean"):  # noqa: A002
     """Softmax cross-entropy of logits (N, C, ...) and integer targets; stable for any
-    logits (via logsumexp)."""
+    logits. For (N, C) logits with a mean or sum it is one fused primitive."""
     x = as_tensor(input)
+    if x.ndim == 2 and reduction in ("mean", "sum"):
+        t = _class_targets("cross_entropy", x, target)
+        scale = 1.0 / x.shape[0] if reduction == "mean" else 1.0
+        return ops.softmax_cross_entropy(x, _onehot(x, t), scale)
     return nll_loss(log_softmax(x, 1), target, reduction)
 
 

@@ -37,7 +37,7 @@ from .elementwise import (
     where,
 )
 from .linalg import dot, einsum, matmul, outer, trace
-from .reduce import logsumexp, max, min, norm, prod, sum
+from .reduce import logsumexp, max, min, norm, prod, softmax_cross_entropy, sum
 from .shape import _sum_to as _sum_to_array
 from .shape import (
     astype,

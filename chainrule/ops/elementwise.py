@@ -233,7 +233,12 @@ def _like(v, other):
     return v
 
 
+_FLOAT_INT = (float, int)
+
+
 def _binary(prim, scalar_prim, rscalar_prim, x, y):
+    if type(y) in _FLOAT_INT and type(x) is Tensor:  # the hot case: tensor ∘ number
+        return apply(scalar_prim, (x,), {"c": y})
     if is_scalar(y) and not is_scalar(x):
         return apply(scalar_prim, (as_tensor(x),), {"c": y})
     if is_scalar(x) and not is_scalar(y) and rscalar_prim is not None:
@@ -248,7 +253,7 @@ def add(x, y):
 
 def subtract(x, y):
     """x − y with NumPy broadcasting."""
-    if is_scalar(y) and not is_scalar(x):
+    if type(y) in _FLOAT_INT and type(x) is Tensor or is_scalar(y) and not is_scalar(x):
         return apply(ADD_S, (as_tensor(x),), {"c": -y})
     return _binary(SUB, None, RSUB_S, x, y)
 

@@ -164,3 +164,65 @@ def trace(x):
     return sum_(x * np.eye(*x.shape, dtype=x.dtype))
 
 
+
+
+# -- fused primitives for the layers that dominate training ----------------------------------
+def _linear_forward(x, w, b=None):
+    out = np.matmul(x, w.T)
+    if b is not None:
+        out += b
+    return out
+
+
+def _linear_vjp(ops, g, xs, out, p, needs):
+    """x̄ = ȳ·W, W̄ = ȳᵀ·x (over all leading dims), b̄ = Σ ȳ: W̄ comes out in W's own layout."""
+    x, w = xs[0], xs[1]
+    g2 = ops.reshape(g, (-1, g.shape[-1]))
+    return [ops.matmul(g, w) if needs[0] else None,
+            ops.matmul(ops.swapaxes(g2, -1, -2), ops.reshape(x, (-1, x.shape[-1])))
+            if needs[1] else None] + (
+        [ops.sum(g2, axis=0) if needs[2] else None] if len(xs) == 3 else [])
+
+
+def _linear_jvp(xs, dxs, out, p):
+    from .shape import swapaxes
+    x, w = xs[0], xs[1]
+    terms = []
+    if dxs[0] is not None:
+        terms.append(matmul(dxs[0], swapaxes(w, -1, -2)))
+    if dxs[1] is not None:  # a batch of weight tangents must not meet x's leading dims
+        terms.append(matmul(x, swapaxes(pad_core(dxs[1], 2, x.ndim), -1, -2)))
+    if len(xs) == 3 and dxs[2] is not None:
+        terms.append(pad_core(dxs[2], 1, x.ndim))
+    if not terms:
+        return None
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    from .shape import broadcast_to
+    out_shape = x.shape[:-1] + (w.shape[0],)
+    return broadcast_to(total, total.shape[:total.ndim - len(out_shape)] + out_shape)
+
+
+LINEAR = general("linear", _linear_forward, _linear_vjp, _linear_jvp,
+                 formula="y = x·Wᵀ + b: x̄ = ȳ·W, W̄ = ȳᵀ·x, b̄ = Σₙ ȳₙ")
+
+
+def linear(x, weight, bias=None):
+    """x·Wᵀ + b with ``weight`` (out, in): one fused primitive (one node, and a weight
+    gradient computed directly in the weight's layout)."""
+    x, w = as_tensor(x), as_tensor(weight)
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ShapeError(f"linear: input {describe(x)} does not fit weight {describe(w)} "
+                         "(out, in)")
+    xs = (x, w)
+    if bias is not None:
+        b = as_tensor(bias)
+        if b.shape != (w.shape[0],):
+            raise ShapeError(f"linear: bias {describe(b)} should have shape ({w.shape[0]},)")
+        xs = (x, w, b)
+    if any(t.dtype != x.dtype for t in xs) and any(tracked(t) for t in xs):
+        from .shape import astype
+        dtype = np.result_type(*[t.dtype for t in xs])
+        xs = tuple(astype(t, dtype) for t in xs)
+    return apply(LINEAR, xs)

@@ -170,3 +170,33 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002
     if isinstance(ord, (int, float)) and ord > 0:
         return sum(abs_(x) ** ord, axis, keepdims) ** (1.0 / ord)
     raise ValueError(f"norm: unsupported ord {ord!r}")
+
+
+# -- fused softmax cross-entropy ---------------------------------------------------------------
+def _softmax_minus_target(ops, x, onehot):
+    """softmax(x) − onehot along the last axis; the max is a constant shift (softmax is
+    shift-invariant), so the expression differentiates exactly."""
+    w = ops.exp(x - D(x).max(axis=-1, keepdims=True))
+    return w / ops.sum(w, axis=-1, keepdims=True) - onehot
+
+
+def _sce_forward(x, onehot, scale):
+    shifted = x - x.max(axis=-1, keepdims=True)
+    lse = np.log(np.exp(shifted).sum(axis=-1))
+    return np.asarray(scale * (lse.sum() - (shifted * onehot).sum()), dtype=x.dtype)
+
+
+SOFTMAX_CE = general(
+    "softmax_cross_entropy", _sce_forward,
+    lambda ops, g, xs, out, p, needs: [_softmax_minus_target(ops, xs[0], p["onehot"])
+                                       * (g * p["scale"])],
+    lambda xs, dxs, out, p: sum(dxs[0] * _softmax_minus_target(TENSOR, xs[0], p["onehot"]),
+                                axis=(-2, -1)) * p["scale"],
+    formula="∂L/∂xᵢ = (softmax(x)ᵢ − [i = target]) · scale")
+
+
+def softmax_cross_entropy(logits, onehot, scale: float):
+    """scale · Σₙ (logsumexp(xₙ) − xₙ·onehotₙ) for logits (N, C): the loss of a classifier
+    in one primitive (``nn.functional.cross_entropy`` uses it for mean and sum reductions)."""
+    x = as_tensor(logits)
+    return apply(SOFTMAX_CE, (x,), {"onehot": onehot.astype(x.dtype), "scale": float(scale)})
