@@ -164,8 +164,7 @@ def apply(prim, inputs: tuple, params: dict | None = None):
     if st.fw_levels:
         for t in inputs:
             if t._tangents:
-                from .forward import propagate
-                propagate(prim, inputs, params, out)
+                _forward.propagate(prim, inputs, params, out)
                 break
     if st.anomaly:
         _check_finite(prim, inputs, data, "forward", out._node)
@@ -370,3 +369,6 @@ def register_hook(t, hook):
             hooks.remove(hook)
 
     return _Handle()
+
+
+from . import forward as _forward  # noqa: E402  (forward mode builds on apply)

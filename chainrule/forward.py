@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 
-from .engine import STATE, apply, leaf_node
+from .engine import STATE, _new_tensor, apply, leaf_node
 
 _level_ids = itertools.count(1)
 
@@ -31,12 +31,9 @@ def new_level():
 
 def view(t, tangents):
     """A Tensor sharing ``t``'s data and graph node, with the given tangents."""
-    from .tensor import Tensor
     if t._requires_grad and t._node is None:
         leaf_node(t)
-    v = Tensor.__new__(Tensor)
-    v.data = t.data
-    v.grad = None
+    v = _new_tensor(t.data)
     v.name = t.name
     v._node = t._node
     v._requires_grad = t._requires_grad

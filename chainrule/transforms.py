@@ -16,8 +16,9 @@ from .tensor import Tensor, as_tensor, tensor
 
 
 class _Depth:
-    """How many transforms are running f right now: inside one, results must stay
-    differentiable because an outer transform may differentiate them again."""
+    """How many reverse-mode transforms (grad, vjp) are running f right now: inside one,
+    results must stay reverse-differentiable. Forward mode needs no recorded graph: its
+    tangents flow through a sweep in tensor mode whether or not the sweep records."""
     value = 0
 
 
@@ -132,7 +133,7 @@ def _argnums(argnums, nargs):
 
 
 def _must_stay_differentiable(args, value, variables) -> bool:
-    if STATE.fw_levels or _Depth.value > 0:
+    if _Depth.value > 0:
         return True
     if any(isinstance(a, Tensor) and a._requires_grad for a in args):
         return True
@@ -174,8 +175,8 @@ def value_and_grad(f, argnums=0, *, has_aux=False):
         else:  # f does not depend on its arguments
             grads = tuple(Tensor._wrap(np.zeros(v.shape, v.dtype)) for v in variables)
         grads = grads[0] if isinstance(argnums, int) else grads
-        if not create:
-            value = value.detach()
+        if not create:  # cut the graph; keep forward-mode tangents (jvp of value_and_grad)
+            value = forward.view(value.detach(), value._tangents)
         return ((value, aux), grads) if has_aux else (value, grads)
 
     return wrapped
@@ -209,7 +210,7 @@ def vjp(f, *primals):
             out = f(*xs)
     outs, is_seq = _as_list(out)
     outs = [as_tensor(o) for o in outs]
-    create = bool(STATE.fw_levels or _Depth.value > 0
+    create = bool(_Depth.value > 0
                   or any(isinstance(p, Tensor) and p._requires_grad for p in primals))
 
     def vjp_fn(cotangent):
@@ -250,8 +251,7 @@ def jvp(f, primals, tangents, *, batched=False):
     with forward.new_level() as level:
         xs = [forward.attach(p, level, t if t.dtype == p.dtype else _cast(t, p.dtype))
               for p, t in zip(ps, ts)]
-        with _inside_transform():
-            out = f(*xs)
+        out = f(*xs)
         outs, is_seq = _as_list(out)
         outs = [as_tensor(o) for o in outs]
         prim_out = [forward.strip(o, level) for o in outs]

@@ -96,7 +96,7 @@ DIV_S = elementwise("div_scalar", lambda x, c: x / c, lambda ops, x, out, c: 1 /
 RDIV_S = elementwise("rdiv_scalar", lambda x, c: c / x, lambda ops, x, out, c: -c / (x * x),
                      formula="∂(c/x)/∂x = −c/x²")
 POW_S = elementwise("pow_scalar", lambda x, c: x ** c,
-                    lambda ops, x, out, c: c * x ** (c - 1) if c != 0 else 0,
+                    lambda ops, x, out, c: 2 * x if c == 2 else c * x ** (c - 1) if c else 0,
                     formula="∂xᶜ/∂x = c·xᶜ⁻¹")
 RPOW_S = elementwise("rpow_scalar", lambda x, c: c ** x,
                      lambda ops, x, out, c: out * math.log(c), uses_out=True,
