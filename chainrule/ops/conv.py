@@ -3,9 +3,9 @@
 The convolution C(x, w), its transpose T(g, w) = ∂/∂x and its weight gradient W(x, g) = ∂/∂w
 are three bilinear primitives that share one trilinear form F(x, w, g) = ⟨C(x, w), g⟩ =
 ⟨x, T(g, w)⟩ = ⟨w, W(x, g)⟩. Each one's transposes are the other two, so every derivative of
-a convolution is again a convolution, to any order. Work is im2col through
-``sliding_window_view`` + one BLAS ``tensordot``; the only Python loop is over kernel offsets
-(25 for a 5×5 kernel), never over pixels.
+a convolution is again a convolution, to any order. Work is im2col (one strided slice copy per
+kernel offset into a contiguous array) + one batched BLAS ``matmul``; the only Python loops are
+over kernel offsets (25 for a 5×5 kernel), never over pixels.
 
 Pooling is a linear "gather" with a constant weight per window position (the argmax one-hot
 for max pooling, 1/k² for average pooling) and its transpose "scatter".
@@ -13,7 +13,6 @@ for max pooling, 1/k² for average pooling) and its transpose "scatter".
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine import apply
 from ..errors import ShapeError, describe
@@ -26,43 +25,62 @@ def _out_len(n, k, stride, pad, dil):
     return (n + 2 * pad - dil * (k - 1) - 1) // stride + 1
 
 
-def _windows(x, ksize, stride, padding, dilation):
-    """(..., C, Ho, Wo, KH, KW) strided view of the padded input (no copy)."""
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = ksize, stride, padding, dilation
+def _offsets(ksize, stride, dilation, out_hw):
+    """For each kernel offset (i, j): the strided slices of the padded input it touches."""
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = ksize, stride, dilation, out_hw
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, (slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
+                         slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
+
+
+def _im2col(x, ksize, stride, padding, dilation):
+    """(N, C, KH, KW, Ho, Wo) contiguous copy of every window: one slice copy per kernel
+    offset, so the innermost rows run along the output width (fast to copy and to GEMM)."""
+    (ph, pw) = padding
+    n, c, h, w = x.shape
+    ho = _out_len(h, ksize[0], stride[0], ph, dilation[0])
+    wo = _out_len(w, ksize[1], stride[1], pw, dilation[1])
     if ph or pw:
-        x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(ph, ph), (pw, pw)])
-    v = sliding_window_view(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(-2, -1))
-    return v[..., ::sh, ::sw, ::dh, ::dw]
+        x = np.pad(x, [(0, 0), (0, 0), (ph, ph), (pw, pw)])
+    cols = np.empty((n, c) + tuple(ksize) + (ho, wo), x.dtype)
+    for i, j, (rows, cols_) in _offsets(ksize, stride, dilation, (ho, wo)):
+        cols[:, :, i, j] = x[:, :, rows, cols_]
+    return cols
 
 
 def _col2im(cols, x_shape, stride, padding, dilation):
-    """Transpose of ``_windows``: add (..., C, Ho, Wo, KH, KW) back into (..., C, H, W)."""
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    *lead, ho, wo, kh, kw = cols.shape
+    """Transpose of ``_im2col``: add (N, C, KH, KW, Ho, Wo) back into (N, C, H, W)."""
+    (ph, pw) = padding
+    n, c, kh, kw, ho, wo = cols.shape
     h, w = x_shape[-2], x_shape[-1]
-    out = np.zeros(tuple(lead) + (h + 2 * ph, w + 2 * pw), cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
-                j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[..., i, j]
-    return out[..., ph:ph + h, pw:pw + w]
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), cols.dtype)
+    for i, j, (rows, cols_) in _offsets((kh, kw), stride, dilation, (ho, wo)):
+        out[:, :, rows, cols_] += cols[:, :, i, j]
+    return out[:, :, ph:ph + h, pw:pw + w]
 
 
-# -- the three convolution primitives -----------------------------------------------------------
+# -- the three convolution primitives (4-D operands: batches of tangents are folded) ----------
 def _conv(x, w, stride, padding, dilation):
-    cols = _windows(x, w.shape[-2:], stride, padding, dilation)  # N C Ho Wo KH KW
-    out = np.tensordot(cols, w, axes=([1, 4, 5], [1, 2, 3]))  # N Ho Wo O
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+    cols = _im2col(x, w.shape[-2:], stride, padding, dilation)  # N C KH KW Ho Wo
+    n, ho, wo = x.shape[0], cols.shape[-2], cols.shape[-1]
+    out = np.matmul(w.reshape(w.shape[0], -1), cols.reshape(n, -1, ho * wo))  # N O P
+    return out.reshape(n, w.shape[0], ho, wo)
 
 
 def _conv_input_grad(g, w, stride, padding, dilation, x_shape):
-    cols = np.tensordot(g, w, axes=([1], [0]))  # N Ho Wo C KH KW
-    return _col2im(cols.transpose(0, 3, 1, 2, 4, 5), x_shape, stride, padding, dilation)
+    n, o, ho, wo = g.shape
+    cols = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, ho * wo))  # N (C KH KW) P
+    return _col2im(cols.reshape((n,) + w.shape[1:] + (ho, wo)), x_shape, stride, padding,
+                   dilation)
 
 
 def _conv_weight_grad(x, g, stride, padding, dilation, w_shape):
-    cols = _windows(x, w_shape[-2:], stride, padding, dilation)  # N C Ho Wo KH KW
-    return np.tensordot(g, cols, axes=([0, 2, 3], [0, 2, 3]))  # O C KH KW
+    cols = _im2col(x, w_shape[-2:], stride, padding, dilation)
+    n, o = g.shape[:2]
+    p = g.shape[2] * g.shape[3]
+    dw = np.matmul(g.reshape(n, o, p), cols.reshape(n, -1, p).transpose(0, 2, 1)).sum(0)
+    return dw.reshape((o, x.shape[1]) + tuple(w_shape[-2:]))  # channels may hold a batch
 
 
 def _p(params, **extra):
@@ -196,14 +214,26 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
 
 
 # -- pooling -------------------------------------------------------------------------------------
+# Pooling weights are stored offset-first, (KH, KW, ...window grid), so gather and scatter are
+# one strided slice per kernel offset on any leading dims (batches of tangents included).
 def _gather(x, weight, ksize, stride, x_shape):
-    cols = _windows(x, ksize, stride, (0, 0), (1, 1))
-    return np.einsum("...ij,...ij->...", cols, weight)
+    out_hw = _pool_out(x_shape, ksize, stride)
+    out = None
+    for i, j, idx in _offsets(ksize, stride, (1, 1), out_hw):
+        term = x[(Ellipsis,) + idx] * weight[i, j]
+        out = term if out is None else out + term
+    return out
 
 
 def _scatter(g, weight, ksize, stride, x_shape):
-    cols = g[..., None, None] * weight
-    return _col2im(cols, x_shape, stride, (0, 0), (1, 1))
+    out = np.zeros(g.shape[:-2] + tuple(x_shape[-2:]), g.dtype)
+    for i, j, idx in _offsets(ksize, stride, (1, 1), g.shape[-2:]):
+        out[(Ellipsis,) + idx] += g * weight[i, j]
+    return out
+
+
+def _pool_out(x_shape, ksize, stride):
+    return tuple(_out_len(n, k, s, 0, 1) for n, k, s in zip(x_shape[-2:], ksize, stride))
 
 
 POOL_GATHER = linear("pool_gather", _gather, lambda ops, g, p, needs: [
@@ -226,12 +256,20 @@ def _pool_args(x, kernel_size, stride, name):
 def max_pool2d(x, kernel_size, stride=None):
     """Max over each window; the gradient goes to the first maximum (as PyTorch)."""
     x, k, s = _pool_args(x, kernel_size, stride, "max_pool2d")
-    cols = _windows(x.data, k, s, (0, 0), (1, 1))
-    flat = cols.reshape(cols.shape[:-2] + (-1,))
-    onehot = np.zeros(flat.shape, x.dtype)
-    np.put_along_axis(onehot, flat.argmax(-1)[..., None], 1, axis=-1)  # locally constant
-    return apply(POOL_GATHER, (x,), {"weight": onehot.reshape(cols.shape), "ksize": k,
-                                     "stride": s, "x_shape": x.shape})
+    out_hw = _pool_out(x.shape, k, s)
+    views = [(i, j, x.data[(Ellipsis,) + idx]) for i, j, idx in _offsets(k, s, (1, 1), out_hw)]
+    top = views[0][2].copy()
+    for _, _, v in views[1:]:
+        np.maximum(top, v, out=top)
+    # The weight is a one-hot of the first maximum of each window (locally constant).
+    onehot = np.zeros(k + top.shape, x.dtype)
+    free = np.ones(top.shape, bool)
+    for i, j, v in views:
+        hit = ((v == top) | np.isnan(v)) & free
+        free &= ~hit
+        onehot[i, j] = hit
+    return apply(POOL_GATHER, (x,), {"weight": onehot, "ksize": k, "stride": s,
+                                     "x_shape": x.shape})
 
 
 def avg_pool2d(x, kernel_size, stride=None):
