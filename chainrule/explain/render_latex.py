@@ -1,0 +1,44 @@
+"""The backward pass as LaTeX bar-notation equations in one ``align*`` environment."""
+from __future__ import annotations
+
+from . import fmt
+
+
+def _tex_num(s: str) -> str:
+    if "e" in s and not s.startswith(("inf", "nan")):
+        m, e = s.split("e")
+        return rf"{m} \times 10^{{{int(e)}}}"
+    return s
+
+
+def _value(a) -> str:
+    if fmt.is_scalar(a):
+        return _tex_num(fmt.num(a))
+    return r"\text{" + fmt.summary(a).replace("‖·‖", "norm").replace("…", "...") + "}"
+
+
+def step_tex(step) -> str:
+    lhs = fmt.tex_bar(step.name)
+    if step.is_output or not step.terms:
+        return rf"{lhs} &= {_value(step.bar)}"
+    node = fmt.tex_name(step.name)
+    sym = " + ".join(
+        rf"{fmt.tex_bar(t.child)}\,\frac{{\partial {fmt.tex_name(t.child)}}}{{\partial {node}}}"
+        for t in step.terms)
+    line = rf"{lhs} &= {sym}"
+    nums = []
+    for t in step.terms:
+        if not (fmt.is_scalar(t.value) and fmt.is_scalar(t.child_bar)):
+            nums = None
+            break
+        p = t.partial
+        nums.append(rf"{_value(t.child_bar)} \cdot {_tex_num(fmt.num(p))}" if p is not None
+                    else _value(t.value))
+    if nums:
+        line += " = " + " + ".join(nums)
+    return line + f" = {_value(step.bar)}"
+
+
+def to_latex(ex) -> str:
+    body = " \\\\\n".join(step_tex(s) for s in ex.steps)
+    return "\\begin{align*}\n" + body + "\n\\end{align*}"
