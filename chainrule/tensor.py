@@ -76,13 +76,8 @@ class Tensor:
     @classmethod
     def _wrap(cls, arr, name=None):
         """A constant Tensor around an existing ndarray (no copy, no checks)."""
-        t = cls.__new__(cls)
-        t.data = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
-        t.grad = None
+        t = engine._new_tensor(arr)
         t.name = name
-        t._node = None
-        t._tangents = None
-        t._requires_grad = False
         return t
 
     # -- autodiff attributes ---------------------------------------------------------------

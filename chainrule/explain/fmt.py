@@ -19,6 +19,20 @@ def num(v) -> str:
     return f"{v:.4g}"
 
 
+def term_num(v) -> str:
+    """A number inside a product or sum: negatives in parentheses."""
+    s = num(v)
+    return f"({s})" if s.startswith("-") else s
+
+
+def shaped(a) -> str:
+    """Like ``summary`` but non-scalars always say their shape first."""
+    s = summary(a)
+    if a is None or np.size(a) == 1 or np.size(a) > SMALL:
+        return s
+    return f"{tuple(np.shape(a))} {s}"
+
+
 def is_scalar(a) -> bool:
     return a is not None and np.size(a) == 1
 

@@ -11,9 +11,10 @@ def _tex_num(s: str) -> str:
     return s
 
 
-def _value(a) -> str:
+def _value(a, paren=False) -> str:
     if fmt.is_scalar(a):
-        return _tex_num(fmt.num(a))
+        s = _tex_num(fmt.num(a))
+        return f"({s})" if paren and s.startswith("-") else s
     return r"\text{" + fmt.summary(a).replace("‖·‖", "norm").replace("…", "...") + "}"
 
 
@@ -32,8 +33,8 @@ def step_tex(step) -> str:
             nums = None
             break
         p = t.partial
-        nums.append(rf"{_value(t.child_bar)} \cdot {_tex_num(fmt.num(p))}" if p is not None
-                    else _value(t.value))
+        nums.append(rf"{_value(t.child_bar, True)} \cdot {_value(p, True)}" if p is not None
+                    else _value(t.value, True))
     if nums:
         line += " = " + " + ".join(nums)
     return line + f" = {_value(step.bar)}"

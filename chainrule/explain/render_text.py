@@ -22,8 +22,8 @@ def _numeric(step) -> str | None:
         if not (fmt.is_scalar(t.value) and fmt.is_scalar(t.child_bar)):
             return None
         p = t.partial
-        parts.append(f"{fmt.num(t.child_bar)} · {fmt.num(p)}" if p is not None
-                     else fmt.num(t.value))
+        parts.append(f"{fmt.term_num(t.child_bar)} · {fmt.term_num(p)}" if p is not None
+                     else fmt.term_num(t.value))
     return " + ".join(parts)
 
 
@@ -38,9 +38,9 @@ def step_lines(step) -> list[str]:
         eq = f"{lhs} = {_symbolic(step)} = {numeric} = {fmt.summary(step.bar)}"
         lines = [eq]
     else:
-        lines = [f"{lhs} = {_symbolic(step)}", f"    = {fmt.summary(step.bar)}"]
+        lines = [f"{lhs} = {_symbolic(step)}", f"    = {fmt.shaped(step.bar)}"]
         if len(step.terms) > 1:
-            lines += [f"    term from {t.child}: {fmt.summary(t.value)}" for t in step.terms]
+            lines += [f"    term from {t.child}: {fmt.shaped(t.value)}" for t in step.terms]
     formulas = []
     for t in step.terms:
         line = f"    ∂{t.child}/∂{step.name} ({t.child_op}): {t.local}"

@@ -115,6 +115,11 @@ def local_formula(prim, index: int, n_inputs: int) -> str:
     return text
 
 
+_SHORT = {"multiply": "mul", "mul_scalar": "mul", "subtract": "sub", "rsub_scalar": "sub",
+          "add_scalar": "add", "divide": "div", "div_scalar": "div", "rdiv_scalar": "div",
+          "power": "pow", "pow_scalar": "pow", "rpow_scalar": "pow", "broadcast_to": "broadcast"}
+
+
 def _name_nodes(order, output, tensors) -> dict:
     """User names where given, else ``mul₁``, ``sigmoid₂``, ``x₁`` (counters per op)."""
     names, used, counters = {}, set(), {}
@@ -122,7 +127,8 @@ def _name_nodes(order, output, tensors) -> dict:
         t = tensors.get(node)
         name = t.name if t is not None and t.name else None
         if name is None or name in used:
-            base = name or ("x" if node.prim is None else node.prim.name)
+            base = name or ("x" if node.prim is None else
+                            _SHORT.get(node.prim.name, node.prim.name))
             while True:
                 counters[base] = counters.get(base, 0) + 1
                 name = base + fmt.sub(counters[base])
