@@ -11,6 +11,7 @@ from . import data, extend, io, linalg, nn, optim, registry
 from .check import gradcheck, numerical_grad
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .errors import AnomalyError, ChainruleError, GradcheckError, GraphFreedError, ShapeError
+from .explain import Explanation, explain
 from .extend import custom_vjp
 from .functional import log_softmax, mean, softmax, std, var
 from .io import CheckpointError, load, save
