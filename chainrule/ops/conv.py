@@ -70,9 +70,33 @@ def _conv(x, w, stride, padding, dilation):
 
 def _conv_input_grad(g, w, stride, padding, dilation, x_shape):
     n, o, ho, wo = g.shape
+    if stride == (1, 1):
+        return _input_grad_wide(g, w, padding, dilation, x_shape)
     cols = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, ho * wo))  # N (C KH KW) P
     return _col2im(cols.reshape((n,) + w.shape[1:] + (ho, wo)), x_shape, stride, padding,
                    dilation)
+
+
+def _input_grad_wide(g, w, padding, dilation, x_shape):
+    """Stride 1: on the flattened padded plane (row width Wp), kernel offset (i, j) is a shift
+    by i·dh·Wp + j·dw. Computing the columns on a grid Wp wide (g padded with zero columns)
+    turns each of the KH·KW adds into one contiguous run instead of a strided 2-D slice."""
+    n, o, ho, wo = g.shape
+    c, kh, kw = w.shape[1:]
+    (ph, pw), (dh, dw) = padding, dilation
+    h, wd = x_shape[-2:]
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    wide = np.zeros((n, o, ho, wp), g.dtype)
+    wide[..., :wo] = g
+    cols = np.matmul(w.reshape(o, -1).T, wide.reshape(n, o, ho * wp)).reshape(
+        n, c, kh, kw, ho * wp)
+    run = (ho - 1) * wp + wo
+    out = np.zeros((n, c, hp * wp), g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            start = i * dh * wp + j * dw
+            out[:, :, start:start + run] += cols[:, :, i, j, :run]
+    return out.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + wd]
 
 
 def _conv_weight_grad(x, g, stride, padding, dilation, w_shape):
