@@ -98,6 +98,14 @@ class Explanation:
         from .render_dot import to_dot
         return to_dot(self)
 
+    def to_svg(self) -> str:
+        """An SVG picture: Graphviz when ``dot`` is installed, else a built-in layout."""
+        from .render_svg import to_svg
+        return to_svg(self)
+
+    def _repr_svg_(self) -> str:
+        return self.to_svg()
+
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
 
