@@ -1,4 +1,4 @@
-"""The ``chainrule`` command (also ``python -m chainrule``): ``train`` and ``demo``."""
+"""The ``chainrule`` command (also ``python -m chainrule``): ``train``, ``explain``, ``demo``."""
 from __future__ import annotations
 
 import argparse
@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder with the MNIST IDX files (for --dataset mnist)")
     t.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint.safetensors")
+    e = sub.add_parser("explain", help="print a backward pass step by step and draw its graph")
+    e.add_argument("case", nargs="?", choices=["neuron"], help="a built-in example")
+    e.add_argument("--expr", help='a formula of named variables, e.g. "exp(sin(x**2))"')
+    e.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
+                   help="where to evaluate --expr, e.g. x=0.7")
+    e.add_argument("--out", default=".", help="folder for the SVG and text files")
     d = sub.add_parser("demo", help="the main job: train the digits MLP, run the examples")
     d.add_argument("--out", default="chainrule-demo")
     d.add_argument("--epochs", type=int, default=40)
@@ -71,8 +77,40 @@ def _demo(args):
     print(f"final test accuracy: {last['test_acc']:.4f}  "
           f"({time.perf_counter() - t0:.1f} s; checkpoint, metrics.csv and curves.png in "
           f"{args.out}/)\n")
-    print("The worked examples: backprop next to the hand-derived derivative\n")
+    from .explain.cases import neuron
+    _write_explanation(neuron(), args.out, "explain-neuron")
+    print("\nThe worked examples: backprop next to the hand-derived derivative\n")
     _run_examples()
+
+
+def _explain(args, parser):
+    from .explain.cases import explain_expression, neuron
+    if (args.case is None) == (args.expr is None):
+        parser.error("explain: give a case (neuron) or --expr, not both")
+    if args.case == "neuron":
+        ex, stem = neuron(), "explain-neuron"
+    else:
+        values = {}
+        for item in args.at:
+            name, sep, value = item.partition("=")
+            try:
+                values[name] = float(value)
+            except ValueError:
+                sep = ""
+            if not sep or not name.isidentifier():
+                parser.error(f"--at: expected NAME=NUMBER, got {item!r}")
+        ex, stem = explain_expression(args.expr, values), "explain-expr"
+    _write_explanation(ex, args.out, stem)
+
+
+def _write_explanation(ex, folder, stem):
+    os.makedirs(folder, exist_ok=True)
+    text = ex.to_text()
+    print(text)
+    for suffix, content in ((".txt", text + "\n"), (".svg", ex.to_svg())):
+        with open(os.path.join(folder, stem + suffix), "w", encoding="utf-8") as f:
+            f.write(content)
+    print(f"\nwrote {os.path.join(folder, stem)}.txt and .svg")
 
 
 def main(argv=None) -> int:
@@ -81,6 +119,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "demo":
             _demo(args)
+        elif args.command == "explain":
+            _explain(args, parser)
         else:
             from .train import run
             run(_config(args, parser), resume=args.resume)

@@ -98,3 +98,26 @@ def test_mnist1d_cnn_and_mnist_lenet_smoke(tmp_path):
                   "--mnist-root", str(root), "--out", str(tmp_path / "lenet"))
     assert r.returncode == 0, r.stderr
     assert "test_acc=" in r.stdout
+
+
+def test_explain_expression_and_neuron_write_trace_and_picture(tmp_path):
+    r = chainrule("explain", "--expr", "exp(sin(x**2))", "--at", "x=0.7", "--out",
+                  str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    x = 0.7
+    want = np.exp(np.sin(x * x)) * np.cos(x * x) * 2 * x
+    assert "x̄ = " in r.stdout and f"{want:.4g}" in r.stdout
+    assert (tmp_path / "explain-expr.svg").read_text().count("<svg") == 1
+    r = chainrule("explain", "neuron", "--out", str(tmp_path))
+    assert r.returncode == 0 and "w̄ = " in r.stdout
+    assert (tmp_path / "explain-neuron.txt").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--expr", "__import__('os').system('true')", "--at", "x=1"], "is not allowed"),
+    (["--expr", "x*2", "--at", "x"], "expected NAME=NUMBER"),
+    (["neuron", "--expr", "x"], "not both"),
+])
+def test_explain_refuses_bad_input(args, message):
+    r = chainrule("explain", *args)
+    assert r.returncode == 2 and message in r.stderr
