@@ -107,10 +107,12 @@ def _write_explanation(ex, folder, stem):
     os.makedirs(folder, exist_ok=True)
     text = ex.to_text()
     print(text)
-    for suffix, content in ((".txt", text + "\n"), (".svg", ex.to_svg())):
+    for suffix, content in ((".txt", text + "\n"), (".svg", ex.to_svg()),
+                            (".html", ex.to_html())):
         with open(os.path.join(folder, stem + suffix), "w", encoding="utf-8") as f:
             f.write(content)
-    print(f"\nwrote {os.path.join(folder, stem)}.txt and .svg")
+    print(f"\nwrote {os.path.join(folder, stem)}.txt, .svg and .html (open the page in a "
+          "browser to step through it)")
 
 
 def main(argv=None) -> int:

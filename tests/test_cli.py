@@ -111,6 +111,7 @@ def test_explain_expression_and_neuron_write_trace_and_picture(tmp_path):
     r = chainrule("explain", "neuron", "--out", str(tmp_path))
     assert r.returncode == 0 and "w̄ = " in r.stdout
     assert (tmp_path / "explain-neuron.txt").exists()
+    assert "<script" in (tmp_path / "explain-neuron.html").read_text()
 
 
 @pytest.mark.parametrize("args,message", [

@@ -103,6 +103,20 @@ class Explanation:
         from .render_svg import to_svg
         return to_svg(self)
 
+    def to_html(self) -> str:
+        """The interactive page as a string (see ``save_html``)."""
+        from .render_html import to_html
+        return to_html(self)
+
+    def save_html(self, path) -> None:
+        """Write the self-contained interactive page (no network needed) atomically."""
+        from ..io import atomic_open
+        with atomic_open(path) as f:
+            f.write(self.to_html().encode("utf-8"))
+
+    def _repr_html_(self) -> str:
+        return self.to_svg()
+
     def _repr_svg_(self) -> str:
         return self.to_svg()
 
