@@ -12,6 +12,7 @@ from .check import gradcheck, numerical_grad
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .errors import AnomalyError, ChainruleError, GradcheckError, GraphFreedError, ShapeError
 from .explain import Explanation, explain
+from .explain.symbolic import Symbolic, symbolic
 from .extend import custom_vjp
 from .functional import log_softmax, mean, softmax, std, var
 from .io import CheckpointError, load, save

@@ -56,7 +56,8 @@ def test_reductions_over_any_axes(shape, seed, data):
         x = cr.tensor(a, requires_grad=True)
         tx = torch.tensor(a, requires_grad=True)
         out, tout = fn(x, axis, keep), tfn(tx, dims, keepdim=keep)
-        np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12)
+        # summation order differs from torch's: allow for cancellation near zero
+        np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-13)
         w = rng.standard_normal(out.shape)
         cr.sum(out * w).backward()
         (tout * torch.tensor(w)).sum().backward()

@@ -1,0 +1,52 @@
+"""cr.symbolic: SymPy's closed form next to backprop, for the same program."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import chainrule as cr
+from chainrule.explain.symbolic import _rules
+from chainrule.registry import BUILTIN, PRIMITIVES
+
+
+def test_closed_form_and_gradient_of_the_neuron():
+    s = cr.symbolic(lambda w, b: 0.5 * (cr.sigmoid(w * 1.5 + b) - 1.0) ** 2, "w", "b")
+    w, b = s.symbols
+    sig = 1 / (1 + sp.exp(-(sp.Rational(3, 2) * w + b)))
+    assert sp.simplify(s.expr - (sig - 1) ** 2 / 2) == 0
+    assert sp.simplify(s.grad["b"] - sp.diff((sig - 1) ** 2 / 2, b)) == 0
+    checked = s.check(w=0.5, b=-0.2)
+    assert set(checked) == {"w", "b"}
+    assert "\\frac{\\partial f}{\\partial w}" in s.latex()
+
+
+@pytest.mark.parametrize("f,text", [
+    (lambda x: cr.exp(cr.sin(x ** 2)), "exp(sin(x**2))"),
+    (lambda x: cr.exp(cr.sqrt(x)), "exp(sqrt(x))"),
+    (lambda x: cr.gelu(x) + cr.softplus(x) + cr.tanh(x) / (1 + x * x), None),
+])
+def test_gradients_agree_with_backprop(f, text):
+    s = cr.symbolic(f, "x")
+    if text:
+        assert sp.simplify(s.expr - sp.sympify(text, locals={"x": s.symbols[0]})) == 0
+    s.check(x=0.7)
+
+
+def test_two_variables_and_a_disagreement_is_an_error():
+    s = cr.symbolic(lambda x, y: x ** 2 + cr.sin(x * y), "x", "y")
+    s.check(x=0.3, y=1.1)
+    s.grad["x"] = s.grad["x"] + 1  # corrupt it: check must notice
+    with pytest.raises(cr.ChainruleError, match="differ"):
+        s.check(x=0.3, y=1.1)
+
+
+def test_every_scalar_elementwise_primitive_has_a_sympy_counterpart():
+    elementwise = {n for n in BUILTIN if PRIMITIVES[n].kind == "elementwise"}
+    missing = elementwise - set(_rules(sp))
+    assert not missing, f"no SymPy rule for {sorted(missing)}"
+
+
+def test_value_matches_numerically():
+    s = cr.symbolic(lambda x: cr.log1p(x) * cr.cos(x), "x")
+    assert np.isclose(float(s.expr.subs(s.symbols[0], 0.4)), np.log1p(0.4) * np.cos(0.4))
