@@ -1,4 +1,4 @@
-"""Utilities on parameters' gradients: ``clip_grad_norm_``.
+"""Utilities on parameters' gradients: ``clip_grad_norm_`` and ``GradientMonitor``.
 
 Imports only ``chainrule.tensor`` (absolute imports), so that ``chainrule.nn`` can import
 this module without a cycle.
@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from chainrule.nn.monitor import GradientMonitor  # noqa: F401  (public here, as API.md says)
 from chainrule.tensor import Tensor, get_default_dtype
 
 
