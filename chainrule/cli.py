@@ -1,4 +1,13 @@
-"""The ``chainrule`` command (also ``python -m chainrule``): ``train``, ``explain``, ``demo``."""
+"""The ``chainrule`` command (also ``python -m chainrule``): ``train``, ``explain``, ``demo``.
+
+Every error the command reports is one line on stderr, ``chainrule: error: ...``, with exit
+status 2 (argparse's convention), whether argparse or a later check found it.
+
+>>> args = _parser().parse_args(["train", "--dataset", "mnist1d", "--model", "cnn"])
+>>> cfg, checkpoint = train_config(args)
+>>> cfg.epochs, cfg.batch_size, cfg.lr, checkpoint
+(150, 100, 0.01, None)
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,82 +15,143 @@ import importlib.util
 import os
 import sys
 import time
+from dataclasses import asdict, fields
 from pathlib import Path
 
+from . import __version__
 from .errors import ChainruleError
+from .train import (
+    CHECKPOINT,
+    DATASETS,
+    MODELS,
+    OPTIMIZERS,
+    SCHEDULES,
+    Config,
+    defaults_for,
+    fit,
+    load_checkpoint,
+    prepare,
+    saved_config,
+)
 
-DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 0.05}
+# The demo: the 64-128-10 MLP on the 8x8 digits. Standardized inputs, dropout 0.2 and a
+# cosine schedule give test accuracy 0.969-0.983 over seeds 0-11 (0.978 for seed 0) in
+# about a second of training.
+DEMO = {"dataset": "digits", "model": "mlp", "epochs": 30, "batch_size": 32, "lr": 1e-2,
+        "optimizer": "adam", "schedule": "cosine", "dropout": 0.2}
+EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chainrule", description="Backpropagation on NumPy: "
-                                "train models, run the demo.")
-    sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train an MLP or CNN and write checkpoint, metrics, plot")
-    t.add_argument("--dataset", choices=["digits", "mnist1d", "mnist"], default="digits")
-    t.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--lr", type=float, default=None,
-                   help="learning rate (default depends on the optimizer)")
-    t.add_argument("--optimizer", choices=sorted(DEFAULT_LR), default="adam")
-    t.add_argument("--momentum", type=float, default=0.9, help="for --optimizer sgd")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", default="chainrule-run", help="directory for the outputs")
-    t.add_argument("--mnist-root", default="data/mnist",
-                   help="folder with the MNIST IDX files (for --dataset mnist)")
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line like the command's own."""
+
+    def error(self, message):
+        _fail(f"{message} (see '{self.prog} --help')")
+
+
+def _fail(message, status: int = EXIT_USAGE):
+    sys.stderr.write(f"chainrule: error: {' '.join(str(message).split())}\n")
+    sys.exit(status)
+
+
+def _add_train_arguments(t: argparse.ArgumentParser) -> None:
+    # Settings default to None here: the real default depends on the dataset, and with
+    # --resume an omitted setting comes from the checkpoint.
+    t.add_argument("--dataset", choices=DATASETS, help="default: digits")
+    t.add_argument("--model", choices=MODELS, help="default: mlp")
+    t.add_argument("--epochs", type=int, metavar="N",
+                   help="default: 30 (digits), 150 (mnist1d, the paper's 6,000 steps), 5 (mnist)")
+    t.add_argument("--batch-size", type=int, metavar="B",
+                   help="default: 32 (digits), 100 (mnist1d), 64 (mnist)")
+    t.add_argument("--lr", type=float, help="learning rate; default: 0.01 for Adam/AdamW on "
+                   "digits and mnist1d, else 0.001 (Adam, AdamW, RMSprop) or 0.05 (SGD, Adagrad)")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, help="default: adam")
+    t.add_argument("--momentum", type=float, metavar="M", help="SGD momentum; default: 0.9")
+    t.add_argument("--schedule", choices=SCHEDULES,
+                   help="learning rate over the run: constant, or cosine annealing to 0 "
+                   "(default: constant)")
+    t.add_argument("--dropout", type=float, metavar="P",
+                   help="dropout after each hidden layer (MLP) or before the last layer (CNN); "
+                   "default: 0")
+    t.add_argument("--seed", type=int, metavar="S",
+                   help="seeds init, shuffling and dropout; default: 0")
+    t.add_argument("--out", default="chainrule-run", metavar="DIR",
+                   help=f"where {CHECKPOINT}, metrics.csv and curves.png go "
+                   "(default: chainrule-run)")
     t.add_argument("--resume", action="store_true",
-                   help="continue from OUT/checkpoint.safetensors")
-    e = sub.add_parser("explain", help="print a backward pass step by step and draw its graph")
+                   help="continue DIR's run from its checkpoint; settings left out come from it")
+    t.add_argument("--mnist-root", default="data/mnist", metavar="PATH",
+                   help="folder with the four MNIST IDX files (default: data/mnist)")
+    t.add_argument("--download", action="store_true",
+                   help="fetch missing MNIST files into --mnist-root (checksums verified)")
+
+
+def _add_explain_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("case", nargs="?", choices=["neuron"], help="a built-in example")
     e.add_argument("--expr", help='a formula of named variables, e.g. "exp(sin(x**2))"')
     e.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
                    help="where to evaluate --expr, e.g. x=0.7")
     e.add_argument("--out", default=".", help="folder for the SVG and text files")
-    d = sub.add_parser("demo", help="the main job: train the digits MLP, run the examples")
-    d.add_argument("--out", default="chainrule-demo")
-    d.add_argument("--epochs", type=int, default=40)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="chainrule", description="Backpropagation on NumPy, shown step by step: "
+                "train models, explain a backward pass, run the demo.")
+    p.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    t = sub.add_parser("train", help="train an MLP or CNN; write checkpoint, metrics, plot",
+                       description="Train an MLP or CNN. Prints one line per epoch and writes "
+                       f"DIR/{CHECKPOINT} (after every epoch), DIR/metrics.csv and "
+                       "DIR/curves.png. With --resume the result is bitwise the same as an "
+                       "uninterrupted run.")
+    _add_train_arguments(t)
+    e = sub.add_parser("explain", help="print a backward pass step by step and draw its graph")
+    _add_explain_arguments(e)
+    d = sub.add_parser("demo", help="the main job: train the digits MLP, run the worked "
+                       "examples", description="Train the 64-128-10 MLP on the 8x8 digits "
+                       "(test accuracy about 0.98), then run the worked examples of backprop.")
+    d.add_argument("--out", default="chainrule-demo", metavar="DIR",
+                   help="where the outputs go (default: chainrule-demo)")
+    d.add_argument("--epochs", type=int, default=DEMO["epochs"], metavar="N",
+                   help=f"default: {DEMO['epochs']}")
+    d.add_argument("--seed", type=int, default=0, metavar="S", help="default: 0")
     return p
 
 
-def _config(args, parser):
-    from .train import CHECKPOINT, Config
-    lr = DEFAULT_LR[args.optimizer] if args.lr is None else args.lr
-    if not lr > 0:
-        parser.error(f"--lr must be positive, got {lr}")
-    if args.epochs < 1 or args.batch_size < 1:
-        parser.error("--epochs and --batch-size must be at least 1")
-    if args.resume and not os.path.exists(os.path.join(args.out, CHECKPOINT)):
-        parser.error(f"--resume: no checkpoint at {os.path.join(args.out, CHECKPOINT)}")
-    return Config(args.dataset, args.model, args.epochs, args.batch_size, lr, args.optimizer,
-                  args.momentum, args.seed, args.out, args.mnist_root)
+# -- train ------------------------------------------------------------------------------------
+
+def train_config(args: argparse.Namespace) -> tuple[Config, dict | None]:
+    """The run's settings from the command line, with per-dataset defaults, or with
+    ``--resume`` from the checkpoint (then also returned); raises on bad settings."""
+    names = {f.name for f in fields(Config)}
+    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.resume:
+        checkpoint = load_checkpoint(os.path.join(args.out, CHECKPOINT))
+        return saved_config(checkpoint, **given).check(), checkpoint
+    base = Config(**{k: given[k] for k in ("dataset", "optimizer") if k in given})
+    defaults = defaults_for(base.dataset, base.optimizer)
+    return Config(**{**asdict(base), **defaults, **given}).check(), None
 
 
-def _run_examples():
-    path = Path(__file__).resolve().parents[1] / "examples" / "run_all.py"
-    if not path.exists():
-        print("(the worked examples live in the source checkout's examples/; not found here)")
-        return
-    spec = importlib.util.spec_from_file_location("chainrule_examples", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.run_all()
+def _train(cfg: Config, checkpoint: dict | None = None, log=print) -> dict:
+    """Prepare (any failure is a one-line error), then train; Ctrl-C keeps the last
+    checkpoint and says how to continue."""
+    try:
+        job = prepare(cfg, checkpoint)
+    except (ChainruleError, ImportError, OSError) as err:
+        _fail(err)
+    if checkpoint is not None:
+        log(f"resuming from {os.path.join(cfg.out, CHECKPOINT)} after epoch {job.epoch}")
+    try:
+        return fit(job, log)
+    except KeyboardInterrupt:
+        _fail(f"interrupted in epoch {job.epoch + 1}; {os.path.join(cfg.out, CHECKPOINT)} "
+              "holds the last completed one: continue with --resume", EXIT_INTERRUPTED)
+    except OSError as err:  # writing the outputs failed (disk full, permissions)
+        _fail(err, EXIT_FAILURE)
 
 
-def _demo(args):
-    from .train import Config, run
-    print("chainrule demo: a 64-128-10 ReLU MLP on the 8x8 digits, Adam (lr 0.01), "
-          f"{args.epochs} epochs, outputs in {args.out}/")
-    t0 = time.perf_counter()
-    last = run(Config(epochs=args.epochs, lr=0.01, out=args.out))
-    print(f"final test accuracy: {last['test_acc']:.4f}  "
-          f"({time.perf_counter() - t0:.1f} s; checkpoint, metrics.csv and curves.png in "
-          f"{args.out}/)\n")
-    from .explain.cases import neuron
-    _write_explanation(neuron(), args.out, "explain-neuron")
-    print("\nThe worked examples: backprop next to the hand-derived derivative\n")
-    _run_examples()
-
+# -- explain ----------------------------------------------------------------------------------
 
 def _explain(args, parser):
     from .explain.cases import explain_expression, neuron
@@ -115,19 +185,58 @@ def _write_explanation(ex, folder, stem):
           "browser to step through it)")
 
 
-def main(argv=None) -> int:
+# -- demo -------------------------------------------------------------------------------------
+
+def _run_examples() -> None:
+    """The worked examples, from the source checkout's examples/ (not installed)."""
+    import chainrule
+    path = Path(chainrule.__file__).resolve().parents[1] / "examples" / "run_all.py"
+    if not path.is_file():
+        print("(the worked examples live in the source checkout's examples/; not found here, "
+              "skipped)")
+        return
+    spec = importlib.util.spec_from_file_location("_chainrule_examples_run_all", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.run_all()
+
+
+def _demo(args: argparse.Namespace) -> None:
+    try:
+        cfg = Config(**{**DEMO, "epochs": args.epochs, "seed": args.seed,
+                        "out": args.out}).check()
+    except ChainruleError as err:
+        _fail(err)
+    print(f"chainrule demo: a 64-128-10 ReLU MLP on the 8x8 digits (dropout 0.2), Adam "
+          f"lr 0.01 with a cosine schedule, {cfg.epochs} epochs; outputs in {cfg.out}/")
+    t0 = time.perf_counter()
+    last = _train(cfg)
+    print(f"final test accuracy: {last['test_acc']:.4f}  ({time.perf_counter() - t0:.1f} s; "
+          f"{CHECKPOINT}, metrics.csv and curves.png in {cfg.out}/)\n")
+    from .explain.cases import neuron
+    _write_explanation(neuron(), cfg.out, "explain-neuron")
+    print("\nThe worked examples: backprop next to the hand-derived derivative")
+    _run_examples()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status
+    (errors exit via ``SystemExit``)."""
     parser = _parser()
     args = parser.parse_args(argv)
-    try:
-        if args.command == "demo":
-            _demo(args)
-        elif args.command == "explain":
+    if args.command == "demo":
+        _demo(args)
+    elif args.command == "explain":
+        try:
             _explain(args, parser)
-        else:
-            from .train import run
-            run(_config(args, parser), resume=args.resume)
-    except (ChainruleError, OSError, ValueError) as err:
-        parser.exit(2, f"chainrule: error: {err}\n")
+        except (ChainruleError, OSError, ValueError) as err:  # e.g. a formula it refuses
+            _fail(err)
+    else:
+        try:
+            cfg, checkpoint = train_config(args)
+        except (ChainruleError, OSError) as err:  # bad settings, unreadable checkpoint
+            _fail(err)
+        _train(cfg, checkpoint)
     return 0
 
 

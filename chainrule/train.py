@@ -1,36 +1,149 @@
 """The training job behind ``chainrule train`` and ``chainrule demo``: data, models, the loop,
-and checkpoints that resume to exactly the parameters of an uninterrupted run."""
+and checkpoints that resume to exactly the parameters of an uninterrupted run.
+
+Every random number comes from one of four generators derived from the seed (``init`` for
+the weights, ``shuffle`` for the batch order, ``dropout`` for the masks, and chainrule's
+default generator for anything that falls back to it). The checkpoint written after each
+epoch keeps their states, so stopping after epoch k and resuming gives the same parameters,
+bit for bit, as never stopping.
+
+>>> cfg = Config(dataset="mnist1d", model="cnn")
+>>> build_model(cfg, 40, make_rngs(0))
+Sequential(
+  (0): Reshape((1, 40))
+  (1): Conv1d(1, 25, kernel_size=(5,), stride=2, padding=1)
+  (2): ReLU()
+  (3): Conv1d(25, 25, kernel_size=(3,), stride=2, padding=1)
+  (4): ReLU()
+  (5): Conv1d(25, 25, kernel_size=(3,), stride=2, padding=1)
+  (6): ReLU()
+  (7): Flatten()
+  (8): Linear(in_features=125, out_features=10, bias=True)
+)
+"""
 from __future__ import annotations
 
 import csv
+import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
 from . import data, io, nn, optim
 from .engine import no_grad
+from .errors import ChainruleError
 from .nn import functional as F
-from .tensor import Tensor
+from .tensor import Tensor, default_rng, manual_seed
 
-CHECKPOINT = "checkpoint.safetensors"
-FIELDS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"]
+CHECKPOINT, METRICS, CURVES = "checkpoint.safetensors", "metrics.csv", "curves.png"
+CHECKPOINT_FORMAT = "chainrule.train/1"
+FIELDS = ["epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
+DATASETS, MODELS = ("digits", "mnist1d", "mnist"), ("mlp", "cnn")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+SCHEDULES = ("constant", "cosine")
+# Per dataset: epochs and batch size. MNIST-1D follows the paper (Greydanus 2020): batch 100,
+# 6,000 steps = 150 epochs of its 4,000 training samples.
+DATASET_DEFAULTS = {"digits": {"epochs": 30, "batch_size": 32},
+                    "mnist1d": {"epochs": 150, "batch_size": 100},
+                    "mnist": {"epochs": 5, "batch_size": 64}}
+DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 0.05}
+# The small data sets train best (and, for MNIST-1D, as in the paper) with Adam at 1e-2.
+DEFAULT_LR_FOR = {(d, o): 1e-2 for d in ("digits", "mnist1d") for o in ("adam", "adamw")}
+# A plot costs ~0.1 s, more than an epoch of the small models: redraw at most this often
+# (and after the last epoch).
+PLOT_EVERY_S = 10.0
+# Settings that may change when resuming: the rest must match the checkpoint's run.
+RESUMABLE_CHANGES = ("epochs", "out", "mnist_root", "download")
+
+
+class TrainError(ChainruleError, ValueError):
+    """A training run cannot start: bad settings, or a checkpoint that does not fit."""
 
 
 @dataclass
 class Config:
+    """One run's settings (what ``chainrule train`` parses, and the checkpoint keeps)."""
     dataset: str = "digits"
     model: str = "mlp"
-    epochs: int = 10
+    epochs: int = 30
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 1e-2
     optimizer: str = "adam"
     momentum: float = 0.9
+    schedule: str = "constant"
+    dropout: float = 0.0
     seed: int = 0
     out: str = "chainrule-run"
     mnist_root: str = "data/mnist"
+    download: bool = False
+
+    def check(self) -> Config:
+        """Raise :class:`TrainError` naming the first bad setting; return self."""
+        for name, value, options in (("dataset", self.dataset, DATASETS),
+                                     ("model", self.model, MODELS),
+                                     ("optimizer", self.optimizer, OPTIMIZERS),
+                                     ("schedule", self.schedule, SCHEDULES)):
+            if value not in options:
+                raise TrainError(f"--{name} must be one of {', '.join(options)}, got {value!r}")
+        problems = [(self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
+                    (self.batch_size >= 1,
+                     f"--batch-size must be at least 1, got {self.batch_size}"),
+                    (math.isfinite(self.lr) and self.lr > 0,
+                     f"--lr must be positive, got {self.lr}"),
+                    (0 <= self.momentum < 1, f"--momentum must be in [0, 1), got {self.momentum}"),
+                    (0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}"),
+                    (self.seed >= 0, f"--seed must be non-negative, got {self.seed}")]
+        for ok, message in problems:
+            if not ok:
+                raise TrainError(message)
+        return self
+
+
+def defaults_for(dataset: str, optimizer: str) -> dict:
+    """The settings a run gets when the command line does not give them."""
+    lr = DEFAULT_LR_FOR.get((dataset, optimizer), DEFAULT_LR[optimizer])
+    return {**DATASET_DEFAULTS[dataset], "lr": lr}
+
+
+# -- data and models ----------------------------------------------------------------------
+
+def load_dataset(cfg: Config):
+    """``(x_train, y_train, x_test, y_test)``: flat float32 features, int64 labels."""
+    if cfg.dataset == "digits":
+        return data.load_digits()
+    if cfg.dataset == "mnist1d":
+        return data.load_mnist1d()
+    try:
+        x_tr, y_tr, x_te, y_te = data.load_mnist(cfg.mnist_root, download=cfg.download)
+    except FileNotFoundError as e:
+        raise TrainError(f"{e} (on the command line: --download)") from None
+    return x_tr.reshape(len(x_tr), -1), y_tr, x_te.reshape(len(x_te), -1), y_te
+
+
+def standardizer(x_train: np.ndarray, per_feature: bool) -> dict:
+    """Mean and scale of the training set, per feature (for MLPs) or one for all (for CNNs,
+    whose weights are shared across positions). The scale is the standard deviation plus
+    0.1, so features nearly constant in training (the digits' empty border) are not blown
+    up; measured on digits, this lifts the MLP's test accuracy by about one point."""
+    axis = 0 if per_feature else None
+    return {"mean": np.asarray(x_train.mean(axis, dtype=np.float64), np.float32),
+            "scale": np.asarray(x_train.std(axis, dtype=np.float64) + 0.1, np.float32)}
+
+
+def input_stats(cfg: Config, x_train: np.ndarray) -> dict:
+    """How inputs are standardized: MNIST-1D is used as its generator standardized it (as in
+    the paper; standardizing again cost its CNN 0.7 points over seeds 0-3), the others by
+    :func:`standardizer`."""
+    if cfg.dataset == "mnist1d":
+        return {"mean": np.zeros((), np.float32), "scale": np.ones((), np.float32)}
+    return standardizer(x_train, per_feature=cfg.model == "mlp")
+
+
+def standardize(x: np.ndarray, stats: dict) -> np.ndarray:
+    return ((x - stats["mean"]) / stats["scale"]).astype(np.float32)
 
 
 class Reshape(nn.Module):
@@ -47,39 +160,55 @@ class Reshape(nn.Module):
         return str(self.shape)
 
 
-def load_dataset(cfg: Config):
-    if cfg.dataset == "digits":
-        return data.load_digits()
-    if cfg.dataset == "mnist1d":
-        return data.load_mnist1d()
-    x_tr, y_tr, x_te, y_te = data.load_mnist(cfg.mnist_root)
-    return x_tr.reshape(len(x_tr), -1), y_tr, x_te.reshape(len(x_te), -1), y_te
+def make_rngs(seed: int) -> dict[str, np.random.Generator]:
+    """Independent generators for init, shuffling and dropout, and chainrule's default
+    generator reseeded, all from ``seed``."""
+    rngs = {name: np.random.default_rng([seed, k])
+            for k, name in enumerate(("init", "shuffle", "dropout"))}
+    manual_seed(seed)
+    rngs["default"] = default_rng()
+    return rngs
 
 
-def build_model(cfg: Config, n_in: int, rng) -> nn.Module:
-    """MLPs and CNNs sized for each dataset (the MNIST-1D CNN follows the paper's shape)."""
-    L, C, R = nn.Linear, nn.Conv2d, nn.ReLU
-    if cfg.model == "mlp":
-        hidden = {"digits": [128], "mnist1d": [100, 100], "mnist": [256, 256]}[cfg.dataset]
-        sizes = [n_in, *hidden, 10]
-        layers = []
-        for a, b in zip(sizes[:-1], sizes[1:]):
-            layers += [L(a, b, rng=rng), R()]
-        return nn.Sequential(*layers[:-1])
+def _mlp(sizes, dropout, rngs):
+    layers = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b, rng=rngs["init"]), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout, rng=rngs["dropout"]))
+    return nn.Sequential(*layers[:-2 if dropout else -1])
+
+
+def _cnn(cfg: Config, n_in: int, rngs):
+    """The MNIST-1D paper's CNN (its ``ConvBase``), a small CNN for the 8x8 digits, and a
+    LeNet for 28x28 MNIST."""
+    r = rngs["init"]
+    C1, C2, R, P = nn.Conv1d, nn.Conv2d, nn.ReLU, nn.MaxPool2d
     if cfg.dataset == "mnist1d":
-        c1 = nn.Conv1d
-        return nn.Sequential(Reshape(1, n_in), c1(1, 25, 5, 2, 1, rng=rng), R(),
-                             c1(25, 25, 3, 2, 1, rng=rng), R(), c1(25, 25, 3, 2, 1, rng=rng),
-                             R(), nn.Flatten(), L(125, 10, rng=rng))
-    if cfg.dataset == "digits":
-        return nn.Sequential(Reshape(1, 8, 8), C(1, 16, 3, padding=1, rng=rng), R(),
-                             nn.MaxPool2d(2), nn.Flatten(), L(256, 10, rng=rng))
-    return nn.Sequential(Reshape(1, 28, 28), C(1, 8, 5, rng=rng), R(), nn.MaxPool2d(2),
-                         C(8, 16, 5, rng=rng), R(), nn.MaxPool2d(2), nn.Flatten(),
-                         L(256, 10, rng=rng))
+        body = [Reshape(1, n_in), C1(1, 25, 5, 2, 1, rng=r), R(), C1(25, 25, 3, 2, 1, rng=r),
+                R(), C1(25, 25, 3, 2, 1, rng=r), R()]
+    elif cfg.dataset == "digits":
+        body = [Reshape(1, 8, 8), C2(1, 16, 3, padding=1, rng=r), R(), P(2)]
+    else:
+        body = [Reshape(1, 28, 28), C2(1, 8, 5, rng=r), R(), P(2), C2(8, 16, 5, rng=r), R(),
+                P(2)]
+    with no_grad():
+        n_flat = nn.Sequential(*body)(Tensor._wrap(np.zeros((1, n_in), np.float32))).size
+    head = [nn.Dropout(cfg.dropout, rng=rngs["dropout"])] if cfg.dropout else []
+    return nn.Sequential(*body, nn.Flatten(), *head, nn.Linear(n_flat, 10, rng=r))
+
+
+def build_model(cfg: Config, n_in: int, rngs: dict) -> nn.Module:
+    """The MLP (64-128-10 on digits, 40-100-100-10 on MNIST-1D, 784-256-256-10 on MNIST) or
+    the CNN for ``cfg.dataset``, initialised from ``rngs["init"]``."""
+    if cfg.model == "cnn":
+        return _cnn(cfg, n_in, rngs)
+    hidden = {"digits": [128], "mnist1d": [100, 100], "mnist": [256, 256]}[cfg.dataset]
+    return _mlp([n_in, *hidden, 10], cfg.dropout, rngs)
 
 
 def build_optimizer(cfg: Config, params):
+    params = list(params)
     kinds = {"sgd": lambda: optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum),
              "adam": lambda: optim.Adam(params, lr=cfg.lr),
              "adamw": lambda: optim.AdamW(params, lr=cfg.lr),
@@ -88,35 +217,80 @@ def build_optimizer(cfg: Config, params):
     return kinds[cfg.optimizer]()
 
 
-def _progress(iterable, total, desc):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # progress bars are an optional extra
-        return iterable
-    return tqdm(iterable, total=total, desc=desc, leave=False, mininterval=0.2,
-                file=sys.stderr, dynamic_ncols=True)
+def build_scheduler(cfg: Config, opt, steps_per_epoch: int):
+    """Cosine annealing to 0 over the whole run, stepped once per batch; or None."""
+    if cfg.schedule == "constant":
+        return None
+    return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
 
 
-def train_epoch(model, opt, loader, desc):
-    model.train()
+# -- the run --------------------------------------------------------------------------------
+
+@dataclass
+class Job:
+    """Everything one training run holds between epochs."""
+    cfg: Config
+    model: nn.Module
+    opt: optim.Optimizer
+    scheduler: object
+    loader: data.DataLoader
+    test: tuple
+    rngs: dict
+    stats: dict
+    epoch: int = 0
+    step: int = 0
+    rows: list = field(default_factory=list)
+
+
+def prepare(cfg: Config, checkpoint: dict | None = None) -> Job:
+    """Load the data and build model, optimizer, schedule and loader; with ``checkpoint``
+    (from :func:`load_checkpoint`), continue where it stopped. Raises on unusable input."""
+    cfg.check()
+    try:  # fail now, not after the first epoch
+        os.makedirs(cfg.out, exist_ok=True)
+    except OSError as e:
+        raise TrainError(f"--out {cfg.out}: cannot create the folder ({e.strerror})") from None
+    x_tr, y_tr, x_te, y_te = load_dataset(cfg)
+    stats = input_stats(cfg, x_tr)
+    rngs = make_rngs(cfg.seed)
+    model = build_model(cfg, x_tr.shape[1], rngs)
+    opt = build_optimizer(cfg, model.parameters())
+    loader = data.DataLoader(data.TensorDataset(standardize(x_tr, stats), y_tr),
+                             cfg.batch_size, shuffle=True, rng=rngs["shuffle"])
+    job = Job(cfg, model, opt, build_scheduler(cfg, opt, len(loader)), loader,
+              (standardize(x_te, stats), y_te), rngs, stats)
+    if checkpoint is not None:
+        _restore(job, checkpoint)
+    return job
+
+
+def train_epoch(job: Job, desc: str) -> tuple[float, float]:
+    """One pass over the training set; the mean loss and accuracy seen on the way."""
+    job.model.train()
     total = correct = seen = 0
-    bar = _progress(loader, len(loader), desc)
+    bar = _progress(job.loader, len(job.loader), desc)
     for xb, yb in bar:
-        logits = model(xb)
+        logits = job.model(xb)
         loss = F.cross_entropy(logits, yb)
-        opt.zero_grad()
+        job.opt.zero_grad()
         loss.backward()
-        opt.step()
+        job.opt.step()
+        if job.scheduler is not None:
+            job.scheduler.step()
+        job.step += 1
         n = len(yb.data)
         total += loss.item() * n
         correct += int((logits.data.argmax(1) == yb.data).sum())
         seen += n
         if hasattr(bar, "set_postfix"):
-            bar.set_postfix(loss=f"{total / seen:.4f}", acc=f"{correct / seen:.4f}")
+            bar.set_postfix(loss=f"{total / seen:.4f}", acc=f"{correct / seen:.4f}",
+                            refresh=False)
     return total / seen, correct / seen
 
 
-def evaluate(model, x, y, batch_size=1000):
+def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray,
+             batch_size: int = 1000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy on ``(x, y)``, in eval mode and without a graph."""
     model.eval()
     total = correct = 0
     with no_grad():
@@ -128,77 +302,169 @@ def evaluate(model, x, y, batch_size=1000):
     return total / len(x), correct / len(x)
 
 
-def _save(path, model, opt, epoch, shuffle_rng, cfg):
-    io.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
-             "config": asdict(cfg), "rng": {"shuffle": shuffle_rng.bit_generator.state}},
-            path)
+def fit(job: Job, log=print, stop_after: int | None = None) -> dict:
+    """Train from ``job.epoch + 1`` to ``cfg.epochs``, writing metrics and checkpoint after
+    every epoch (and the plot); returns the last epoch's metrics. ``stop_after`` ends the run
+    after that epoch, as an interruption would (the schedule still spans ``cfg.epochs``)."""
+    cfg = job.cfg
+    last = cfg.epochs if stop_after is None else min(stop_after, cfg.epochs)
+    if job.epoch >= cfg.epochs:
+        log(f"{_path(cfg, CHECKPOINT)} is already at epoch {job.epoch} of {cfg.epochs}: "
+            "nothing to do (raise --epochs to train on)")
+    plotted = time.perf_counter()
+    for epoch in range(job.epoch + 1, last + 1):
+        t0 = time.perf_counter()
+        tr_loss, tr_acc = train_epoch(job, f"epoch {epoch}/{cfg.epochs}")
+        te_loss, te_acc = evaluate(job.model, *job.test)
+        job.epoch = epoch
+        row = dict(zip(FIELDS, (epoch, job.step, tr_loss, tr_acc, te_loss, te_acc,
+                                job.opt.param_groups[0]["lr"], time.perf_counter() - t0)))
+        job.rows.append(row)
+        log(summary(row, cfg.epochs))
+        # metrics first: a resumed run drops rows past the checkpoint, never misses one
+        write_metrics(job.rows, _path(cfg, METRICS))
+        save_checkpoint(job)
+        if epoch == last or time.perf_counter() - plotted >= PLOT_EVERY_S:
+            plot_curves(job.rows, _path(cfg, CURVES))
+            plotted = time.perf_counter()
+    return job.rows[-1] if job.rows else {}
 
 
-def _plot(rows, path):
+def run(cfg: Config, resume: bool = False, log=print) -> dict:
+    """Train as ``cfg`` says (continuing from ``cfg.out``'s checkpoint if ``resume``, whose
+    run ``cfg`` must match: see :func:`saved_config`); returns the last epoch's metrics."""
+    checkpoint = load_checkpoint(_path(cfg, CHECKPOINT)) if resume else None
+    if checkpoint is not None:
+        cfg = saved_config(checkpoint, **asdict(cfg))
+    job = prepare(cfg, checkpoint)
+    if resume:
+        log(f"resuming from {_path(cfg, CHECKPOINT)} after epoch {job.epoch}")
+    return fit(job, log)
+
+
+def summary(row: dict, epochs: int) -> str:
+    """The line printed after each epoch."""
+    return (f"epoch {int(row['epoch'])}/{epochs}  train_loss={row['train_loss']:.4f}  "
+            f"train_acc={row['train_acc']:.4f}  test_loss={row['test_loss']:.4f}  "
+            f"test_acc={row['test_acc']:.4f}  time={row['seconds']:.1f}s")
+
+
+def _path(cfg: Config, name: str) -> str:
+    return os.path.join(cfg.out, name)
+
+
+def _progress(iterable, total: int, desc: str):
+    """A tqdm bar on stderr (an optional extra). On a terminal it redraws at most 10 times
+    a second and vanishes at the end of the epoch, leaving the summary line. Into a file or
+    pipe it stays silent for epochs shorter than 30 s and then writes a plain line every
+    30 s, so logs hold the summary lines, not a stream of redraws."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    tty = sys.stderr.isatty()
+    return tqdm(iterable, total=total, desc=desc, leave=not tty, file=sys.stderr,
+                mininterval=0.1 if tty else 30.0, delay=0.0 if tty else 30.0,
+                dynamic_ncols=tty, ascii=not tty)
+
+
+# -- checkpoints, metrics, plot ---------------------------------------------------------------
+
+def save_checkpoint(job: Job) -> None:
+    """Model, optimizer and schedule state, epoch, step, the run's settings, the
+    standardization and every generator's state, written atomically."""
+    state = {"format": CHECKPOINT_FORMAT, "epoch": job.epoch, "step": job.step,
+             "config": asdict(job.cfg), "model": job.model.state_dict(),
+             "optimizer": job.opt.state_dict(),
+             "scheduler": job.scheduler.state_dict() if job.scheduler is not None else {},
+             "standardize": job.stats,
+             "rng": {name: g.bit_generator.state for name, g in job.rngs.items()}}
+    io.save(state, _path(job.cfg, CHECKPOINT))
+
+
+def load_checkpoint(path: str) -> dict:
+    """A checkpoint written by :func:`save_checkpoint`, checked for the entries resuming
+    needs; raises :class:`TrainError` (or ``CheckpointError``) naming ``path`` otherwise."""
+    if not os.path.isfile(path):
+        raise TrainError(f"--resume: no checkpoint at {path}")
+    state = io.load(path)
+    needed = ("format", "epoch", "step", "config", "model", "optimizer", "scheduler", "rng")
+    if not isinstance(state, dict) or any(k not in state for k in needed) \
+            or state["format"] != CHECKPOINT_FORMAT or not isinstance(state["config"], dict):
+        raise TrainError(f"{path} is not a checkpoint written by chainrule train "
+                         f"(format {CHECKPOINT_FORMAT})")
+    return state
+
+
+def saved_config(checkpoint: dict, **changes) -> Config:
+    """The checkpoint's settings with ``changes``; a change to a setting that shapes the run
+    (anything but epochs, out, mnist_root, download; and epochs too under the cosine
+    schedule, which is laid out for the run's length) is an error, since the resumed run
+    could not then match an uninterrupted one."""
+    known = {f.name for f in fields(Config)}
+    cfg = Config(**{k: v for k, v in checkpoint["config"].items() if k in known})
+    free = RESUMABLE_CHANGES if cfg.schedule != "cosine" else RESUMABLE_CHANGES[1:]
+    for key, value in changes.items():
+        old = getattr(cfg, key)
+        if key not in free and value != old:
+            why = " (its cosine schedule is laid out for that many)" if key == "epochs" else ""
+            raise TrainError(f"--resume: the checkpoint's run has --{key.replace('_', '-')} "
+                             f"{old}{why}, not {value}; leave it out to resume that run")
+        setattr(cfg, key, value)
+    return cfg
+
+
+def _restore(job: Job, state: dict) -> None:
+    try:
+        job.model.load_state_dict(state["model"])
+        job.opt.load_state_dict(state["optimizer"])
+        if job.scheduler is not None:
+            job.scheduler.load_state_dict(state["scheduler"])
+        for name, g in job.rngs.items():
+            g.bit_generator.state = state["rng"][name]
+    except (KeyError, TypeError, ValueError) as e:
+        raise TrainError(f"{_path(job.cfg, CHECKPOINT)} does not fit this run: {e}") from None
+    job.epoch, job.step = int(state["epoch"]), int(state["step"])
+    job.rows = [r for r in read_metrics(_path(job.cfg, METRICS)) if r["epoch"] <= job.epoch]
+
+
+def write_metrics(rows: list[dict], path: str) -> None:
+    """All epochs so far, one CSV row each (``lr``: after the epoch's last step), replacing
+    ``path`` atomically."""
+    lines = [",".join(FIELDS)] + [
+        ",".join(str(int(r[k])) if k in ("epoch", "step") else f"{r[k]:.6g}" for k in FIELDS)
+        for r in rows]
+    with io.atomic_open(path) as f:
+        f.write(("\n".join(lines) + "\n").encode())
+
+
+def read_metrics(path: str) -> list[dict]:
+    """The rows of a metrics.csv (none if it is missing); numbers as floats."""
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path, newline="") as f:
+            return [{k: float(row[k]) for k in FIELDS} for row in csv.DictReader(f)]
+    except (KeyError, TypeError, ValueError) as e:
+        raise TrainError(f"{path}: unreadable metrics ({type(e).__name__}: {e})") from None
+
+
+def plot_curves(rows: list[dict], path: str) -> None:
+    """Loss and accuracy per epoch, train and test, as a PNG (needs matplotlib)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    ep = [r["epoch"] for r in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
-    for ax, key in ((a, "loss"), (b, "acc")):
-        ax.plot(ep, [r[f"train_{key}"] for r in rows], "o-", label="train")
-        ax.plot(ep, [r[f"test_{key}"] for r in rows], "s-", label="test")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
+    epochs = [r["epoch"] for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, key, label in zip(axes, ("loss", "acc"), ("cross-entropy loss", "accuracy")):
+        for split, style in (("train", "-"), ("test", "--")):
+            ax.plot(epochs, [r[f"{split}_{key}"] for r in rows], style, label=split)
+        ax.set(xlabel="epoch", ylabel=label, title=f"{label} per epoch")
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
-
-
-def _read_metrics(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
-def run(cfg: Config, resume: bool = False, log=print) -> dict:
-    """Train as ``cfg`` says; returns the last epoch's metrics. Everything random comes from
-    generators seeded by ``cfg.seed`` whose states the checkpoint keeps."""
-    os.makedirs(cfg.out, exist_ok=True)
-    ckpt_path = os.path.join(cfg.out, CHECKPOINT)
-    metrics_path = os.path.join(cfg.out, "metrics.csv")
-    x_tr, y_tr, x_te, y_te = load_dataset(cfg)
-    init_rng, shuffle_rng = (np.random.default_rng([cfg.seed, k]) for k in (0, 1))
-    model = build_model(cfg, x_tr.shape[1], init_rng)
-    opt = build_optimizer(cfg, model.parameters())
-    start = 1
-    rows = _read_metrics(metrics_path) if resume else []
-    if resume:
-        state = io.load(ckpt_path)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        shuffle_rng.bit_generator.state = state["rng"]["shuffle"]
-        start = int(state["epoch"]) + 1
-        rows = [r for r in rows if r["epoch"] < start]
-        log(f"resuming from {ckpt_path} after epoch {start - 1}")
-    loader = data.DataLoader(data.TensorDataset(x_tr, y_tr), cfg.batch_size, shuffle=True,
-                             rng=shuffle_rng)
-    row = rows[-1] if rows else {}
-    for epoch in range(start, cfg.epochs + 1):
-        t0 = time.perf_counter()
-        tr_loss, tr_acc = train_epoch(model, opt, loader, f"epoch {epoch}/{cfg.epochs}")
-        te_loss, te_acc = evaluate(model, x_te, y_te)
-        row = dict(zip(FIELDS, (epoch, tr_loss, tr_acc, te_loss, te_acc,
-                                time.perf_counter() - t0)))
-        rows.append(row)
-        log(f"epoch {epoch}/{cfg.epochs}  train_loss={tr_loss:.4f}  train_acc={tr_acc:.4f}  "
-            f"test_loss={te_loss:.4f}  test_acc={te_acc:.4f}  time={row['seconds']:.2f}s")
-        _save(ckpt_path, model, opt, epoch, shuffle_rng, cfg)
-        with io.atomic_open(metrics_path) as f:
-            text = ",".join(FIELDS) + "\n" + "".join(
-                f"{int(r['epoch'])}," + ",".join(f"{r[k]:.6f}" for k in FIELDS[1:]) + "\n"
-                for r in rows)
-            f.write(text.encode())
-        _plot(rows, os.path.join(cfg.out, "curves.png"))
-    return row
