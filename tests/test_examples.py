@@ -19,11 +19,11 @@ STEMS = sorted(p.stem for p in EXAMPLES.glob("*.py") if p.stem != "run_all")
 
 
 def _load(stem: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_test_example_{stem}",
-                                                  EXAMPLES / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Import an example by path with run_all's own loader (examples/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("_test_run_all", EXAMPLES / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    return run_all.load(stem)
 
 
 def _f(v: float) -> str:

@@ -1,5 +1,5 @@
 """Neural networks, PyTorch-shaped: ``Module``, layers, losses, ``functional``, ``init``."""
-from . import functional, init
+from . import functional, init, utils
 from .layers import (
     GELU,
     AvgPool2d,
@@ -26,8 +26,3 @@ from .layers import (
     Tanh,
 )
 from .module import Module, ModuleList, Parameter, Sequential
-
-try:  # written alongside the optimizers
-    from . import utils
-except ImportError:  # pragma: no cover
-    pass
