@@ -10,7 +10,14 @@
 from . import data, extend, io, linalg, nn, optim, registry
 from .check import gradcheck, numerical_grad
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .errors import AnomalyError, ChainruleError, GradcheckError, GraphFreedError, ShapeError
+from .errors import (
+    AnomalyError,
+    ChainruleError,
+    GradcheckError,
+    GraphFreedError,
+    LinAlgError,
+    ShapeError,
+)
 from .explain import Explanation, explain
 from .explain.symbolic import Symbolic, symbolic
 from .extend import custom_vjp

@@ -17,7 +17,7 @@ import weakref
 
 import numpy as np
 
-from .errors import AnomalyError, GraphFreedError, ShapeError, describe
+from .errors import AnomalyError, ChainruleError, GraphFreedError, ShapeError, describe
 from .registry import RAW, TENSOR
 
 
@@ -134,7 +134,11 @@ def user_location() -> str:
 # Applying a primitive: the hot path.
 
 def _op_error(prim, inputs, err):
+    """A forward's ValueError with the operands' names. NumPy's come from mismatched operands;
+    a ChainruleError (LinAlgError) names its op already and keeps its class."""
     names = ", ".join(describe(t) for t in inputs)
+    if isinstance(err, ChainruleError):
+        return type(err)(f"{err} (inputs: {names})")
     return ShapeError(f"{prim.name}: {err} (inputs: {names})")
 
 

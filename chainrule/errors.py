@@ -17,6 +17,10 @@ class AnomalyError(ChainruleError, FloatingPointError):
     """Under ``detect_anomaly()``, an op produced NaN or Inf in its forward or backward."""
 
 
+class LinAlgError(ChainruleError, ValueError):
+    """A matrix function met a matrix it is undefined for (singular, not positive definite)."""
+
+
 class GradcheckError(ChainruleError, AssertionError):
     """Analytic and numerical derivatives disagree."""
 

@@ -231,6 +231,39 @@ add(
       lambda x, y: T.einsum("...ij,jk->...ik", x, y), ((2, 3, 4), (4, 2))),
 )
 
+# -- matrix functions (inputs kept well conditioned: the rules invert matrices) ------------------
+def _conditioned(*shape):
+    """Random matrices plus a multiple of the identity: far from singular."""
+    return lambda r: [r.standard_normal(shape) + 3.0 * np.eye(shape[-1])]
+
+
+def _spd(n):
+    """A symmetric positive-definite matrix (B·Bᵀ + n·I)."""
+    return lambda r: [(lambda b: b @ b.T + n * np.eye(n))(r.standard_normal((n, n)))]
+
+
+def _cr_sym(a):
+    return 0.5 * (a + cr.swapaxes(a, -1, -2))
+
+
+add(
+    S("inv", cr.linalg.inv, T.linalg.inv, (), inputs=_conditioned(3, 3)),
+    S("inv_stack", cr.linalg.inv, T.linalg.inv, (), inputs=_conditioned(2, 3, 3)),
+    S("solve_matrix", cr.linalg.solve, T.linalg.solve, (),
+      inputs=lambda r: _conditioned(3, 3)(r) + [r.standard_normal((3, 2))]),
+    S("solve_vector", cr.linalg.solve, T.linalg.solve, (),
+      inputs=lambda r: _conditioned(3, 3)(r) + [r.standard_normal(3)]),
+    S("solve_broadcast", cr.linalg.solve, T.linalg.solve, (),
+      inputs=lambda r: _conditioned(3, 3)(r) + [r.standard_normal((2, 3, 2))]),
+    S("det", cr.linalg.det, T.linalg.det, (), inputs=_conditioned(3, 3)),
+    S("det_stack", cr.linalg.det, T.linalg.det, (), inputs=_conditioned(2, 3, 3)),
+    S("slogdet", lambda a: cr.linalg.slogdet(a)[1], lambda a: T.linalg.slogdet(a)[1], (),
+      inputs=lambda r: [-_conditioned(3, 3)(r)[0]]),
+    # Cholesky reads a symmetric matrix: differentiate through sym(A), as PyTorch's own tests.
+    S("cholesky", lambda a: cr.linalg.cholesky(_cr_sym(a)),
+      lambda a: T.linalg.cholesky(0.5 * (a + a.mT)), (), inputs=_spd(3)),
+)
+
 # -- convolution and pooling (their gradients are again convolutions / scatters) ----------------
 from chainrule.ops import conv as C  # noqa: E402
 

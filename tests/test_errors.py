@@ -101,3 +101,21 @@ def test_index_errors_name_the_op():
         x[5]
     with pytest.raises(IndexError, match="integer or boolean"):
         x[np.array([0.5])]
+
+
+def test_matrix_function_errors_name_op_and_operand():
+    singular = cr.tensor(np.ones((2, 2)), dtype=cr.float64, requires_grad=True, name="S")
+    with pytest.raises(cr.LinAlgError, match=r"inv: singular matrix.*S \(shape \(2, 2\)"):
+        cr.linalg.inv(singular)
+    with pytest.raises(cr.LinAlgError, match="cholesky: matrix is not positive definite.*N"):
+        cr.linalg.cholesky(cr.tensor(-np.eye(2), name="N"))
+    with pytest.raises(cr.ShapeError, match=r"det: expected a square matrix.*R \(shape \(2, 3\)"):
+        cr.linalg.det(cr.tensor(np.ones((2, 3)), name="R"))
+    with pytest.raises(cr.ShapeError, match="solve: the right-hand side must have 2 rows"):
+        cr.linalg.solve(singular, np.ones(3))
+    # det of a singular matrix is fine (0); its gradient needs A⁻¹ and says so
+    d = cr.linalg.det(singular)
+    assert d.item() == 0.0
+    with pytest.raises(cr.LinAlgError, match="inv: singular matrix"):
+        d.backward()
+    assert singular.grad is None

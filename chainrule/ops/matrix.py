@@ -1,0 +1,180 @@
+"""Matrix functions: inv, solve, det, slogdet, cholesky (``cr.linalg``).
+
+Every function works on stacks of matrices (leading batch dimensions, as NumPy). The rules
+are written with these same primitives, so derivatives of any order exist:
+
+    Y = A⁻¹        Ā = −Yᵀ Ȳ Yᵀ                      dY = −Y dA Y
+    X = A⁻¹B       B̄ = A⁻ᵀ X̄,  Ā = −B̄ Xᵀ            dX = A⁻¹(dB − dA X)
+    d = det A      Ā = d̄ · d · A⁻ᵀ                   dd = d · tr(A⁻¹ dA)
+    l = log|det A| Ā = l̄ · A⁻ᵀ                       dl = tr(A⁻¹ dA)
+    L = chol(A)    Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹)          dL = L Φ(L⁻¹ sym(dA) L⁻ᵀ)
+
+where Φ keeps the lower triangle and halves the diagonal and sym(M) = ½(M + Mᵀ). Cholesky
+reads a symmetric matrix, so its gradient is the symmetric one (as PyTorch's): perturbing
+A[i, j] and A[j, i] together is the only meaningful direction.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine import apply
+from ..errors import LinAlgError, ShapeError, describe
+from ..registry import TENSOR, fit, general, pad_core
+from ..tensor import as_tensor
+from ._front import tracked
+
+
+def _checked(name, fn):
+    """NumPy's forward, its LinAlgError (singular, not positive definite) as chainrule's,
+    naming the op even inside a backward pass (``apply`` adds the operands' names)."""
+    def forward(*xs):
+        try:
+            return fn(*xs)
+        except np.linalg.LinAlgError as err:
+            raise LinAlgError(f"{name}: {str(err).lower()}") from None
+    return forward
+
+
+def _t(ops, m):
+    return ops.swapaxes(m, -1, -2)
+
+
+def _inverse(ops, a):
+    return ops.apply(INV, (a,))
+
+
+def _mat(ops, v):
+    """A stack of scalars as a stack of 1×1 matrices, to scale matrices."""
+    return ops.reshape(v, v.shape + (1, 1))
+
+
+INV = general(
+    "inv", _checked("inv", np.linalg.inv),
+    lambda ops, g, xs, out, p, needs: [-ops.matmul(ops.matmul(_t(ops, out), g),
+                                                   _t(ops, out))],
+    lambda xs, dxs, out, p: -(out @ dxs[0] @ out),
+    uses_out=True, formula="∂A⁻¹ = −A⁻¹ (∂A) A⁻¹: Ā = −A⁻ᵀ Ȳ A⁻ᵀ")
+
+
+def _solve_vjp(ops, g, xs, out, p, needs):
+    a, b = xs
+    gb = ops.apply(SOLVE, (_t(ops, a), g))
+    return [fit(ops, -ops.matmul(gb, _t(ops, out)), a.shape) if needs[0] else None,
+            fit(ops, gb, b.shape) if needs[1] else None]
+
+
+def _solve_jvp(xs, dxs, out, p):
+    a = xs[0]
+    # A batch of tangents must not meet the batch dimensions the other operand brings.
+    da, db = [None if d is None else pad_core(d, x.ndim, out.ndim) for x, d in zip(xs, dxs)]
+    rhs = db if da is None else (-(da @ out) if db is None else db - da @ out)
+    return apply(SOLVE, (a, rhs))
+
+
+SOLVE = general("solve", _checked("solve", np.linalg.solve), _solve_vjp, _solve_jvp,
+                uses_out=True, formula="X = A⁻¹B: B̄ = A⁻ᵀ X̄, Ā = −B̄ Xᵀ")
+
+
+def _trace_against_inverse(ops, a, da):
+    """tr(A⁻¹ dA) for stacks (and batches of tangents) of matrices."""
+    return ops.sum(_t(ops, _inverse(ops, a)) * da, axis=(-2, -1))
+
+
+DET = general(
+    "det", _checked("det", np.linalg.det),
+    lambda ops, g, xs, out, p, needs: [_mat(ops, g * out) * _t(ops, _inverse(ops, xs[0]))],
+    lambda xs, dxs, out, p: out * _trace_against_inverse(TENSOR, xs[0], dxs[0]),
+    uses_out=True, formula="∂det A/∂A = det A · A⁻ᵀ")
+
+LOGABSDET = general(
+    "logabsdet", _checked("slogdet", lambda a: np.linalg.slogdet(a)[1]),
+    lambda ops, g, xs, out, p, needs: [_mat(ops, g) * _t(ops, _inverse(ops, xs[0]))],
+    lambda xs, dxs, out, p: _trace_against_inverse(TENSOR, xs[0], dxs[0]),
+    formula="∂log|det A|/∂A = A⁻ᵀ")
+
+
+def _phi(n, dtype):
+    """The mask of Φ: 1 below the diagonal, ½ on it, 0 above."""
+    return (np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(dtype)
+
+
+def _sym(ops, m):
+    return 0.5 * (m + _t(ops, m))
+
+
+def _cholesky_vjp(ops, g, xs, out, p, needs):
+    inv_l = _inverse(ops, out)
+    inner = ops.matmul(_t(ops, out), g) * _phi(out.shape[-1], out.dtype)
+    return [_sym(ops, ops.matmul(ops.matmul(_t(ops, inv_l), inner), inv_l))]
+
+
+def _cholesky_jvp(xs, dxs, out, p):
+    ops = TENSOR
+    inv_l = _inverse(ops, out)
+    inner = inv_l @ _sym(ops, dxs[0]) @ _t(ops, inv_l)
+    return out @ (inner * _phi(out.shape[-1], out.dtype))
+
+
+CHOLESKY = general("cholesky", _checked("cholesky", np.linalg.cholesky), _cholesky_vjp,
+                   _cholesky_jvp, uses_out=True,
+                   formula="A = LLᵀ: Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹), Φ = lower triangle, ½ diagonal")
+
+
+# -- the front end ----------------------------------------------------------------------------
+def _square(name, a):
+    a = as_tensor(a)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ShapeError(f"{name}: expected a square matrix or a stack of them, got "
+                         f"{describe(a)}")
+    if a.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point matrix, got {describe(a)}")
+    return a
+
+
+def inv(a):
+    """The inverse of a square matrix (or of each in a stack)."""
+    a = _square("inv", a)
+    return apply(INV, (a,))
+
+
+def solve(a, b):
+    """X with A·X = B. ``b`` is a vector when 1-D (as NumPy 2), else a (stack of) matrices."""
+    a = _square("solve", a)
+    b = as_tensor(b)
+    vector = b.ndim == 1
+    n = a.shape[-1]
+    if b.ndim == 0 or (b.shape[0] if vector else b.shape[-2]) != n:
+        raise ShapeError(f"solve: the right-hand side must have {n} rows to match "
+                         f"{describe(a)}, got {describe(b)}")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ShapeError(f"solve: batch dimensions cannot be broadcast: {describe(a)}, "
+                         f"{describe(b)}") from None
+    from .shape import astype, reshape
+    if tracked(a) or tracked(b):
+        dtype = np.result_type(a.dtype, b.dtype)
+        a, b = astype(a, dtype), astype(b, dtype)
+    x = apply(SOLVE, (a, reshape(b, (n, 1)) if vector else b))
+    return reshape(x, x.shape[:-1]) if vector else x
+
+
+def det(a):
+    """The determinant of a square matrix (or of each in a stack)."""
+    a = _square("det", a)
+    return apply(DET, (a,))
+
+
+def slogdet(a):
+    """``(sign, log|det A|)``, as ``numpy.linalg.slogdet``; the log is differentiable, the
+    sign is a constant."""
+    from ..tensor import Tensor
+    a = _square("slogdet", a)
+    sign = Tensor(np.linalg.slogdet(a.data)[0])
+    return sign, apply(LOGABSDET, (a,))
+
+
+def cholesky(a):
+    """The lower-triangular L with A = L·Lᵀ, for a symmetric positive-definite A."""
+    a = _square("cholesky", a)
+    return apply(CHOLESKY, (a,))
