@@ -84,6 +84,14 @@ def _add_train_arguments(t: argparse.ArgumentParser) -> None:
                    help="folder with the four MNIST IDX files (default: data/mnist)")
     t.add_argument("--download", action="store_true",
                    help="fetch missing MNIST files into --mnist-root (checksums verified)")
+    t.add_argument("--monitor-grads", action="store_true",
+                   help="record per-layer gradient norms and update/weight ratios every step "
+                   "and plot them to DIR/gradients.png")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI ranks: run as 'mpirun -n N chainrule train "
+                   "... --distributed' (needs mpi4py and an MPI library). --batch-size is the "
+                   "global batch, split evenly over the ranks, so the run is the same for any "
+                   "N and resumes with any N; see docs/scaling.md")
 
 
 def _add_explain_arguments(e: argparse.ArgumentParser) -> None:
@@ -135,12 +143,23 @@ def train_config(args: argparse.Namespace) -> tuple[Config, dict | None]:
 
 def _train(cfg: Config, checkpoint: dict | None = None, log=print) -> dict:
     """Prepare (any failure is a one-line error), then train; Ctrl-C keeps the last
-    checkpoint and says how to continue."""
+    checkpoint and says how to continue. Under --distributed, a rank that fails stops the
+    whole job (a rank that merely exited would leave the others waiting forever)."""
+    try:
+        return _prepare_and_fit(cfg, checkpoint, log)
+    except SystemExit as stop:
+        from . import distributed
+        if cfg.distributed and stop.code and distributed.is_initialized():
+            distributed.abort(stop.code)
+        raise
+
+
+def _prepare_and_fit(cfg: Config, checkpoint: dict | None, log) -> dict:
     try:
         job = prepare(cfg, checkpoint)
     except (ChainruleError, ImportError, OSError) as err:
         _fail(err)
-    if checkpoint is not None:
+    if checkpoint is not None and job.rank == 0:
         log(f"resuming from {os.path.join(cfg.out, CHECKPOINT)} after epoch {job.epoch}")
     try:
         return fit(job, log)

@@ -7,6 +7,11 @@ default generator for anything that falls back to it). The checkpoint written af
 epoch keeps their states, so stopping after epoch k and resuming gives the same parameters,
 bit for bit, as never stopping.
 
+With ``distributed`` (under ``mpirun -n N``) each of the N ranks computes ``batch_size / N``
+samples of every batch and the gradients are averaged over the ranks before each step, so the
+run is the single-process run (up to floating-point summation order) whatever N is: the
+checkpoint written by rank 0 resumes with any number of ranks.
+
 >>> cfg = Config(dataset="mnist1d", model="cnn")
 >>> build_model(cfg, 40, make_rngs(0))
 Sequential(
@@ -24,6 +29,7 @@ Sequential(
 from __future__ import annotations
 
 import csv
+import importlib.util
 import math
 import os
 import sys
@@ -33,12 +39,14 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from . import data, io, nn, optim
+from . import distributed as dist
 from .engine import no_grad
 from .errors import ChainruleError
 from .nn import functional as F
 from .tensor import Tensor, default_rng, manual_seed
 
 CHECKPOINT, METRICS, CURVES = "checkpoint.safetensors", "metrics.csv", "curves.png"
+GRADIENTS = "gradients.png"
 CHECKPOINT_FORMAT = "chainrule.train/1"
 FIELDS = ["epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
 DATASETS, MODELS = ("digits", "mnist1d", "mnist"), ("mlp", "cnn")
@@ -55,8 +63,9 @@ DEFAULT_LR_FOR = {(d, o): 1e-2 for d in ("digits", "mnist1d") for o in ("adam", 
 # A plot costs ~0.1 s, more than an epoch of the small models: redraw at most this often
 # (and after the last epoch).
 PLOT_EVERY_S = 10.0
-# Settings that may change when resuming: the rest must match the checkpoint's run.
-RESUMABLE_CHANGES = ("epochs", "out", "mnist_root", "download")
+# Settings that may change when resuming: the rest must match the checkpoint's run. How many
+# processes compute it and whether gradients are watched do not change the run's numbers.
+RESUMABLE_CHANGES = ("epochs", "out", "mnist_root", "download", "distributed", "monitor_grads")
 
 
 class TrainError(ChainruleError, ValueError):
@@ -79,6 +88,8 @@ class Config:
     out: str = "chainrule-run"
     mnist_root: str = "data/mnist"
     download: bool = False
+    distributed: bool = False
+    monitor_grads: bool = False
 
     def check(self) -> Config:
         """Raise :class:`TrainError` naming the first bad setting; return self."""
@@ -228,7 +239,8 @@ def build_scheduler(cfg: Config, opt, steps_per_epoch: int):
 
 @dataclass
 class Job:
-    """Everything one training run holds between epochs."""
+    """Everything one training run holds between epochs. ``loader`` gives this rank's share
+    of each of the ``steps_per_epoch`` batches; ``test`` is its share of the test set."""
     cfg: Config
     model: nn.Module
     opt: optim.Optimizer
@@ -237,15 +249,24 @@ class Job:
     test: tuple
     rngs: dict
     stats: dict
+    steps_per_epoch: int
     epoch: int = 0
     step: int = 0
     rows: list = field(default_factory=list)
+    rank: int = 0
+    world_size: int = 1
+    ddp: object = None  # the DistributedDataParallel wrapper under --distributed
+    monitor: object = None  # a GradientMonitor under --monitor-grads (on rank 0)
 
 
 def prepare(cfg: Config, checkpoint: dict | None = None) -> Job:
     """Load the data and build model, optimizer, schedule and loader; with ``checkpoint``
     (from :func:`load_checkpoint`), continue where it stopped. Raises on unusable input."""
     cfg.check()
+    if cfg.monitor_grads and importlib.util.find_spec("matplotlib") is None:
+        raise TrainError("--monitor-grads plots with matplotlib, which is not installed: "
+                         "pip install 'chainrule[plot]'")
+    rank, world = _join(cfg)
     try:  # fail now, not after the first epoch
         os.makedirs(cfg.out, exist_ok=True)
     except OSError as e:
@@ -255,37 +276,101 @@ def prepare(cfg: Config, checkpoint: dict | None = None) -> Job:
     rngs = make_rngs(cfg.seed)
     model = build_model(cfg, x_tr.shape[1], rngs)
     opt = build_optimizer(cfg, model.parameters())
-    loader = data.DataLoader(data.TensorDataset(standardize(x_tr, stats), y_tr),
-                             cfg.batch_size, shuffle=True, rng=rngs["shuffle"])
-    job = Job(cfg, model, opt, build_scheduler(cfg, opt, len(loader)), loader,
-              (standardize(x_te, stats), y_te), rngs, stats)
+    train_set = data.TensorDataset(standardize(x_tr, stats), y_tr)
+    if cfg.distributed:
+        # The same generator state on every rank: each draws the same order and takes its share.
+        sampler = dist.DistributedSampler(len(y_tr), rng=rngs["shuffle"], rank=rank,
+                                          world_size=world)
+        loader = data.DataLoader(train_set, cfg.batch_size // world, sampler=sampler)
+    else:
+        loader = data.DataLoader(train_set, cfg.batch_size, shuffle=True, rng=rngs["shuffle"])
+    steps = math.ceil(len(y_tr) / cfg.batch_size)
+    job = Job(cfg, model, opt, build_scheduler(cfg, opt, steps), loader,
+              (standardize(x_te, stats)[rank::world], y_te[rank::world]), rngs, stats, steps,
+              rank=rank, world_size=world)
     if checkpoint is not None:
         _restore(job, checkpoint)
+    if cfg.distributed:
+        job.ddp = dist.DistributedDataParallel(model)
+    if cfg.monitor_grads and rank == 0:
+        job.monitor = nn.utils.GradientMonitor(model)
     return job
 
 
+def _join(cfg: Config) -> tuple[int, int]:
+    """This process's rank and the number of ranks: (0, 1) unless ``cfg.distributed``."""
+    if not cfg.distributed:
+        return 0, 1
+    try:
+        dist.init()
+    except dist.DistributedError as e:
+        raise TrainError(f"--distributed: {e}") from None
+    rank, world = dist.rank(), dist.world_size()
+    if cfg.batch_size % world:
+        raise TrainError(f"--batch-size {cfg.batch_size} does not split evenly over {world} "
+                         "ranks: it is the global batch, each rank computing an equal share")
+    return rank, world
+
+
+def _batches(job: Job):
+    """This rank's share of each of the epoch's batches: None where it has none (the last
+    batch can be smaller than the number of ranks), since every rank must take every step."""
+    shares = iter(job.loader)
+    for _ in range(job.steps_per_epoch):
+        yield next(shares, None)
+
+
+def _reseed_dropout(job: Job, epoch: int) -> None:
+    """With several ranks, each draws its dropout masks from (seed, rank, epoch): identical
+    masks on every rank would correlate them, and a rank's masks can then be redrawn on
+    resume without its generator in the checkpoint (which holds rank 0's state only)."""
+    fresh = np.random.default_rng([job.cfg.seed, 2, job.rank, epoch])
+    job.rngs["dropout"].bit_generator.state = fresh.bit_generator.state
+
+
 def train_epoch(job: Job, desc: str) -> tuple[float, float]:
-    """One pass over the training set; the mean loss and accuracy seen on the way."""
+    """One pass over the training set; the mean loss and accuracy seen on the way (over all
+    ranks)."""
     job.model.train()
     total = correct = seen = 0
-    bar = _progress(job.loader, len(job.loader), desc)
-    for xb, yb in bar:
-        logits = job.model(xb)
-        loss = F.cross_entropy(logits, yb)
+    batches = _batches(job)
+    bar = _progress(batches, job.steps_per_epoch, desc) if job.rank == 0 else batches
+    for batch in bar:
         job.opt.zero_grad()
-        loss.backward()
+        n = 0
+        if batch is not None:
+            xb, yb = batch
+            logits = job.model(xb)
+            loss = F.cross_entropy(logits, yb)
+            loss.backward()
+            n = len(yb.data)
+            total += loss.item() * n
+            correct += int((logits.data.argmax(1) == yb.data).sum())
+            seen += n
+        if job.ddp is not None:
+            job.ddp.allreduce_gradients(n)
+        if job.monitor is not None:
+            job.monitor.record()
         job.opt.step()
+        if job.monitor is not None:
+            job.monitor.record(after_step=True)
         if job.scheduler is not None:
             job.scheduler.step()
         job.step += 1
-        n = len(yb.data)
-        total += loss.item() * n
-        correct += int((logits.data.argmax(1) == yb.data).sum())
-        seen += n
-        if hasattr(bar, "set_postfix"):
+        if hasattr(bar, "set_postfix") and seen:
             bar.set_postfix(loss=f"{total / seen:.4f}", acc=f"{correct / seen:.4f}",
                             refresh=False)
-    return total / seen, correct / seen
+    return _mean_over_ranks(job, total / seen if seen else 0.0, correct / seen if seen else 0.0,
+                            seen)
+
+
+def _mean_over_ranks(job: Job, loss: float, acc: float, count: int) -> tuple[float, float]:
+    """This rank's mean loss and accuracy over ``count`` samples, or under --distributed the
+    means over every rank's samples."""
+    if job.ddp is None:
+        return loss, acc
+    means = dist.reduce_mean({"loss": loss, "acc": acc}, count)
+    return means["loss"], means["acc"]
 
 
 def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray,
@@ -304,28 +389,39 @@ def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray,
 
 def fit(job: Job, log=print, stop_after: int | None = None) -> dict:
     """Train from ``job.epoch + 1`` to ``cfg.epochs``, writing metrics and checkpoint after
-    every epoch (and the plot); returns the last epoch's metrics. ``stop_after`` ends the run
-    after that epoch, as an interruption would (the schedule still spans ``cfg.epochs``)."""
+    every epoch (and the plots); returns the last epoch's metrics. ``stop_after`` ends the
+    run after that epoch, as an interruption would (the schedule still spans ``cfg.epochs``).
+    Under --distributed every rank trains, and rank 0 alone prints and writes the files."""
     cfg = job.cfg
+    writer = job.rank == 0
+    log = log if writer else (lambda line: None)
     last = cfg.epochs if stop_after is None else min(stop_after, cfg.epochs)
     if job.epoch >= cfg.epochs:
         log(f"{_path(cfg, CHECKPOINT)} is already at epoch {job.epoch} of {cfg.epochs}: "
             "nothing to do (raise --epochs to train on)")
-    plotted = time.perf_counter()
+    plotted, first_step = time.perf_counter(), job.step + 1
     for epoch in range(job.epoch + 1, last + 1):
         t0 = time.perf_counter()
+        if job.world_size > 1 and cfg.dropout:
+            _reseed_dropout(job, epoch)
         tr_loss, tr_acc = train_epoch(job, f"epoch {epoch}/{cfg.epochs}")
-        te_loss, te_acc = evaluate(job.model, *job.test)
+        te_loss, te_acc = _mean_over_ranks(job, *evaluate(job.model, *job.test),
+                                           len(job.test[1]))
         job.epoch = epoch
         row = dict(zip(FIELDS, (epoch, job.step, tr_loss, tr_acc, te_loss, te_acc,
                                 job.opt.param_groups[0]["lr"], time.perf_counter() - t0)))
         job.rows.append(row)
         log(summary(row, cfg.epochs))
+        if not writer:
+            continue
         # metrics first: a resumed run drops rows past the checkpoint, never misses one
         write_metrics(job.rows, _path(cfg, METRICS))
         save_checkpoint(job)
         if epoch == last or time.perf_counter() - plotted >= PLOT_EVERY_S:
             plot_curves(job.rows, _path(cfg, CURVES))
+            if job.monitor is not None:
+                job.monitor.plot(_path(cfg, GRADIENTS), title="mean gradient norm per layer, "
+                                 f"steps {first_step}-{job.step}", first_step=first_step)
             plotted = time.perf_counter()
     return job.rows[-1] if job.rows else {}
 
@@ -398,9 +494,9 @@ def load_checkpoint(path: str) -> dict:
 
 def saved_config(checkpoint: dict, **changes) -> Config:
     """The checkpoint's settings with ``changes``; a change to a setting that shapes the run
-    (anything but epochs, out, mnist_root, download; and epochs too under the cosine
-    schedule, which is laid out for the run's length) is an error, since the resumed run
-    could not then match an uninterrupted one."""
+    (anything but :data:`RESUMABLE_CHANGES`; and epochs too under the cosine schedule, which
+    is laid out for the run's length) is an error, since the resumed run could not then match
+    an uninterrupted one."""
     known = {f.name for f in fields(Config)}
     cfg = Config(**{k: v for k, v in checkpoint["config"].items() if k in known})
     free = RESUMABLE_CHANGES if cfg.schedule != "cosine" else RESUMABLE_CHANGES[1:]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import train
+from chainrule import cli, train
 from chainrule.cli import DEMO
 from chainrule.data.mnist import write_idx
 
@@ -141,6 +141,23 @@ def test_resume_refuses_settings_that_would_change_the_run(tmp_path):
     assert_one_line_error(r, "the checkpoint's run has --lr 0.01, not 0.5")
     r = chainrule("train", "--epochs", "1", "--out", str(tmp_path), "--resume")
     assert r.returncode == 0 and "nothing to do" in r.stdout
+
+
+def test_monitor_grads_records_every_step_and_plots_them(tmp_path, capsys):
+    assert cli.main(["train", "--epochs", "1", "--out", str(tmp_path), "--monitor-grads"]) == 0
+    png = (tmp_path / train.GRADIENTS).read_bytes()
+    assert png[:8] == PNG_SIGNATURE and struct.unpack(">II", png[16:24])[0] > 100
+    # a diagnostic, not part of the run: it may be switched off (or on) when resuming
+    assert cli.main(["train", "--epochs", "2", "--out", str(tmp_path), "--resume"]) == 0
+    assert "resuming" in capsys.readouterr().out
+    job = train.prepare(train.Config(epochs=1, out=str(tmp_path / "again"), monitor_grads=True))
+    train.fit(job, log=lambda line: None)
+    steps = 45  # 1,438 digits in batches of 32
+    assert {n: len(v) for n, v in job.monitor.grad_norms.items()} == {"0.weight": steps,
+                                                                      "2.weight": steps}
+    ratios = np.concatenate(list(job.monitor.update_ratios.values()))
+    assert ratios.size == 2 * steps and np.all((ratios > 0) & (ratios < 1))
+    assert all(g > 0 for v in job.monitor.grad_norms.values() for g in v)
 
 
 def test_help_on_each_command():

@@ -44,8 +44,9 @@ class GradientMonitor:
     def mean_grad_norms(self) -> dict:
         return {n: float(np.mean(v)) for n, v in self.grad_norms.items() if v}
 
-    def plot(self, path, title: str = "gradient norm per layer") -> None:
-        """A PNG: mean gradient norm per layer (log scale), and update ratios over time."""
+    def plot(self, path, title: str = "gradient norm per layer", first_step: int = 0) -> None:
+        """A PNG: mean gradient norm per layer (log scale), and update ratios over time
+        (``first_step`` numbers the first recorded step, e.g. in a resumed run)."""
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -57,7 +58,8 @@ class GradientMonitor:
         a.set_title(title)
         for n in names:
             if self.update_ratios[n]:
-                b.semilogy(self.update_ratios[n], label=n)
+                steps = range(first_step, first_step + len(self.update_ratios[n]))
+                b.semilogy(steps, self.update_ratios[n], label=n)
         b.set_xlabel("step")
         b.set_ylabel("‖ΔW‖ / ‖W‖")
         if len(names) <= 12:
