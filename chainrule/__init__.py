@@ -7,7 +7,7 @@
 >>> round(w.grad.item(), 6)
 0.002731
 """
-from . import data, distributed, extend, io, linalg, nn, optim, registry
+from . import _malloc, data, distributed, extend, io, linalg, nn, optim, registry
 from .check import gradcheck, numerical_grad
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .errors import (
@@ -106,6 +106,7 @@ from .tensor import install_methods as _install_methods
 from .transforms import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 
 _install_methods()
+_malloc.tune()
 registry.BUILTIN = frozenset(registry.PRIMITIVES)
 
 __version__ = "0.1.0"

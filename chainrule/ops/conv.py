@@ -3,9 +3,9 @@
 The convolution C(x, w), its transpose T(g, w) = ∂/∂x and its weight gradient W(x, g) = ∂/∂w
 are three bilinear primitives that share one trilinear form F(x, w, g) = ⟨C(x, w), g⟩ =
 ⟨x, T(g, w)⟩ = ⟨w, W(x, g)⟩. Each one's transposes are the other two, so every derivative of
-a convolution is again a convolution, to any order. Work is im2col (one strided slice copy per
-kernel offset into a contiguous array) + one batched BLAS ``matmul``; the only Python loops are
-over kernel offsets (25 for a 5×5 kernel), never over pixels.
+a convolution is again a convolution, to any order.
+
+The NumPy kernels (im2col, GEMM, col2im) are in ``conv_kernels``.
 
 Pooling is a linear "gather" with a constant weight per window position (the argmax one-hot
 for max pooling, 1/k² for average pooling) and its transpose "scatter".
@@ -19,92 +19,11 @@ from ..errors import ShapeError, describe
 from ..registry import Primitive, linear, register
 from ..tensor import as_tensor
 from ._front import tracked
-
-
-def _out_len(n, k, stride, pad, dil):
-    return (n + 2 * pad - dil * (k - 1) - 1) // stride + 1
-
-
-def _offsets(ksize, stride, dilation, out_hw):
-    """For each kernel offset (i, j): the strided slices of the padded input it touches."""
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = ksize, stride, dilation, out_hw
-    for i in range(kh):
-        for j in range(kw):
-            yield i, j, (slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
-                         slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
-
-
-def _im2col(x, ksize, stride, padding, dilation):
-    """(N, C, KH, KW, Ho, Wo) contiguous copy of every window: one slice copy per kernel
-    offset, so the innermost rows run along the output width (fast to copy and to GEMM)."""
-    (ph, pw) = padding
-    n, c, h, w = x.shape
-    ho = _out_len(h, ksize[0], stride[0], ph, dilation[0])
-    wo = _out_len(w, ksize[1], stride[1], pw, dilation[1])
-    if ph or pw:
-        x = np.pad(x, [(0, 0), (0, 0), (ph, ph), (pw, pw)])
-    cols = np.empty((n, c) + tuple(ksize) + (ho, wo), x.dtype)
-    for i, j, (rows, cols_) in _offsets(ksize, stride, dilation, (ho, wo)):
-        cols[:, :, i, j] = x[:, :, rows, cols_]
-    return cols
-
-
-def _col2im(cols, x_shape, stride, padding, dilation):
-    """Transpose of ``_im2col``: add (N, C, KH, KW, Ho, Wo) back into (N, C, H, W)."""
-    (ph, pw) = padding
-    n, c, kh, kw, ho, wo = cols.shape
-    h, w = x_shape[-2], x_shape[-1]
-    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), cols.dtype)
-    for i, j, (rows, cols_) in _offsets((kh, kw), stride, dilation, (ho, wo)):
-        out[:, :, rows, cols_] += cols[:, :, i, j]
-    return out[:, :, ph:ph + h, pw:pw + w]
-
-
-# -- the three convolution primitives (4-D operands: batches of tangents are folded) ----------
-def _conv(x, w, stride, padding, dilation):
-    cols = _im2col(x, w.shape[-2:], stride, padding, dilation)  # N C KH KW Ho Wo
-    n, ho, wo = x.shape[0], cols.shape[-2], cols.shape[-1]
-    out = np.matmul(w.reshape(w.shape[0], -1), cols.reshape(n, -1, ho * wo))  # N O P
-    return out.reshape(n, w.shape[0], ho, wo)
-
-
-def _conv_input_grad(g, w, stride, padding, dilation, x_shape):
-    n, o, ho, wo = g.shape
-    if stride == (1, 1):
-        return _input_grad_wide(g, w, padding, dilation, x_shape)
-    cols = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, ho * wo))  # N (C KH KW) P
-    return _col2im(cols.reshape((n,) + w.shape[1:] + (ho, wo)), x_shape, stride, padding,
-                   dilation)
-
-
-def _input_grad_wide(g, w, padding, dilation, x_shape):
-    """Stride 1: on the flattened padded plane (row width Wp), kernel offset (i, j) is a shift
-    by i·dh·Wp + j·dw. Computing the columns on a grid Wp wide (g padded with zero columns)
-    turns each of the KH·KW adds into one contiguous run instead of a strided 2-D slice."""
-    n, o, ho, wo = g.shape
-    c, kh, kw = w.shape[1:]
-    (ph, pw), (dh, dw) = padding, dilation
-    h, wd = x_shape[-2:]
-    hp, wp = h + 2 * ph, wd + 2 * pw
-    wide = np.zeros((n, o, ho, wp), g.dtype)
-    wide[..., :wo] = g
-    cols = np.matmul(w.reshape(o, -1).T, wide.reshape(n, o, ho * wp)).reshape(
-        n, c, kh, kw, ho * wp)
-    run = (ho - 1) * wp + wo
-    out = np.zeros((n, c, hp * wp), g.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            start = i * dh * wp + j * dw
-            out[:, :, start:start + run] += cols[:, :, i, j, :run]
-    return out.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + wd]
-
-
-def _conv_weight_grad(x, g, stride, padding, dilation, w_shape):
-    cols = _im2col(x, w_shape[-2:], stride, padding, dilation)
-    n, o = g.shape[:2]
-    p = g.shape[2] * g.shape[3]
-    dw = np.matmul(g.reshape(n, o, p), cols.reshape(n, -1, p).transpose(0, 2, 1)).sum(0)
-    return dw.reshape((o, x.shape[1]) + tuple(w_shape[-2:]))  # channels may hold a batch
+from .conv_kernels import conv as _conv
+from .conv_kernels import conv_input_grad as _conv_input_grad
+from .conv_kernels import conv_weight_grad as _conv_weight_grad
+from .conv_kernels import offsets as _offsets
+from .conv_kernels import out_len as _out_len
 
 
 def _p(params, **extra):
