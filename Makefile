@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench scaling lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Data-parallel throughput on 1 and 2 MPI ranks (needs Open MPI's mpirun; docs/scaling.md)
+scaling: $(STAMP)
+	$(BIN)/python bench/scaling.py
 
 clean:
 	rm -rf $(VENV) chainrule-demo .pytest_cache
