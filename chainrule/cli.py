@@ -149,7 +149,8 @@ def _train(cfg: Config, checkpoint: dict | None = None, log=print) -> dict:
         return _prepare_and_fit(cfg, checkpoint, log)
     except SystemExit as stop:
         from . import distributed
-        if cfg.distributed and stop.code and distributed.is_initialized():
+        if cfg.distributed and stop.code and distributed.is_initialized() \
+                and distributed.world_size() > 1:
             distributed.abort(stop.code)
         raise
 

@@ -50,9 +50,9 @@ def init(comm=None):
     ``comm`` defaults to ``MPI.COMM_WORLD``. Run outside ``mpirun``, the process is a job of
     one rank. Calling it again returns the same communicator.
 
-    It also makes an uncaught exception on any rank print its traceback and abort the whole
-    job (``MPI_Abort``), as ``python -m mpi4py`` does: a rank that merely exited would leave
-    the others waiting forever in their next collective.
+    It also makes an uncaught exception on any rank of a job of several print its traceback
+    and abort the whole job (``MPI_Abort``), as ``python -m mpi4py`` does: a rank that merely
+    exited would leave the others waiting forever in their next collective.
     """
     if "comm" in _state:
         return _state["comm"]
@@ -61,7 +61,8 @@ def init(comm=None):
 
     def abort_job(kind, value, tb):
         previous(kind, value, tb)
-        abort(1)
+        if world_size() > 1:
+            abort(1)
 
     sys.excepthook = abort_job
     return _state["comm"]
