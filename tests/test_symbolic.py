@@ -50,3 +50,39 @@ def test_every_scalar_elementwise_primitive_has_a_sympy_counterpart():
 def test_value_matches_numerically():
     s = cr.symbolic(lambda x: cr.log1p(x) * cr.cos(x), "x")
     assert np.isclose(float(s.expr.subs(s.symbols[0], 0.4)), np.log1p(0.4) * np.cos(0.4))
+
+
+def test_simplify_false_keeps_sympy_diff_and_still_checks():
+    s = cr.symbolic(lambda x: cr.sin(x) ** 2 + cr.cos(x) ** 2, "x", simplify=False)
+    x = s.symbols[0]
+    assert s.grad["x"] == sp.diff(sp.sin(x) ** 2 + sp.cos(x) ** 2, x)  # simplify would give 0
+    s.check(x=0.3)
+
+
+@pytest.mark.parametrize("f,names,counts", [
+    # x·y: one product; backward ḡ·y and ḡ·x; the partials y and x cost nothing
+    (lambda x, y: x * y, "xy", dict(function=1, symbolic=0, forward=1, backward=2)),
+    # x·x is x²; x is used twice: ḡ·x twice, then one sum where the two paths meet
+    (lambda x: x * x, "x", dict(function=1, symbolic=1, forward=1, backward=3)),
+    # the seed neuron: 1.5w (× and the ÷ of 3/2), +b, σ (4 ops), −1, ², ½· = 10 forward;
+    # back: ½·ḡ, 2u·ū (2), σ(1 − σ)·ȳ (3), 1.5·z̄ (2) = 8; the + nodes pass ḡ on for free
+    (lambda w, b: 0.5 * (cr.sigmoid(w * 1.5 + b) - 1.0) ** 2, "wb",
+     dict(forward=10, backward=8)),
+])
+def test_op_counts_by_hand(f, names, counts):
+    got = cr.symbolic(f, *names).op_counts()
+    assert {k: getattr(got, k) for k in counts} == counts
+    assert got.backprop == got.forward + got.backward
+
+
+def test_op_counts_of_the_neuron_match_sympy_on_its_own_formula():
+    w, b = sp.symbols("w b", real=True)
+    loss = (1 / (1 + sp.exp(-(sp.Rational(3, 2) * w + b))) - 1) ** 2 / 2
+    partials = [sp.diff(loss, w), sp.diff(loss, b)]
+    shared, reduced = sp.cse(partials)
+    got = cr.symbolic(lambda w, b: 0.5 * (cr.sigmoid(w * 1.5 + b) - 1.0) ** 2, "w", "b",
+                      simplify=False).op_counts()
+    assert got.function == sp.count_ops(loss)
+    assert got.symbolic == sum(map(sp.count_ops, partials))
+    assert got.symbolic_cse == (sum(sp.count_ops(e) for _, e in shared)
+                                + sum(map(sp.count_ops, reduced)))
