@@ -16,7 +16,7 @@ def sub(n: int) -> str:
 def num(v) -> str:
     """A scalar, compactly: ``0.1234``, ``-1.5e-07``."""
     v = float(np.asarray(v).reshape(-1)[0]) if np.size(v) else float("nan")
-    return f"{v:.4g}"
+    return f"{v + 0.0:.4g}"  # + 0.0: a gradient blocked by a ReLU is 0, not -0
 
 
 def term_num(v) -> str:
@@ -26,11 +26,10 @@ def term_num(v) -> str:
 
 
 def shaped(a) -> str:
-    """Like ``summary`` but non-scalars always say their shape first."""
-    s = summary(a)
-    if a is None or np.size(a) == 1 or np.size(a) > SMALL:
-        return s
-    return f"{tuple(np.shape(a))} {s}"
+    """Like ``brief`` but non-scalars say their shape first."""
+    if a is None or np.size(a) == 1:
+        return summary(a)
+    return f"{tuple(np.shape(a))} {brief(a)}"
 
 
 def is_scalar(a) -> bool:
@@ -54,6 +53,15 @@ def summary(a) -> str:
     head = ", ".join(num(x) for x in flat[:3])
     return (f"{tuple(a.shape)} [{head}, …] ‖·‖={num(np.linalg.norm(af))} "
             f"mean={num(af.mean())} min={num(af.min())} max={num(af.max())}")
+
+
+def brief(a, mean: bool = True) -> str:
+    """For pictures and tables, which show the shape apart: small tensors in full, big ones
+    as their norm and (unless ``mean=False``, for edge labels) mean; ``summary`` has more."""
+    if a is None or np.size(a) <= SMALL or np.asarray(a).dtype.kind not in "fiub":
+        return summary(a)
+    af = np.asarray(a, dtype=np.float64)
+    return f"‖·‖={num(np.linalg.norm(af))}" + (f" mean={num(af.mean())}" if mean else "")
 
 
 def split_name(name: str) -> tuple[str, str]:

@@ -7,7 +7,7 @@ _HEAD = ("name", "op", "shape", "value", "grad")
 
 
 def _cells(ex) -> list[tuple]:
-    return [(r.name, r.op, str(r.shape), fmt.summary(r.value), fmt.summary(r.grad))
+    return [(r.name, r.op, str(r.shape), fmt.brief(r.value), fmt.brief(r.grad))
             for r in ex.nodes]
 
 

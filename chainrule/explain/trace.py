@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import engine
-from ..errors import GraphFreedError
+from ..errors import GraphFreedError, describe
 from . import fmt
+from .modules import Group, module_groups
 
 
 @dataclass
@@ -25,6 +26,7 @@ class NodeRow:
     grad: np.ndarray | None
     parents: list[str] = field(default_factory=list)
     local: str = ""  # the op's local derivative formula, from the registry
+    group: str | None = None  # the key of the innermost module group that computed it
 
 
 @dataclass
@@ -58,12 +60,15 @@ class Step:
 
 
 class Explanation:
-    """The graph (``nodes``, parents first) and the backward pass (``steps``, as it ran)."""
+    """The graph (``nodes``, parents first), the backward pass (``steps``, as it ran) and
+    the ``nn.Module`` calls that computed the nodes (``groups``, outer before inner)."""
 
-    def __init__(self, nodes: list[NodeRow], steps: list[Step], output: str):
+    def __init__(self, nodes: list[NodeRow], steps: list[Step], output: str,
+                 groups: list[Group] | None = None):
         self.nodes = nodes
         self.steps = steps
         self.output = output
+        self.groups = groups or []
 
     def node(self, name: str) -> NodeRow:
         for row in self.nodes:
@@ -94,14 +99,18 @@ class Explanation:
         from .render_latex import to_latex
         return to_latex(self)
 
-    def to_dot(self) -> str:
+    def to_dot(self, collapse=None) -> str:
+        """Graphviz source, one cluster per module call. ``collapse`` draws modules as one
+        box each: ``True`` the innermost ones (the layers), an int those at that depth
+        (0 = the outermost module), or module paths/keys such as ``["0", "2"]``."""
         from .render_dot import to_dot
-        return to_dot(self)
+        return to_dot(self, collapse)
 
-    def to_svg(self) -> str:
-        """An SVG picture: Graphviz when ``dot`` is installed, else a built-in layout."""
+    def to_svg(self, collapse=None) -> str:
+        """An SVG picture: Graphviz when ``dot`` is installed, else a built-in layout;
+        ``collapse`` as in ``to_dot``."""
         from .render_svg import to_svg
-        return to_svg(self)
+        return to_svg(self, collapse)
 
     def to_html(self) -> str:
         """The interactive page as a string (see ``save_html``)."""
@@ -142,12 +151,13 @@ _SHORT = {"multiply": "mul", "mul_scalar": "mul", "subtract": "sub", "rsub_scala
           "power": "pow", "pow_scalar": "pow", "rpow_scalar": "pow", "broadcast_to": "broadcast"}
 
 
-def _name_nodes(order, output, tensors) -> dict:
-    """User names where given, else ``mul₁``, ``sigmoid₂``, ``x₁`` (counters per op)."""
+def _name_nodes(order, tensors, param_names) -> dict:
+    """User names where given, else a parameter's name in its module (``0.weight``), else
+    ``mul₁``, ``sigmoid₂``, ``x₁`` (counters per op)."""
     names, used, counters = {}, set(), {}
     for node in order:
         t = tensors.get(node)
-        name = t.name if t is not None and t.name else None
+        name = t.name if t is not None and t.name else param_names.get(id(t))
         if name is None or name in used:
             base = name or ("x" if node.prim is None else
                             _SHORT.get(node.prim.name, node.prim.name))
@@ -186,12 +196,15 @@ def _raw(g):
     return None if g is None else np.asarray(getattr(g, "data", g))
 
 
-def explain(output, *, inputs=None) -> Explanation:
+def explain(output, *, focus=None, inputs=None) -> Explanation:
     """Explain the backward pass of a one-element ``output``, step by step.
 
-    Runs one backward sweep (with ``retain_graph=True``, touching no ``.grad``) and records
-    what it computed. ``inputs`` (a tensor or a list) stops the explanation at those tensors;
-    by default it goes down to every leaf that requires grad.
+    Runs one backward sweep of its own (with ``retain_graph=True``, touching no ``.grad``, so
+    it may come before or after ``output.backward(retain_graph=True)``) and records what it
+    computed. ``focus`` (a tensor, such as a parameter, or a list) keeps only the nodes on
+    paths from it to the output; their values and gradients are those of the whole graph.
+    ``inputs`` is the same, under the name ``cr.gradient`` uses. Nodes computed inside
+    ``nn.Module`` calls are grouped by module (``groups``, ``NodeRow.group``).
 
     >>> import chainrule as cr
     >>> from chainrule.explain import explain
@@ -207,19 +220,15 @@ def explain(output, *, inputs=None) -> Explanation:
         raise ValueError("explain: the output does not require grad (nothing to explain)")
     if output.data.size != 1:
         raise ValueError(f"explain: the output must have one element, not shape {output.shape}")
+    if focus is not None and inputs is not None:
+        raise ValueError("explain: give focus= or inputs= (the same thing), not both")
     root = output._node or engine.leaf_node(output)
     order = engine.toposort([root])
     tensors = _tensors(order, output)
-    if inputs is None:
-        targets = [n for n in order if n.prim is None]
-    else:
-        inputs = [inputs] if hasattr(inputs, "_node") else list(inputs)
-        if not all(t._requires_grad for t in inputs):
-            raise ValueError("explain: every one of inputs= must require grad")
-        targets = [t._node or engine.leaf_node(t) for t in inputs]
-        missing = [t for t, n in zip(inputs, targets) if n not in tensors]
-        if missing:
-            raise ValueError(f"explain: {missing[0].name or 'an input'} does not reach the output")
+    groups, group_of, param_names = module_groups(order)
+    focus = inputs if focus is None else focus
+    targets = ([n for n in order if n.prim is None] if focus is None else
+               _focus_nodes(focus, set(order), param_names))
 
     seen: dict = {}  # node -> (g, gs), filled by the engine's sweep as it runs
     ran: list = []
@@ -235,12 +244,44 @@ def explain(output, *, inputs=None) -> Explanation:
     for n, g in results.items():
         bars[n] = _raw(g)
 
-    names = _name_nodes(order, output, tensors)
-    return Explanation(_rows(order, names, tensors, bars), _steps(order, ran, names, seen, bars),
-                       names[root])
+    names = _name_nodes(order, tensors, param_names)
+    rows = _rows(order, names, tensors, bars, group_of)
+    return Explanation(rows, _steps(order, ran, names, seen, bars), names[root],
+                       _shown_groups(groups, rows))
 
 
-def _rows(order, names, tensors, bars) -> list[NodeRow]:
+def _focus_nodes(focus, in_graph: set, param_names: dict) -> list:
+    """The nodes of the ``focus`` tensors; each must require grad and be in the graph."""
+    tensors = [focus] if hasattr(focus, "_node") else list(focus)
+    nodes = []
+    for t in tensors:
+        if not hasattr(t, "_node"):
+            raise TypeError(f"explain: focus must be tensors, not {type(t).__name__}")
+        node = t._node
+        name = t.name or param_names.get(id(t))
+        label = f"{name} (shape {tuple(t.shape)})" if name else describe(t)
+        if not t._requires_grad:
+            raise ValueError(f"explain: focus {label} does not require grad")
+        if node is None or node not in in_graph:
+            raise ValueError(f"explain: focus {label} is not in the output's graph (it does "
+                             "not reach the output)")
+        nodes.append(node)
+    return nodes
+
+
+def _shown_groups(groups: list[Group], rows: list[NodeRow]) -> list[Group]:
+    """The groups holding at least one shown node, directly or through a nested group."""
+    by_key = {g.key: g for g in groups}
+    keep = set()
+    for row in rows:
+        key = row.group
+        while key is not None and key not in keep:
+            keep.add(key)
+            key = by_key[key].parent
+    return [g for g in groups if g.key in keep]
+
+
+def _rows(order, names, tensors, bars, group_of) -> list[NodeRow]:
     rows = []
     for node in order:
         if node not in bars:
@@ -253,7 +294,7 @@ def _rows(order, names, tensors, bars) -> list[NodeRow]:
             shape=tuple(value.shape) if value is not None else tuple(np.shape(bars[node])),
             value=value, grad=bars[node],
             parents=[names[p] for p in node.parents if p is not None and p in bars],
-            local="" if prim is None else prim.formula))
+            local="" if prim is None else prim.formula, group=group_of.get(node)))
     return rows
 
 
