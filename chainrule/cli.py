@@ -95,11 +95,18 @@ def _add_train_arguments(t: argparse.ArgumentParser) -> None:
 
 
 def _add_explain_arguments(e: argparse.ArgumentParser) -> None:
-    e.add_argument("case", nargs="?", choices=["neuron"], help="a built-in example")
+    from .explain.cases import CASES
+    e.add_argument("case", nargs="?", choices=list(CASES), help="a built-in example: neuron "
+                   "(y = σ(wx + b)), two-layer (f = relu(W₂ relu(W₁x))) or mlp (a training "
+                   "step of a 4-8-8-3 nn.Sequential, drawn by layer)")
     e.add_argument("--expr", help='a formula of named variables, e.g. "exp(sin(x**2))"')
     e.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
                    help="where to evaluate --expr, e.g. x=0.7")
-    e.add_argument("--out", default=".", help="folder for the SVG and text files")
+    e.add_argument("--focus", metavar="NAME", help="keep only the paths from this parameter "
+                   "to the output, e.g. w, W1, 0.weight")
+    e.add_argument("--collapse", action="store_true",
+                   help="draw each layer (the innermost nn.Module calls) as one box in the SVG")
+    e.add_argument("--out", default=".", help="folder for the text, SVG and HTML files")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -174,11 +181,11 @@ def _prepare_and_fit(cfg: Config, checkpoint: dict | None, log) -> dict:
 # -- explain ----------------------------------------------------------------------------------
 
 def _explain(args, parser):
-    from .explain.cases import explain_expression, neuron
+    from .explain.cases import CASES, explain_expression
     if (args.case is None) == (args.expr is None):
-        parser.error("explain: give a case (neuron) or --expr, not both")
-    if args.case == "neuron":
-        ex, stem = neuron(), "explain-neuron"
+        parser.error(f"explain: give a case ({', '.join(CASES)}) or --expr, not both")
+    if args.case is not None:
+        ex, stem = CASES[args.case](focus=args.focus), f"explain-{args.case}"
     else:
         values = {}
         for item in args.at:
@@ -189,15 +196,15 @@ def _explain(args, parser):
                 sep = ""
             if not sep or not name.isidentifier():
                 parser.error(f"--at: expected NAME=NUMBER, got {item!r}")
-        ex, stem = explain_expression(args.expr, values), "explain-expr"
-    _write_explanation(ex, args.out, stem)
+        ex, stem = explain_expression(args.expr, values, focus=args.focus), "explain-expr"
+    _write_explanation(ex, args.out, stem, collapse=args.collapse)
 
 
-def _write_explanation(ex, folder, stem):
+def _write_explanation(ex, folder, stem, collapse=False):
     os.makedirs(folder, exist_ok=True)
     text = ex.to_text()
     print(text)
-    for suffix, content in ((".txt", text + "\n"), (".svg", ex.to_svg()),
+    for suffix, content in ((".txt", text + "\n"), (".svg", ex.to_svg(collapse)),
                             (".html", ex.to_html())):
         with open(os.path.join(folder, stem + suffix), "w", encoding="utf-8") as f:
             f.write(content)

@@ -61,3 +61,38 @@ def test_page_steps_through_forward_and_backward_with_the_engines_numbers(tmp_pa
         assert page.inner_text("#counter") == f"step {len(expected) - 1} / {len(expected)}"
         browser.close()
     assert (tmp_path / "last-step.png").stat().st_size > 1000
+
+
+def test_page_frames_modules_and_collapses_them_on_click(tmp_path):
+    from chainrule.explain.cases import mlp
+    path, sync_playwright = _chromium()
+    ex = mlp()
+    page_file = tmp_path / "mlp.html"
+    ex.save_html(page_file)
+    keys = [g.key for g in ex.groups]
+    layer = keys.index("2 (Linear)")
+    forward_step = [r.name for r in ex.nodes].index("linear₂")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(page_file.as_uri())
+        assert page.is_visible("#hint")
+        assert [page.text_content(f"#frame-{i}").rsplit("  ", 1)[0]
+                for i in range(len(keys))] == keys
+        assert not page.is_visible(f"#fold-{layer}")
+        page.click(f"#frame-{layer}")  # collapse "2 (Linear)" to one box
+        assert page.is_visible(f"#fold-{layer}")
+        assert "3 nodes inside" in page.text_content(f"#fold-{layer}")
+        for _ in range(forward_step):
+            page.keyboard.press("ArrowRight")
+        assert page.inner_text("#current-name") == "linear₂"
+        fold = page.locator(f"#fold-{layer} rect")
+        assert fold.get_attribute("class") == "current"  # it stands for its current node
+        page.screenshot(path=str(tmp_path / "collapsed.png"))
+        page.click(f"#fold-{layer}")  # and open it again
+        assert not page.is_visible(f"#fold-{layer}")
+        assert "current" in page.get_attribute('[id="node-linear₂"] rect', "class")
+        browser.close()
+    assert (tmp_path / "collapsed.png").stat().st_size > 1000
