@@ -227,7 +227,7 @@ def test_builtin_layout_svg_is_valid_and_shows_every_node():
     assert 'stroke="red"' in svg and "grad = " in svg
 
 
-def test_to_svg_uses_graphviz_dot_when_installed():
+def require_dot():
     import os
     import shutil
     if shutil.which("dot") is None:
@@ -235,6 +235,10 @@ def test_to_svg_uses_graphviz_dot_when_installed():
             pytest.fail("Graphviz `dot` is required (CHAINRULE_REQUIRE_ALL=1) but not installed")
         pytest.skip("LOUD SKIP: Graphviz `dot` is not installed; the built-in layout is tested "
                     "instead (apt-get install graphviz to run this)")
+
+
+def test_to_svg_uses_graphviz_dot_when_installed():
+    require_dot()
     ex = _neuron_explanation()
     svg = ex.to_svg()
     assert svg.lstrip().startswith("<?xml") or "<svg" in svg
@@ -356,7 +360,7 @@ def test_module_records_cost_nothing_without_a_graph_and_go_with_it():
     import gc
 
     from chainrule.nn import module
-    model, _ = small_mlp()
+    model = small_mlp()[0]  # its loss, and the graph's records, are gone
     gc.collect()
     before = len(module._CALLS)
     with cr.no_grad():
@@ -366,6 +370,20 @@ def test_module_records_cost_nothing_without_a_graph_and_go_with_it():
     assert len(module._CALLS) == before + 3  # Sequential and its last Linear share a record
     del out
     gc.collect()
+    assert len(module._CALLS) == before
+
+    class Table(cr.nn.Module):  # returns its parameter: a leaf that outlives any graph
+        def __init__(self):
+            super().__init__()
+            self.weight = cr.nn.Parameter(np.ones(3))
+
+        def forward(self):
+            return self.weight
+
+    table = Table()
+    table.weight * 2.0  # now the parameter has a node of its own
+    table()
+    table()
     assert len(module._CALLS) == before
 
 
@@ -451,6 +469,22 @@ def test_collapse_draws_chosen_modules_as_one_box():
         ex.to_dot(collapse="layers.7")
 
 
+def test_a_training_step_of_hundreds_of_nodes_reduces_to_a_readable_picture():
+    from chainrule.explain.layout import layout
+    from chainrule.explain.picture import picture
+    net, loss = net_loss(depth=12)
+    ex = explain(loss)
+    assert len(ex.nodes) > 250
+    blocks = picture(ex, collapse=1)  # one box per top-level module, and the loss
+    assert len(blocks.boxes) == 12 + 3 and len(blocks.forward) < 30
+    last = explain(loss, focus=net.layers[11].fc.weight)  # the last block, the head, the loss
+    assert len(last.nodes) < 40 and {g.key for g in last.groups} == {
+        "Net", "layers.11 (Block)", "layers.11.fc (Linear)", "layers.11.norm (LayerNorm)",
+        "head (Linear)"}
+    pic = picture(last)
+    _frames_hold_exactly_their_boxes(pic, layout(pic))
+
+
 def test_big_tensor_boxes_show_shape_and_statistics():
     from chainrule.explain.picture import picture
     _, loss = small_mlp()
@@ -504,10 +538,7 @@ def test_builtin_layout_frames_each_module_around_its_own_boxes_only(collapse):
 
 
 def test_to_svg_with_graphviz_draws_the_clusters():
-    import shutil
-    if shutil.which("dot") is None:
-        pytest.skip("LOUD SKIP: Graphviz `dot` is not installed; the built-in layout's "
-                    "clusters are tested instead")
+    require_dot()
     _, loss = small_mlp()
     ex = explain(loss)
     svg = ex.to_svg()

@@ -197,7 +197,9 @@ class Module:
     def __call__(self, *args, **kwargs):
         out = self.forward(*args, **kwargs)
         node = getattr(out, "_node", None)
-        if node is not None:  # a graph was recorded (an output tuple is not grouped)
+        # Only an op's output: a leaf (a returned parameter) may live forever, and its
+        # record with it. An output tuple is not grouped.
+        if node is not None and node.prim is not None:
             if kwargs:
                 args += tuple(kwargs.values())
             key = weakref.ref(node, _forget)
