@@ -29,4 +29,4 @@ scaling: $(STAMP)
 	$(BIN)/python bench/scaling.py
 
 clean:
-	rm -rf $(VENV) chainrule-demo .pytest_cache
+	rm -rf $(VENV) chainrule-demo chainrule-examples .pytest_cache

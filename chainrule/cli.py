@@ -214,8 +214,9 @@ def _write_explanation(ex, folder, stem, collapse=False):
 
 # -- demo -------------------------------------------------------------------------------------
 
-def _run_examples() -> None:
-    """The worked examples, from the source checkout's examples/ (not installed)."""
+def _run_examples(out: str) -> None:
+    """The worked examples, from the source checkout's examples/ (not installed); the ones
+    that write files (plots) write them into ``out``."""
     import chainrule
     path = Path(chainrule.__file__).resolve().parents[1] / "examples" / "run_all.py"
     if not path.is_file():
@@ -225,7 +226,7 @@ def _run_examples() -> None:
     spec = importlib.util.spec_from_file_location("_chainrule_examples_run_all", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.run_all()
+    module.run_all(out=out)
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -243,7 +244,7 @@ def _demo(args: argparse.Namespace) -> None:
     from .explain.cases import neuron
     _write_explanation(neuron(), cfg.out, "explain-neuron")
     print("\nThe worked examples: backprop next to the hand-derived derivative")
-    _run_examples()
+    _run_examples(cfg.out)
 
 
 def main(argv: list[str] | None = None) -> int:
