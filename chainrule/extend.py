@@ -27,32 +27,34 @@ def _front(prim, doc):
     return fn
 
 
-def elementwise(*derivs, name=None, formula="", uses_out=False):
+def elementwise(*derivs, name=None, formula="", uses_out=False, sympy=None):
     """Decorate a NumPy forward ``f(*arrays, **params)``; ``derivs[i](ops, *xs, out,
-    **params)`` is ∂out/∂xᵢ written with ``ops`` functions and operators."""
+    **params)`` is ∂out/∂xᵢ written with ``ops`` functions and operators. ``sympy(sp, *xs,
+    **params)``, optional, is the op on SymPy expressions, for ``cr.symbolic``."""
     def deco(forward):
         prim = registry.elementwise(name or forward.__name__, forward, *derivs,
-                                    formula=formula, uses_out=uses_out, replace=True)
+                                    formula=formula, uses_out=uses_out, sympy=sympy,
+                                    replace=True)
         return _front(prim, forward.__doc__)
     return deco
 
 
-def linear(transpose, *, name=None, formula=""):
+def linear(transpose, *, name=None, formula="", sympy=None):
     """Decorate the NumPy forward of a linear op; ``transpose(ops, g, params, needs)``
     returns one cotangent per input. The forward must accept extra leading dimensions."""
     def deco(forward):
         prim = registry.linear(name or forward.__name__, forward, transpose, formula=formula,
-                               replace=True)
+                               sympy=sympy, replace=True)
         return _front(prim, forward.__doc__)
     return deco
 
 
-def primitive(*, vjp, jvp, name=None, formula="", uses_out=False):
+def primitive(*, vjp, jvp, name=None, formula="", uses_out=False, sympy=None):
     """Decorate the NumPy forward of any op, given ``vjp(ops, g, xs, out, params, needs)``
     and ``jvp(xs, dxs, out, params)`` written with chainrule ops."""
     def deco(forward):
         prim = registry.general(name or forward.__name__, forward, vjp, jvp, formula=formula,
-                                uses_out=uses_out, replace=True)
+                                uses_out=uses_out, sympy=sympy, replace=True)
         return _front(prim, forward.__doc__)
     return deco
 

@@ -106,7 +106,8 @@ def gradient(outputs, inputs, grad_outputs=None, *, create_graph=False, retain_g
 
 # -- grad and friends -------------------------------------------------------------------------
 IDENTITY = linear("identity", lambda x: x, lambda ops, g, p, needs: [g],
-                  formula="∂x/∂x = 1")
+                  formula="∂x/∂x = 1",
+                  sympy=lambda sp, a: a)
 
 
 def _variable(a):

@@ -20,38 +20,6 @@ def _sympy():
     return sympy
 
 
-def _rules(sp):
-    """SymPy counterpart of each scalar primitive: (inputs, params) -> expression."""
-    return {
-        "add": lambda a, b: a + b, "subtract": lambda a, b: a - b,
-        "multiply": lambda a, b: a * b, "divide": lambda a, b: a / b,
-        "power": lambda a, b: a ** b, "neg": lambda a: -a,
-        "add_scalar": lambda a, c: a + c, "rsub_scalar": lambda a, c: c - a,
-        "mul_scalar": lambda a, c: c * a, "div_scalar": lambda a, c: a / c,
-        "rdiv_scalar": lambda a, c: c / a, "pow_scalar": lambda a, c: a ** c,
-        "rpow_scalar": lambda a, c: c ** a,
-        "exp": sp.exp, "log": sp.log, "log1p": lambda a: sp.log(1 + a),
-        "expm1": lambda a: sp.exp(a) - 1, "sqrt": sp.sqrt, "square": lambda a: a ** 2,
-        "reciprocal": lambda a: 1 / a, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
-        "tanh": sp.tanh, "sigmoid": lambda a: 1 / (1 + sp.exp(-a)),
-        "relu": lambda a: sp.Max(a, 0), "abs": sp.Abs, "sign": sp.sign, "erf": sp.erf,
-        "maximum": sp.Max, "minimum": sp.Min, "identity": lambda a: a,
-        "softplus": lambda a, beta, threshold: sp.log(1 + sp.exp(beta * a)) / beta,
-        "leaky_relu": lambda a, negative_slope: sp.Piecewise((a, a > 0),
-                                                             (negative_slope * a, True)),
-        "elu": lambda a, alpha: sp.Piecewise((a, a > 0), (alpha * (sp.exp(a) - 1), True)),
-        "gelu": lambda a, approximate: a * (1 + (
-            sp.erf(a / sp.sqrt(2)) if approximate == "none" else
-            sp.tanh(sp.sqrt(2 / sp.pi) * (a + sp.Rational(44715, 10**6) * a ** 3)))) / 2,
-        "clip": lambda a, lo, hi: sp.Min(sp.Max(a, lo if lo is not None else -sp.oo),
-                                         hi if hi is not None else sp.oo),
-        "where": lambda c, a, b: a if bool(c) else b,
-        # a reduction of a one-element tensor is the element itself
-        "sum": lambda a, **_: a, "reshape": lambda a, **_: a, "broadcast_to": lambda a, **_: a,
-        "astype": lambda a, **_: a,
-    }
-
-
 def _number(sp, v):
     v = float(np.asarray(v).reshape(-1)[0])
     return sp.nsimplify(v, rational=True) if abs(v - round(v, 6)) < 1e-12 else sp.Float(v)
@@ -141,18 +109,19 @@ def _record(f, names):
     return probes, out
 
 
-def _replay(sp, rules, node, exprs):
-    """``node``'s primitive on its parents' SymPy expressions in ``exprs``; inputs outside the
-    graph are numbers."""
-    rule = rules.get(node.prim.name)
+def _replay(sp, node, exprs):
+    """``node``'s primitive on its parents' SymPy expressions in ``exprs`` (the counterpart
+    the primitive declared in the registry); inputs outside the graph are numbers."""
+    rule = node.prim.sympy
     if rule is None:
-        raise ChainruleError(f"symbolic: {node.prim.name} has no SymPy counterpart yet")
+        raise ChainruleError(f"symbolic: {node.prim.name} declares no SymPy counterpart "
+                             "(sympy= in its registry declaration)")
     args = [exprs[p] if p is not None else _number(sp, t.data)
             for p, t in zip(node.parents, node.inputs)]
     params = {k: v for k, v in (node.params or {}).items() if k != "shape_in"}
     if "c" in params:
         params["c"] = _number(sp, params["c"])
-    return rule(*args, **params)
+    return rule(sp, *args, **params)
 
 
 def _backprop_ops(sp, f, names) -> tuple[int, int]:
@@ -169,11 +138,10 @@ def _backprop_ops(sp, f, names) -> tuple[int, int]:
     seen = set(forward)
     backward = [n for n in toposort([g._node for g in grads if g.requires_grad])
                 if n.prim is not None and n not in seen]
-    rules = _rules(sp)
 
     def cost(nodes):
         fresh = {p: sp.Dummy() for n in nodes for p in n.parents if p is not None}
-        return sum(sp.count_ops(_replay(sp, rules, n, fresh)) for n in nodes)
+        return sum(sp.count_ops(_replay(sp, n, fresh)) for n in nodes)
     return cost(forward), cost(backward)
 
 
@@ -191,8 +159,7 @@ def symbolic(f, *names, simplify: bool = True) -> Symbolic:
     symbols = symbols if isinstance(symbols, tuple) else (symbols,)
     probes, out = _record(f, names)
     exprs = {p._node: s for p, s in zip(probes, symbols)}
-    rules = _rules(sp)
     for node in toposort([out._node]):
         if node.prim is not None:
-            exprs[node] = _replay(sp, rules, node, exprs)
+            exprs[node] = _replay(sp, node, exprs)
     return Symbolic(f, names, exprs[out._node], symbols, simplify)

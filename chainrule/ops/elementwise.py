@@ -55,15 +55,20 @@ def _safe_log_base(ops, x, y):
 
 
 # -- the primitives --------------------------------------------------------------------------
-NEG = linear("neg", np.negative, lambda ops, g, p, needs: [-g], formula="∂(−x)/∂x = −1")
-ADD = elementwise("add", np.add, ONE, ONE, formula="∂(x+y)/∂x = 1, ∂(x+y)/∂y = 1")
+NEG = linear("neg", np.negative, lambda ops, g, p, needs: [-g], formula="∂(−x)/∂x = −1",
+             sympy=lambda sp, a: -a)
+ADD = elementwise("add", np.add, ONE, ONE, formula="∂(x+y)/∂x = 1, ∂(x+y)/∂y = 1",
+                  sympy=lambda sp, a, b: a + b)
 SUB = elementwise("subtract", np.subtract, ONE, lambda ops, x, y, out: -1,
-                  formula="∂(x−y)/∂x = 1, ∂(x−y)/∂y = −1")
+                  formula="∂(x−y)/∂x = 1, ∂(x−y)/∂y = −1",
+                  sympy=lambda sp, a, b: a - b)
 MUL = elementwise("multiply", np.multiply, lambda ops, x, y, out: y,
-                  lambda ops, x, y, out: x, formula="∂(xy)/∂x = y, ∂(xy)/∂y = x")
+                  lambda ops, x, y, out: x, formula="∂(xy)/∂x = y, ∂(xy)/∂y = x",
+                  sympy=lambda sp, a, b: a * b)
 DIV = elementwise("divide", np.divide, lambda ops, x, y, out: 1 / y,
                   lambda ops, x, y, out: -x / (y * y),
-                  formula="∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = −x/y²")
+                  formula="∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = −x/y²",
+                  sympy=lambda sp, a, b: a / b)
 
 
 def _pow_dy(ops, x, y, out):
@@ -72,80 +77,116 @@ def _pow_dy(ops, x, y, out):
 
 
 POW = elementwise("power", np.power, lambda ops, x, y, out: y * x ** (y - 1), _pow_dy,
-                  uses_out=True, formula="∂xʸ/∂x = y·xʸ⁻¹, ∂xʸ/∂y = xʸ·log x")
+                  uses_out=True, formula="∂xʸ/∂x = y·xʸ⁻¹, ∂xʸ/∂y = xʸ·log x",
+                  sympy=lambda sp, a, b: a ** b)
 MAXIMUM = elementwise("maximum", np.maximum,
                       lambda ops, x, y, out: _tie(D(x), D(y), D(x).dtype),
                       lambda ops, x, y, out: _tie(D(y), D(x), D(y).dtype),
-                      formula="∂max(x,y)/∂x = [x > y] (½ on ties)")
+                      formula="∂max(x,y)/∂x = [x > y] (½ on ties)",
+                      sympy=lambda sp, a, b: sp.Max(a, b))
 MINIMUM = elementwise("minimum", np.minimum,
                       lambda ops, x, y, out: _tie(D(y), D(x), D(x).dtype),
                       lambda ops, x, y, out: _tie(D(x), D(y), D(y).dtype),
-                      formula="∂min(x,y)/∂x = [x < y] (½ on ties)")
+                      formula="∂min(x,y)/∂x = [x < y] (½ on ties)",
+                      sympy=lambda sp, a, b: sp.Min(a, b))
 WHERE = elementwise("where", np.where, None, lambda ops, c, x, y, out: D(c),
                     lambda ops, c, x, y, out: ~D(c),
-                    formula="∂where(c,x,y)/∂x = [c], ∂/∂y = [¬c]")
+                    formula="∂where(c,x,y)/∂x = [c], ∂/∂y = [¬c]",
+                    sympy=lambda sp, c, a, b: a if bool(c) else b)
 
 # Python-number operands are parameters, not inputs: one op instead of three and no upcast.
-ADD_S = elementwise("add_scalar", lambda x, c: x + c, ONE, formula="∂(x+c)/∂x = 1")
+ADD_S = elementwise("add_scalar", lambda x, c: x + c, ONE, formula="∂(x+c)/∂x = 1",
+                    sympy=lambda sp, a, c: a + c)
 RSUB_S = elementwise("rsub_scalar", lambda x, c: c - x, lambda ops, x, out, c: -1,
-                     formula="∂(c−x)/∂x = −1")
+                     formula="∂(c−x)/∂x = −1",
+                     sympy=lambda sp, a, c: c - a)
 MUL_S = elementwise("mul_scalar", lambda x, c: x * c, lambda ops, x, out, c: c,
-                    formula="∂(c·x)/∂x = c")
+                    formula="∂(c·x)/∂x = c",
+                    sympy=lambda sp, a, c: c * a)
 DIV_S = elementwise("div_scalar", lambda x, c: x / c, lambda ops, x, out, c: 1 / c,
-                    formula="∂(x/c)/∂x = 1/c")
+                    formula="∂(x/c)/∂x = 1/c",
+                    sympy=lambda sp, a, c: a / c)
 RDIV_S = elementwise("rdiv_scalar", lambda x, c: c / x, lambda ops, x, out, c: -c / (x * x),
-                     formula="∂(c/x)/∂x = −c/x²")
+                     formula="∂(c/x)/∂x = −c/x²",
+                     sympy=lambda sp, a, c: c / a)
 POW_S = elementwise("pow_scalar", lambda x, c: x ** c,
                     lambda ops, x, out, c: 2 * x if c == 2 else c * x ** (c - 1) if c else 0,
-                    formula="∂xᶜ/∂x = c·xᶜ⁻¹")
+                    formula="∂xᶜ/∂x = c·xᶜ⁻¹",
+                    sympy=lambda sp, a, c: a ** c)
 RPOW_S = elementwise("rpow_scalar", lambda x, c: c ** x,
                      lambda ops, x, out, c: out * math.log(c), uses_out=True,
-                     formula="∂cˣ/∂x = cˣ·log c")
+                     formula="∂cˣ/∂x = cˣ·log c",
+                     sympy=lambda sp, a, c: c ** a)
 
 EXP = elementwise("exp", np.exp, lambda ops, x, out: out, uses_out=True,
-                  formula="∂eˣ/∂x = eˣ")
-LOG = elementwise("log", np.log, lambda ops, x, out: 1 / x, formula="∂log x/∂x = 1/x")
+                  formula="∂eˣ/∂x = eˣ",
+                  sympy=lambda sp, a: sp.exp(a))
+LOG = elementwise("log", np.log, lambda ops, x, out: 1 / x, formula="∂log x/∂x = 1/x",
+                  sympy=lambda sp, a: sp.log(a))
 LOG1P = elementwise("log1p", np.log1p, lambda ops, x, out: 1 / (x + 1),
-                    formula="∂log(1+x)/∂x = 1/(1+x)")
+                    formula="∂log(1+x)/∂x = 1/(1+x)",
+                    sympy=lambda sp, a: sp.log(1 + a))
 EXPM1 = elementwise("expm1", np.expm1, lambda ops, x, out: out + 1, uses_out=True,
-                    formula="∂(eˣ−1)/∂x = eˣ")
+                    formula="∂(eˣ−1)/∂x = eˣ",
+                    sympy=lambda sp, a: sp.exp(a) - 1)
 SQRT = elementwise("sqrt", np.sqrt, lambda ops, x, out: 0.5 / out, uses_out=True,
-                   formula="∂√x/∂x = 1/(2√x)")
+                   formula="∂√x/∂x = 1/(2√x)",
+                   sympy=lambda sp, a: sp.sqrt(a))
 SQUARE = elementwise("square", np.square, lambda ops, x, out: 2 * x,
-                     formula="∂x²/∂x = 2x")
+                     formula="∂x²/∂x = 2x",
+                     sympy=lambda sp, a: a ** 2)
 RECIPROCAL = elementwise("reciprocal", np.reciprocal, lambda ops, x, out: -(out * out),
-                         uses_out=True, formula="∂(1/x)/∂x = −1/x²")
-SIN = elementwise("sin", np.sin, lambda ops, x, out: ops.cos(x), formula="∂sin x/∂x = cos x")
+                         uses_out=True, formula="∂(1/x)/∂x = −1/x²",
+                         sympy=lambda sp, a: 1 / a)
+SIN = elementwise("sin", np.sin, lambda ops, x, out: ops.cos(x), formula="∂sin x/∂x = cos x",
+                  sympy=lambda sp, a: sp.sin(a))
 COS = elementwise("cos", np.cos, lambda ops, x, out: -ops.sin(x),
-                  formula="∂cos x/∂x = −sin x")
+                  formula="∂cos x/∂x = −sin x",
+                  sympy=lambda sp, a: sp.cos(a))
 TAN = elementwise("tan", np.tan, lambda ops, x, out: 1 + out * out, uses_out=True,
-                  formula="∂tan x/∂x = 1 + tan²x")
+                  formula="∂tan x/∂x = 1 + tan²x",
+                  sympy=lambda sp, a: sp.tan(a))
 TANH = elementwise("tanh", np.tanh, lambda ops, x, out: 1 - out * out, uses_out=True,
-                   formula="∂tanh x/∂x = 1 − tanh²x")
+                   formula="∂tanh x/∂x = 1 − tanh²x",
+                   sympy=lambda sp, a: sp.tanh(a))
 SIGMOID = elementwise("sigmoid", _sigmoid_array, lambda ops, x, out: out * (1 - out),
-                      uses_out=True, formula="∂σ(x)/∂x = σ(x)(1 − σ(x))")
+                      uses_out=True, formula="∂σ(x)/∂x = σ(x)(1 − σ(x))",
+                      sympy=lambda sp, a: 1 / (1 + sp.exp(-a)))
 RELU = elementwise("relu", lambda x: np.maximum(x, 0), lambda ops, x, out: D(x) > 0,
-                   formula="∂relu(x)/∂x = [x > 0]")
+                   formula="∂relu(x)/∂x = [x > 0]",
+                   sympy=lambda sp, a: sp.Max(a, 0))
 LEAKY_RELU = elementwise(
     "leaky_relu", lambda x, negative_slope: np.where(x > 0, x, x * negative_slope),
     lambda ops, x, out, negative_slope: np.where(D(x) > 0, 1, negative_slope).astype(
-        D(x).dtype), formula="∂leaky_relu(x)/∂x = 1 if x > 0 else α")
+        D(x).dtype), formula="∂leaky_relu(x)/∂x = 1 if x > 0 else α",
+    sympy=lambda sp, a, negative_slope: sp.Piecewise((a, a > 0), (negative_slope * a, True)))
 ELU = elementwise(
     "elu", lambda x, alpha: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))),
     lambda ops, x, out, alpha: ops.where(D(x) > 0, 1, out + alpha), uses_out=True,
-    formula="∂elu(x)/∂x = 1 if x > 0 else elu(x) + α")
+    formula="∂elu(x)/∂x = 1 if x > 0 else elu(x) + α",
+    sympy=lambda sp, a, alpha: sp.Piecewise((a, a > 0), (alpha * (sp.exp(a) - 1), True)))
 SOFTPLUS = elementwise(
     "softplus",
     lambda x, beta, threshold: np.where(x * beta > threshold, x,
                                         np.logaddexp(0, x * beta) / beta).astype(x.dtype),
     lambda ops, x, out, beta, threshold: ops.where(D(x) * beta > threshold, 1,
                                                    ops.sigmoid(x * beta)),
-    formula="∂softplus(x)/∂x = σ(βx)")
+    formula="∂softplus(x)/∂x = σ(βx)",
+    sympy=lambda sp, a, beta, threshold: sp.log(1 + sp.exp(beta * a)) / beta)
+def _gelu_sympy(sp, a, approximate):
+    phi = (sp.erf(a / sp.sqrt(2)) if approximate == "none" else
+           sp.tanh(sp.sqrt(2 / sp.pi) * (a + sp.Rational(44715, 10**6) * a ** 3)))
+    return a * (1 + phi) / 2
+
+
 GELU = elementwise("gelu", _gelu_forward, _gelu_deriv,
-                   formula="∂(xΦ(x))/∂x = Φ(x) + x·φ(x)")
+                   formula="∂(xΦ(x))/∂x = Φ(x) + x·φ(x)",
+                   sympy=_gelu_sympy)
 ABS = elementwise("abs", np.abs, lambda ops, x, out: np.sign(D(x)),
-                  formula="∂|x|/∂x = sign x")
-SIGN = elementwise("sign", np.sign, lambda ops, x, out: 0, formula="∂sign x/∂x = 0")
+                  formula="∂|x|/∂x = sign x",
+                  sympy=lambda sp, a: sp.Abs(a))
+SIGN = elementwise("sign", np.sign, lambda ops, x, out: 0, formula="∂sign x/∂x = 0",
+                   sympy=lambda sp, a: sp.sign(a))
 
 
 def _clip_mask(ops, x, out, lo, hi):
@@ -158,10 +199,16 @@ def _clip_mask(ops, x, out, lo, hi):
     return inside
 
 
+def _clip_sympy(sp, a, lo, hi):
+    return sp.Min(sp.Max(a, -sp.oo if lo is None else lo), sp.oo if hi is None else hi)
+
+
 CLIP = elementwise("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_mask,
-                   formula="∂clip(x,a,b)/∂x = [a ≤ x ≤ b]")
+                   formula="∂clip(x,a,b)/∂x = [a ≤ x ≤ b]",
+                   sympy=_clip_sympy)
 ERF = elementwise("erf", erf_array, lambda ops, x, out: _TWO_OVER_SQRT_PI * ops.exp(-(x * x)),
-                  formula="∂erf x/∂x = 2/√π·e^(−x²)")
+                  formula="∂erf x/∂x = 2/√π·e^(−x²)",
+                  sympy=lambda sp, a: sp.erf(a))
 
 
 # -- the front end ----------------------------------------------------------------------------

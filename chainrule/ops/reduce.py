@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import apply
-from ..registry import TENSOR, general, linear
+from ..registry import TENSOR, general, linear, one_element
 from ..tensor import as_tensor
 from ._front import data as D
 from ._front import norm_axis
@@ -38,7 +38,8 @@ def _reduce_jvp(dx, weights, p):
 SUM = linear("sum", lambda x, axis, keepdims, shape_in: np.sum(x, axis=axis,
                                                                keepdims=keepdims),
              lambda ops, g, p, needs: [_expand(ops, g, p)],
-             formula="∂(Σx)/∂xᵢ = 1: the gradient is broadcast back")
+             formula="∂(Σx)/∂xᵢ = 1: the gradient is broadcast back",
+             sympy=one_element)
 
 
 def _extreme_weights(x, out, p):

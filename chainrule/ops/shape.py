@@ -7,7 +7,7 @@ import numpy as np
 
 from ..engine import apply
 from ..errors import ShapeError, describe
-from ..registry import linear
+from ..registry import linear, one_element
 from ..tensor import Tensor, as_tensor
 from ._front import norm_axis, tracked
 
@@ -23,7 +23,8 @@ def _reshape(x, shape, shape_in):
 
 RESHAPE = linear("reshape", _reshape, lambda ops, g, p, needs: [
     ops.apply(RESHAPE, (g,), {"shape": p["shape_in"], "shape_in": p["shape"]})],
-    formula="the gradient is reshaped back to the input's shape")
+    formula="the gradient is reshaped back to the input's shape",
+                 sympy=one_element)
 
 
 def _transpose(x, axes):
@@ -57,7 +58,8 @@ def _sum_to(x, shape, shape_from):
 
 BROADCAST = linear("broadcast_to", _broadcast, lambda ops, g, p, needs: [
     ops.apply(SUM_TO, (g,), {"shape": p["shape_in"], "shape_from": p["shape"]})],
-    formula="the gradient is summed over the broadcast dimensions")
+    formula="the gradient is summed over the broadcast dimensions",
+                   sympy=one_element)
 SUM_TO = linear("sum_to", _sum_to, lambda ops, g, p, needs: [
     ops.apply(BROADCAST, (g,), {"shape": p["shape_from"], "shape_in": p["shape"]})],
     formula="the gradient is broadcast back")
@@ -122,7 +124,8 @@ FLIP = linear("flip", lambda x, axis: np.flip(x, axis),
 ASTYPE = linear("astype", lambda x, dtype, dtype_in: x.astype(dtype),
                 lambda ops, g, p, needs: [ops.apply(ASTYPE, (g,), {
                     "dtype": p["dtype_in"], "dtype_in": p["dtype"]})],
-                formula="the gradient is cast back to the input's dtype")
+                formula="the gradient is cast back to the input's dtype",
+                sympy=one_element)
 
 
 # -- the front end ----------------------------------------------------------------------------
