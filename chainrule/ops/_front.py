@@ -55,6 +55,25 @@ def unify(opname: str, *xs: Tensor) -> tuple:
     return tuple(out)
 
 
+def promoted(*xs: Tensor) -> tuple:
+    """``xs`` cast to their common dtype by ``astype`` ops when any is tracked, so a
+    primitive's rules meet one dtype; untracked operands are left to NumPy's promotion."""
+    if not any(tracked(x) for x in xs):
+        return xs
+    from .shape import astype
+    dtype = np.result_type(*[x.dtype for x in xs])
+    return tuple(astype(x, dtype) for x in xs)
+
+
+def check_batch_dims(opname: str, x: Tensor, y: Tensor) -> None:
+    """Matrix ops: the dimensions before the last two must broadcast."""
+    try:
+        np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    except ValueError:
+        raise ShapeError(f"{opname}: batch dimensions cannot be broadcast: {describe(x)}, "
+                         f"{describe(y)}") from None
+
+
 def nary(prim, *xs, params=None):
     xs = tuple(as_tensor(x) for x in xs)
     first = xs[0]

@@ -18,7 +18,7 @@ from ..engine import apply
 from ..errors import ShapeError, describe
 from ..registry import Primitive, linear, register
 from ..tensor import as_tensor
-from ._front import tracked
+from ._front import promoted
 from .conv_kernels import conv as _conv
 from .conv_kernels import conv_input_grad as _conv_input_grad
 from .conv_kernels import conv_weight_grad as _conv_weight_grad
@@ -129,10 +129,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     if ho < 1 or wo < 1 or 0 in p["stride"]:
         raise ShapeError(f"conv2d: kernel {w.shape[2:]} does not fit input {x.shape[2:]} "
                          f"with {p}: {describe(x)}, {describe(w)}")
-    if tracked(x) or tracked(w):
-        from .shape import astype
-        dtype = np.result_type(x.dtype, w.dtype)
-        x, w = astype(x, dtype), astype(w, dtype)
+    x, w = promoted(x, w)
     out = apply(CONV, (x, w), p)
     if b is not None:
         from .shape import reshape

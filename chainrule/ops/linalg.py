@@ -7,7 +7,7 @@ from ..engine import apply
 from ..errors import ShapeError, describe
 from ..registry import bilinear, fit, general, pad_core
 from ..tensor import as_tensor
-from ._front import tracked
+from ._front import check_batch_dims, promoted, tracked
 
 
 def _matmul_fn():
@@ -31,16 +31,11 @@ def matmul(x, y):
     if x.shape[-1] != k_y:
         raise ShapeError(f"matmul: inner dimensions differ ({x.shape[-1]} vs {k_y}): "
                          f"{describe(x)} @ {describe(y)}")
-    try:
-        np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
-    except ValueError:
-        raise ShapeError(f"matmul: batch dimensions cannot be broadcast: {describe(x)} @ "
-                         f"{describe(y)}") from None
+    check_batch_dims("matmul", x, y)
     if not (tracked(x) or tracked(y)):
         return apply(MATMUL, (x, y))
-    from .shape import astype, reshape
-    dtype = np.result_type(x.dtype, y.dtype)
-    x, y = astype(x, dtype), astype(y, dtype)
+    from .shape import reshape
+    x, y = promoted(x, y)
     # The primitive sees ≥2-D operands only, so its rules need no 1-D special cases.
     xv = reshape(x, (1,) + x.shape) if x.ndim == 1 else x
     yv = reshape(y, y.shape + (1,)) if y.ndim == 1 else y
@@ -130,10 +125,7 @@ def einsum(subscripts: str, *operands):
     # A leading '...' everywhere lets batched tangents through as extra leading dimensions.
     ins = [s if s.startswith("...") else "..." + s for s in ins]
     rhs = rhs if rhs.startswith("...") else "..." + rhs
-    if any(tracked(x) for x in xs):
-        from .shape import astype
-        dtype = np.result_type(*[x.dtype for x in xs])
-        xs = [astype(x, dtype) for x in xs]
+    xs = promoted(*xs)
     try:
         return apply(EINSUM, tuple(xs), {"ins": tuple(ins), "out": rhs})
     except ShapeError as err:
@@ -221,8 +213,6 @@ def linear(x, weight, bias=None):
         if b.shape != (w.shape[0],):
             raise ShapeError(f"linear: bias {describe(b)} should have shape ({w.shape[0]},)")
         xs = (x, w, b)
-    if any(t.dtype != x.dtype for t in xs) and any(tracked(t) for t in xs):
-        from .shape import astype
-        dtype = np.result_type(*[t.dtype for t in xs])
-        xs = tuple(astype(t, dtype) for t in xs)
+    if any(t.dtype != x.dtype for t in xs):  # the hot path checks dtypes, nothing else
+        xs = promoted(*xs)
     return apply(LINEAR, xs)

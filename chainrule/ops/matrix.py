@@ -21,7 +21,7 @@ from ..engine import apply
 from ..errors import LinAlgError, ShapeError, describe
 from ..registry import TENSOR, fit, general, pad_core
 from ..tensor import as_tensor
-from ._front import tracked
+from ._front import check_batch_dims, promoted
 
 
 def _checked(name, fn):
@@ -146,15 +146,9 @@ def solve(a, b):
     if b.ndim == 0 or (b.shape[0] if vector else b.shape[-2]) != n:
         raise ShapeError(f"solve: the right-hand side must have {n} rows to match "
                          f"{describe(a)}, got {describe(b)}")
-    try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise ShapeError(f"solve: batch dimensions cannot be broadcast: {describe(a)}, "
-                         f"{describe(b)}") from None
-    from .shape import astype, reshape
-    if tracked(a) or tracked(b):
-        dtype = np.result_type(a.dtype, b.dtype)
-        a, b = astype(a, dtype), astype(b, dtype)
+    check_batch_dims("solve", a, b)
+    from .shape import reshape
+    a, b = promoted(a, b)
     x = apply(SOLVE, (a, reshape(b, (n, 1)) if vector else b))
     return reshape(x, x.shape[:-1]) if vector else x
 

@@ -9,7 +9,7 @@ from ..engine import apply
 from ..errors import ShapeError, describe
 from ..registry import linear, one_element
 from ..tensor import Tensor, as_tensor
-from ._front import norm_axis, tracked
+from ._front import norm_axis, promoted
 
 
 def _lead(x, core_ndim):
@@ -277,9 +277,7 @@ def concatenate(tensors, axis: int = 0):
     if any(r != rest[0] for r in rest):
         raise ShapeError(f"concatenate: shapes differ outside axis {axis}: "
                          + ", ".join(describe(t) for t in xs))
-    dtype = np.result_type(*[t.dtype for t in xs])
-    if any(tracked(t) for t in xs):
-        xs = [astype(t, dtype) for t in xs]
+    xs = promoted(*xs)
     sizes = tuple(t.shape[ax] for t in xs)
     shape = list(xs[0].shape)
     shape[ax] = sum(sizes)
