@@ -267,11 +267,13 @@ def prepare(cfg: Config, checkpoint: dict | None = None) -> Job:
         raise TrainError("--monitor-grads plots with matplotlib, which is not installed: "
                          "pip install 'chainrule[plot]'")
     rank, world = _join(cfg)
-    try:  # fail now, not after the first epoch
+    x_tr, y_tr, x_te, y_te = load_dataset(cfg)
+    # Create --out now, not after the first epoch, but only once the data has loaded: a run
+    # that fails on its input leaves nothing behind.
+    try:
         os.makedirs(cfg.out, exist_ok=True)
     except OSError as e:
         raise TrainError(f"--out {cfg.out}: cannot create the folder ({e.strerror})") from None
-    x_tr, y_tr, x_te, y_te = load_dataset(cfg)
     stats = input_stats(cfg, x_tr)
     rngs = make_rngs(cfg.seed)
     model = build_model(cfg, x_tr.shape[1], rngs)

@@ -122,8 +122,10 @@ def test_resume_under_a_cosine_schedule_in_process(tmp_path):
     (["--resume", "--out", "/nonexistent/run"], "no checkpoint at /nonexistent/run"),
     (["--dataset", "mnist", "--mnist-root", "/nonexistent/mnist"], "not found"),
 ])
-def test_bad_arguments_give_one_line_and_exit_2(args, message):
-    assert_one_line_error(chainrule("train", *args), message)
+def test_bad_arguments_give_one_line_and_exit_2(args, message, tmp_path):
+    # in an empty folder, with the default --out: a run that fails leaves nothing behind
+    assert_one_line_error(chainrule("train", *args, cwd=tmp_path), message)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unreadable_checkpoints_are_one_line_errors(tmp_path):
