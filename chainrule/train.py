@@ -428,18 +428,6 @@ def fit(job: Job, log=print, stop_after: int | None = None) -> dict:
     return job.rows[-1] if job.rows else {}
 
 
-def run(cfg: Config, resume: bool = False, log=print) -> dict:
-    """Train as ``cfg`` says (continuing from ``cfg.out``'s checkpoint if ``resume``, whose
-    run ``cfg`` must match: see :func:`saved_config`); returns the last epoch's metrics."""
-    checkpoint = load_checkpoint(_path(cfg, CHECKPOINT)) if resume else None
-    if checkpoint is not None:
-        cfg = saved_config(checkpoint, **asdict(cfg))
-    job = prepare(cfg, checkpoint)
-    if resume:
-        log(f"resuming from {_path(cfg, CHECKPOINT)} after epoch {job.epoch}")
-    return fit(job, log)
-
-
 def summary(row: dict, epochs: int) -> str:
     """The line printed after each epoch."""
     return (f"epoch {int(row['epoch'])}/{epochs}  train_loss={row['train_loss']:.4f}  "
