@@ -3,12 +3,15 @@
 A training step allocates and frees many multi-megabyte arrays (im2col columns, activations,
 gradients). glibc's malloc serves blocks above its mmap threshold with fresh ``mmap`` pages and
 gives freed heap tops back to the OS, so every step page-faults its working set in again:
-~1,900 faults and several milliseconds per LeNet step on a 2-core machine. Raising the mmap
-threshold (to glibc's 32 MiB maximum) and the trim threshold keeps those pages mapped and
-reused. The cost is memory the process keeps after a peak: at most the trim threshold.
+~1,900 faults and ~3 ms per LeNet step on a 2-core machine (``bench/run.py --only lenet`` with
+``CHAINRULE_MALLOC_TUNING=0`` and without). glibc raises these thresholds by itself as it sees
+large blocks freed, up to a 32 MiB mmap threshold and twice that for trimming; this starts
+there instead of learning it block by block. The cost is free memory the process keeps for
+reuse instead of handing back at once, as glibc would after its own adjustment.
 
-Process-wide, like ``LD_PRELOAD=libjemalloc.so`` that PyTorch's CPU tuning guides recommend;
-``CHAINRULE_MALLOC_TUNING=0`` turns it off. A no-op where the C library is not glibc.
+Process-wide (like the ``LD_PRELOAD=libjemalloc.so`` that PyTorch's CPU tuning guides
+recommend, but only two thresholds); ``CHAINRULE_MALLOC_TUNING=0`` turns it off. A no-op
+where the C library is not glibc.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # from glibc's malloc.h
 MMAP_THRESHOLD = 32 * 2 ** 20  # glibc's upper limit on 64-bit
-TRIM_THRESHOLD = 256 * 2 ** 20
+TRIM_THRESHOLD = 2 * MMAP_THRESHOLD  # where glibc's own adjustment ends up
 
 
 def tune() -> bool:

@@ -73,8 +73,8 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _wrap(cls, arr, name=None):
+    @staticmethod
+    def _wrap(arr, name=None):
         """A constant Tensor around an existing ndarray (no copy, no checks)."""
         t = engine._new_tensor(arr)
         t.name = name

@@ -269,6 +269,11 @@ from chainrule.ops import conv as C  # noqa: E402
 
 add(
     S("conv2d", lambda x, w: C.conv2d(x, w), F.conv2d, ((2, 2, 5, 4), (3, 2, 3, 2))),
+    # stride 1 takes the "wide rows" path of conv_kernels; padding and dilation shift it
+    S("conv2d_wide_pad_dilation",
+      lambda x, w: C.conv2d(x, w, padding=(1, 2), dilation=(2, 1)),
+      lambda x, w: F.conv2d(x, w, padding=(1, 2), dilation=(2, 1)),
+      ((2, 2, 5, 4), (3, 2, 2, 3))),
     S("conv2d_stride_pad_dilation",
       lambda x, w: C.conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2)),
       lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2)),

@@ -75,21 +75,31 @@ SOLVE = general("solve", _checked("solve", np.linalg.solve), _solve_vjp, _solve_
                 uses_out=True, formula="X = A⁻¹B: B̄ = A⁻ᵀ X̄, Ā = −B̄ Xᵀ")
 
 
-def _trace_against_inverse(ops, a, da):
+def _inverse_t(name, ops, a):
+    """A⁻ᵀ for the derivative of ``name``; at a singular A that derivative is not computed
+    this way (det's is adj(A)ᵀ, not implemented; log|det|'s is infinite): say so by name."""
+    try:
+        return _t(ops, _inverse(ops, a))
+    except LinAlgError:
+        raise LinAlgError(f"{name}: its derivative uses A⁻¹, and A is singular "
+                          f"(shape {tuple(a.shape)})") from None
+
+
+def _trace_against_inverse(name, a, da):
     """tr(A⁻¹ dA) for stacks (and batches of tangents) of matrices."""
-    return ops.sum(_t(ops, _inverse(ops, a)) * da, axis=(-2, -1))
+    return TENSOR.sum(_inverse_t(name, TENSOR, a) * da, axis=(-2, -1))
 
 
 DET = general(
     "det", _checked("det", np.linalg.det),
-    lambda ops, g, xs, out, p, needs: [_mat(ops, g * out) * _t(ops, _inverse(ops, xs[0]))],
-    lambda xs, dxs, out, p: out * _trace_against_inverse(TENSOR, xs[0], dxs[0]),
+    lambda ops, g, xs, out, p, needs: [_mat(ops, g * out) * _inverse_t("det", ops, xs[0])],
+    lambda xs, dxs, out, p: out * _trace_against_inverse("det", xs[0], dxs[0]),
     uses_out=True, formula="∂det A/∂A = det A · A⁻ᵀ")
 
 LOGABSDET = general(
     "logabsdet", _checked("slogdet", lambda a: np.linalg.slogdet(a)[1]),
-    lambda ops, g, xs, out, p, needs: [_mat(ops, g) * _t(ops, _inverse(ops, xs[0]))],
-    lambda xs, dxs, out, p: _trace_against_inverse(TENSOR, xs[0], dxs[0]),
+    lambda ops, g, xs, out, p, needs: [_mat(ops, g) * _inverse_t("slogdet", ops, xs[0])],
+    lambda xs, dxs, out, p: _trace_against_inverse("slogdet", xs[0], dxs[0]),
     formula="∂log|det A|/∂A = A⁻ᵀ")
 
 
@@ -154,7 +164,8 @@ def solve(a, b):
 
 
 def det(a):
-    """The determinant of a square matrix (or of each in a stack)."""
+    """The determinant of a square matrix (or of each in a stack). Its derivative,
+    det A · A⁻ᵀ, is computed through A⁻¹: at a singular matrix it raises ``LinAlgError``."""
     a = _square("det", a)
     return apply(DET, (a,))
 
