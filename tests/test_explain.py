@@ -356,6 +356,57 @@ def test_a_module_called_twice_and_an_identity_module():
     assert ex.node("weight").group == "Linear"  # a shared parameter goes to one group
 
 
+class Concat(cr.nn.Module):
+    """A module taking a list of tensors."""
+
+    def forward(self, xs):
+        return cr.concatenate(xs, axis=1)
+
+
+class ConcatDict(cr.nn.Module):
+    def forward(self, xs):
+        return cr.concatenate(list(xs.values()), axis=1)
+
+
+def test_a_module_taking_a_list_holds_only_its_own_nodes():
+    from chainrule import nn
+    rng = np.random.default_rng(0)
+    a, b = nn.Linear(3, 2, rng=rng), nn.Linear(3, 2, rng=rng)
+    x = cr.tensor(np.ones((2, 3), np.float32))
+    ex = explain(Concat()([a(x), b(x)]).sum())
+    assert [(g.key, g.parent) for g in ex.groups] == [
+        ("Linear[1]", None), ("Linear[2]", None), ("Concat", None)]
+    assert [r.name for r in ex.nodes if r.group == "Concat"] == ["concatenate₁"]
+    assert [r.name for r in ex.nodes if r.group == "Linear[2]"] == [
+        "Linear[2].weight", "Linear[2].bias", "linear₂"]
+    ex = explain(ConcatDict()({"a": a(x), "b": b(x)}).sum())  # a dict of tensors too
+    assert [r.name for r in ex.nodes if r.group == "ConcatDict"] == ["concatenate₁"]
+
+
+def test_distinct_modules_of_one_type_get_distinct_labels_and_parameter_names():
+    from chainrule import nn
+    rng = np.random.default_rng(0)
+    enc, dec = nn.Linear(3, 4, rng=rng), nn.Linear(4, 2, rng=rng)
+    x = cr.tensor(np.ones((2, 3), np.float32))
+    ex = explain(dec(cr.relu(enc(x))).sum())
+    assert [g.key for g in ex.groups] == ["Linear[1]", "Linear[2]"]
+    assert ex.node("Linear[1].weight").group == "Linear[1]"
+    assert ex.node("Linear[2].weight").group == "Linear[2]"
+    assert ex.node("relu₁").group is None
+    # the same module called twice is one module, its calls numbered
+    sq = nn.Linear(3, 3, rng=rng)
+    ex = explain(dec(enc(sq(sq(x)))).sum())
+    assert [g.key for g in ex.groups] == ["Linear[1]", "Linear[1] #2", "Linear[2]", "Linear[3]"]
+    assert ex.node("Linear[1].weight").group == "Linear[1]"
+    # distinct roots of distinct types: their names start with the type
+    body, head = nn.Sequential(nn.Linear(3, 3, rng=rng), nn.ReLU()), nn.Linear(3, 1, rng=rng)
+    ex = explain(head(body(x)).sum())
+    assert [g.key for g in ex.groups] == [
+        "Sequential", "Linear", "Sequential.0 (Linear)", "Sequential.1 (ReLU)"]
+    assert ex.node("Sequential.0.weight").group == "Sequential.0 (Linear)"
+    assert ex.node("Linear.weight").group == "Linear"
+
+
 def test_module_records_cost_nothing_without_a_graph_and_go_with_it():
     import gc
 

@@ -30,6 +30,20 @@ def module_calls(node) -> list[tuple]:
     return calls[::-1]
 
 
+def _input_nodes(args, nodes: list) -> list:
+    """The graph nodes of the tensors in ``args``, looking inside lists, tuples and dicts
+    (at any depth): a ``forward(self, xs)`` taking a list of tensors has them as inputs too."""
+    for a in args:
+        node = getattr(a, "_node", None)
+        if node is not None:
+            nodes.append(node)
+        elif isinstance(a, (list, tuple)):
+            _input_nodes(a, nodes)
+        elif isinstance(a, dict):
+            _input_nodes(a.values(), nodes)
+    return nodes
+
+
 class Parameter(Tensor):
     """A Tensor that a Module registers as a learnable parameter (requires grad).
 
@@ -203,7 +217,7 @@ class Module:
             if kwargs:
                 args += tuple(kwargs.values())
             key = weakref.ref(node, _forget)
-            _CALLS[key] = (self, [getattr(a, "_node", None) for a in args], _CALLS.get(key))
+            _CALLS[key] = (self, _input_nodes(args, []), _CALLS.get(key))
         return out
 
     def extra_repr(self) -> str:
