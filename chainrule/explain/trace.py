@@ -317,12 +317,12 @@ def _steps(order, ran, names, seen, bars) -> list[Step]:
             continue
         step = Step(name=names[node], bar=bars[node], terms=terms.get(node, []),
                     is_output=node is order[-1])
-        _add_notes(step, node, ran)
+        _add_notes(step)
         steps.append(step)
     return steps
 
 
-def _add_notes(step: Step, node, ran) -> None:
+def _add_notes(step: Step) -> None:
     for term in step.terms:
         if term.child_op == "broadcast_to":
             step.notes.append(
