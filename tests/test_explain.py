@@ -246,6 +246,29 @@ def test_to_svg_uses_graphviz_dot_when_installed():
     assert ex._repr_svg_() == svg
 
 
+def test_a_failing_or_hanging_dot_falls_back_with_its_message(tmp_path, monkeypatch):
+    import subprocess
+
+    from chainrule.explain import render_svg
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\necho 'Error: <stdin>: syntax error in line 3' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(render_svg.shutil, "which", lambda name: str(fake))
+    monkeypatch.setattr(render_svg, "_warned", [])
+    ex = _neuron_explanation()
+    with pytest.warns(UserWarning, match=r"failed \(exit status 1: Error: <stdin>: syntax error"):
+        svg = ex.to_svg()
+    assert svg == render_svg.layered_svg(ex)
+
+    def hang(*args, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], kwargs.get("timeout"))
+
+    monkeypatch.setattr(render_svg.subprocess, "run", hang)
+    monkeypatch.setattr(render_svg, "_warned", [])
+    with pytest.warns(UserWarning, match="took over 60 s"):
+        assert ex.to_svg() == svg
+
+
 # -- "reuses": explain after backward -------------------------------------------------------------
 def test_explain_after_backward_neither_changes_nor_doubles_grads():
     w, b, L_reg = neuron()

@@ -9,6 +9,9 @@ import numpy as np
 
 from . import fmt
 
+# A box's fill colour by its kind, the same in every renderer.
+FILL = {"input": "#e8f0ff", "op": "white", "module": "#fff4dc"}
+
 
 @dataclass
 class Box:

@@ -2,9 +2,7 @@
 cluster per ``nn.Module`` call (``collapse`` draws chosen modules as one box each)."""
 from __future__ import annotations
 
-from .picture import Box, picture
-
-_FILL = {"input": "#e8f0ff", "op": "white", "module": "#fff4dc"}
+from .picture import FILL, Box, picture
 
 
 def _esc(s: str) -> str:
@@ -39,7 +37,7 @@ def to_dot(ex, collapse=None) -> str:
     def emit(key, indent):
         for item in inside.get(key, []):
             if isinstance(item, Box):
-                out.append(f'{indent}{item.id} [fillcolor="{_FILL[item.kind]}", '
+                out.append(f'{indent}{item.id} [fillcolor="{FILL[item.kind]}", '
                            f'tooltip="{_esc(item.tooltip)}", label={_label(item)}];')
             else:  # a nested cluster: module nesting is shallow, recursion is fine here
                 out.append(f"{indent}subgraph cluster_{numbers[item.key]} {{")

@@ -9,23 +9,31 @@ import warnings
 from xml.sax.saxutils import escape
 
 from .layout import LINE_H, PAD, clip, layout
-from .picture import picture
+from .picture import FILL, picture
 
 _warned = []
-FILL = {"input": "#e8f0ff", "op": "white", "module": "#fff4dc"}
 
 
 def to_svg(ex, collapse=None) -> str:
     dot = shutil.which("dot")
-    if dot is not None:
-        done = subprocess.run([dot, "-Tsvg"], input=ex.to_dot(collapse), capture_output=True,
-                              text=True, timeout=60)
-        if done.returncode == 0:
-            return done.stdout
+    if dot is None:
+        problem = "Graphviz `dot` not found"
+    else:
+        try:
+            done = subprocess.run([dot, "-Tsvg"], input=ex.to_dot(collapse),
+                                  capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            problem = "Graphviz `dot` took over 60 s"
+        else:
+            if done.returncode == 0:
+                return done.stdout
+            said = next((ln.strip() for ln in done.stderr.splitlines() if ln.strip()), "")
+            problem = f"Graphviz `dot` failed (exit status {done.returncode}" + (
+                f": {said[:200]})" if said else ")")
     if not _warned:
         _warned.append(True)
-        warnings.warn("Graphviz `dot` not found (or failed): drawing with chainrule's built-in "
-                      "layered layout instead", stacklevel=3)
+        warnings.warn(f"{problem}: drawing with chainrule's built-in layered layout instead",
+                      stacklevel=3)
     return layered_svg(ex, collapse)
 
 
