@@ -2,11 +2,13 @@
 mpi4py import, and, under a real ``mpirun -n 2``, equivalence with one process, training from
 the command line, and a rank killed mid-run.
 
-The multi-rank tests need Open MPI's ``mpirun`` and mpi4py; without them they skip loudly, and
-fail under CHAINRULE_REQUIRE_ALL=1 (as in CI, whose .ci/run installs both).
+The multi-rank tests need Open MPI's ``mpirun`` and mpi4py; without them (or with another MPI's
+``mpirun`` first on PATH) they skip loudly, and fail under CHAINRULE_REQUIRE_ALL=1 (as in CI,
+whose .ci/run installs both).
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
@@ -29,15 +31,37 @@ MPI_SCRIPTS = ROOT / "tests" / "mpi"
 KILLED_JOB_STOPS_WITHIN_S = 30
 
 
-def mpirun(ranks: int) -> list[str]:
-    """The launcher's command line for ``ranks`` processes on this machine."""
+@functools.cache
+def _launcher() -> tuple[str | None, str]:
+    """Open MPI's ``mpirun`` and, where the multi-rank tests cannot run, why not."""
     path = shutil.which("mpirun")
-    if path is None or importlib.util.find_spec("mpi4py") is None:
-        missing = "Open MPI's mpirun" if path is None else "the mpi4py package"
+    if path is None:
+        return None, ("Open MPI's mpirun is missing; apt-get install openmpi-bin && pip "
+                      "install mpi4py to run them")
+    if importlib.util.find_spec("mpi4py") is None:
+        return None, "the mpi4py package is missing; pip install mpi4py to run them"
+    try:
+        r = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+        says = (r.stdout + r.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired) as e:
+        says = f"failed: {e}"
+    if "Open MPI" not in says:
+        first = says.splitlines()[0] if says else "nothing"
+        return None, (f"{path} is not Open MPI's mpirun ('mpirun --version': {first!r}), and "
+                      "these tests pass Open MPI's flags and find ranks by its "
+                      "OMPI_COMM_WORLD_RANK; put Open MPI's mpirun first on PATH to run them")
+    return path, ""
+
+
+def mpirun(ranks: int) -> list[str]:
+    """Open MPI's command line for ``ranks`` processes on this machine; skips the test loudly
+    (fails under CHAINRULE_REQUIRE_ALL=1) without Open MPI's mpirun and mpi4py."""
+    path, problem = _launcher()
+    if path is None:
         if os.environ.get("CHAINRULE_REQUIRE_ALL") == "1":
-            pytest.fail(f"{missing} is required (CHAINRULE_REQUIRE_ALL=1) but missing")
-        pytest.skip(f"LOUD SKIP: {missing} is missing, so the multi-rank tests cannot run; "
-                    "apt-get install openmpi-bin && pip install mpi4py to run them")
+            pytest.fail(f"the multi-rank tests are required (CHAINRULE_REQUIRE_ALL=1) but "
+                        f"cannot run: {problem}")
+        pytest.skip(f"LOUD SKIP: the multi-rank tests cannot run: {problem}")
     # --oversubscribe: more ranks than free cores is fine for tests; root needs its own flag.
     command = [path, "-n", str(ranks), "--oversubscribe"]
     return command + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
@@ -163,13 +187,71 @@ def _rank_pid(launcher_pid: int, rank: int) -> int | None:
     return None
 
 
+def _session_pids(sid: int) -> list[int]:
+    """The live processes in session ``sid`` (from /proc; zombies left out)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, _, _, session = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:4]
+            if int(session) == sid and state != "Z":
+                pids.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def _start_job(command: list[str]) -> subprocess.Popen:
+    """``command`` (an mpirun line) in a session of its own, for :func:`_end_job`."""
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+def _end_job(job: subprocess.Popen) -> None:
+    """Stop ``job`` and every rank it started, even if the test failed half-way: SIGTERM to
+    mpirun's process group (it passes it on to the ranks), then after a short wait SIGKILL to
+    whatever is left in its session (Open MPI puts each rank in a process group of its own, so
+    killing mpirun's group alone could orphan them)."""
+    if job.poll() is None:
+        try:
+            os.killpg(job.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            job.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    for pid in _session_pids(job.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if job.poll() is None:
+        job.communicate()
+
+
+def test_ending_a_job_leaves_no_rank_behind():
+    job = _start_job(mpirun(2) + ["sleep", "600"])
+    try:
+        deadline = time.monotonic() + 30
+        while len(_session_pids(job.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(_session_pids(job.pid)) >= 3, "mpirun and its 2 ranks did not start"
+    finally:
+        _end_job(job)
+    deadline = time.monotonic() + 5
+    while _session_pids(job.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _session_pids(job.pid) == []
+
+
 def test_a_killed_rank_stops_the_job_and_the_checkpoint_resumes_on_one_rank(tmp_path):
     out = tmp_path / "run"
     checkpoint = out / train.CHECKPOINT
-    job = subprocess.Popen(
+    job = _start_job(
         mpirun(2) + chainrule_cmd("train", "--dataset", "digits", "--epochs", "500",
-                                  "--batch-size", "8", "--out", str(out), "--distributed"),
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  "--batch-size", "8", "--out", str(out), "--distributed"))
     try:
         deadline = time.monotonic() + 60
         while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
@@ -181,9 +263,7 @@ def test_a_killed_rank_stops_the_job_and_the_checkpoint_resumes_on_one_rank(tmp_
         killed = time.monotonic()
         stdout, stderr = job.communicate(timeout=KILLED_JOB_STOPS_WITHIN_S)
     finally:
-        if job.poll() is None:
-            job.kill()
-            job.communicate()
+        _end_job(job)
     assert time.monotonic() - killed < KILLED_JOB_STOPS_WITHIN_S
     assert job.returncode != 0
     assert "rank 1" in stderr and "signal 9" in stderr, stderr  # the launcher says who died
