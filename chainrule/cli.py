@@ -91,7 +91,8 @@ def _add_train_arguments(t: argparse.ArgumentParser) -> None:
                    help="data-parallel over MPI ranks: run as 'mpirun -n N chainrule train "
                    "... --distributed' (needs mpi4py and an MPI library). --batch-size is the "
                    "global batch, split evenly over the ranks, so the run is the same for any "
-                   "N and resumes with any N; see docs/scaling.md")
+                   "N (except with --dropout: each rank draws its own masks) and resumes with "
+                   "any N; see docs/scaling.md")
 
 
 def _add_explain_arguments(e: argparse.ArgumentParser) -> None:

@@ -9,8 +9,9 @@ bit for bit, as never stopping.
 
 With ``distributed`` (under ``mpirun -n N``) each of the N ranks computes ``batch_size / N``
 samples of every batch and the gradients are averaged over the ranks before each step, so the
-run is the single-process run (up to floating-point summation order) whatever N is: the
-checkpoint written by rank 0 resumes with any number of ranks.
+run is the single-process run (up to floating-point summation order) whatever N is, except
+with ``dropout``, whose masks each rank draws for itself from (seed, rank, epoch). Either way
+the checkpoint written by rank 0 resumes with any number of ranks.
 
 >>> cfg = Config(dataset="mnist1d", model="cnn")
 >>> build_model(cfg, 40, make_rngs(0))
