@@ -184,7 +184,10 @@ def _prepare_and_fit(cfg: Config, checkpoint: dict | None, log) -> dict:
 def _explain(args, parser):
     from .explain.cases import CASES, explain_expression
     if (args.case is None) == (args.expr is None):
-        parser.error(f"explain: give a case ({', '.join(CASES)}) or --expr, not both")
+        parser.error(f"explain: give exactly one of a case ({', '.join(CASES)}) or --expr"
+                     + (", not both" if args.case is not None else ""))
+    if args.at and args.expr is None:
+        parser.error("explain: --at NAME=VALUE goes with --expr (the values of its variables)")
     if args.case is not None:
         ex, stem = CASES[args.case](focus=args.focus), f"explain-{args.case}"
     else:

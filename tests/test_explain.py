@@ -668,6 +668,37 @@ def test_cli_explain_case_prints_trace_and_writes_files(tmp_path, capsys, case, 
         assert "4 (Linear)" in stem.with_suffix(".svg").read_text()
 
 
+@pytest.mark.parametrize("args,message", [
+    ([], "give exactly one of a case (neuron, two-layer, mlp) or --expr"),
+    (["neuron", "--expr", "x"], "or --expr, not both"),
+    (["neuron", "--at", "x=1"], "--at NAME=VALUE goes with --expr"),
+    (["--expr", "x +", "--at", "x=1"], "is not a formula"),
+])
+def test_cli_explain_usage_errors_are_one_line(args, message, capsys):
+    from chainrule import cli
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["explain", *args])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_cli_explain_expr_with_a_huge_power_fails_at_once(tmp_path):
+    import subprocess
+    import sys
+    import time
+    begin = time.perf_counter()
+    for expr in ("x + 9**9**9**9", "x * 1" + "0" * 400):  # in a process of its own: an
+        r = subprocess.run(  # integer power would hang it (and not the test run)
+            [sys.executable, "-m", "chainrule.cli", "explain", "--expr", expr, "--at", "x=1",
+             "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and "overflows" in r.stderr, r.stderr
+        assert len(r.stderr.splitlines()) == 1
+    assert time.perf_counter() - begin < 30
+    from chainrule.explain.expr import evaluate
+    assert evaluate("2**10", {}) == 1024.0 and isinstance(evaluate("3", {}), float)
+
+
 def test_cli_explain_focus_and_collapse(tmp_path, capsys):
     from chainrule import cli
     cli.main(["explain", "mlp", "--focus", "4.bias", "--collapse", "--out", str(tmp_path)])

@@ -1,5 +1,7 @@
 """Safe evaluation of a one-line formula such as ``exp(sin(x**2))`` on chainrule tensors:
-only numbers, the named variables, arithmetic and chainrule's elementwise functions."""
+only numbers, the named variables, arithmetic and chainrule's elementwise functions.
+Numbers are floats, so ``9**9**9**9`` overflows at once instead of growing an integer of
+billions of digits."""
 from __future__ import annotations
 
 import ast
@@ -22,13 +24,16 @@ def evaluate(text: str, variables: dict):
     >>> round(evaluate("exp(sin(x**2))", {"x": cr.tensor(0.0)}).item(), 6)
     1.0
     """
-    tree = ast.parse(text, mode="eval")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as err:
+        raise ValueError(f"--expr: {text!r} is not a formula ({err.msg})") from None
 
     def ev(node):
         if isinstance(node, ast.Expression):
             return ev(node.body)
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return node.value
+            return float(node.value)  # an int could grow without bound under **
         if isinstance(node, ast.Name) and node.id in variables:
             return variables[node.id]
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
@@ -42,4 +47,8 @@ def evaluate(text: str, variables: dict):
                          f"variables {sorted(variables)}, + - * / ** and "
                          f"{', '.join(sorted(FUNCTIONS))})")
 
-    return ev(tree)
+    try:
+        return ev(tree)
+    except OverflowError:
+        raise ValueError(f"--expr: {text!r} overflows (a number in it is beyond the float "
+                         "range, about 1.8e308)") from None
