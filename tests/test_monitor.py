@@ -3,6 +3,7 @@ geometrically towards the input; ReLU with He initialisation does not."""
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +48,19 @@ def test_monitor_records_norms_and_update_ratios():
                       / np.linalg.norm(w.data + 0.1 * w.grad.data), rtol=1e-5)
     with pytest.raises(RuntimeError, match="before the step"):
         mon.record(after_step=True)
+
+
+def test_plot_leaves_out_layers_with_no_record_and_refuses_an_empty_monitor(tmp_path):
+    net = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 2))
+    mon = cr.nn.utils.GradientMonitor(net)
+    with pytest.raises(RuntimeError, match="nothing to plot"):
+        mon.plot(tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()
+    cr.sum(net(cr.randn(5, 3)) ** 2).backward()
+    mon.record()
+    mon.grad_norms["2.weight"].clear()  # as if this layer had never been recorded
+    assert list(mon.mean_grad_norms()) == ["0.weight"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no mean of an empty list (NaN, RuntimeWarning)
+        mon.plot(tmp_path / "some.png")
+    assert (tmp_path / "some.png").read_bytes()[:4] == b"\x89PNG"

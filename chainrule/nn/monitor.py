@@ -42,27 +42,32 @@ class GradientMonitor:
         self._before = [p.data.copy() for _, p in self.params]
 
     def mean_grad_norms(self) -> dict:
+        """Each layer's mean recorded gradient norm; layers with no record are left out."""
         return {n: float(np.mean(v)) for n, v in self.grad_norms.items() if v}
 
     def plot(self, path, title: str = "gradient norm per layer", first_step: int = 0) -> None:
-        """A PNG: mean gradient norm per layer (log scale), and update ratios over time
-        (``first_step`` numbers the first recorded step, e.g. in a resumed run)."""
+        """A PNG: mean gradient norm per layer (log scale; layers with no record left out),
+        and update ratios over time (``first_step`` numbers the first recorded step, e.g. in
+        a resumed run). Raises ``RuntimeError`` if nothing has been recorded."""
+        means = self.mean_grad_norms()
+        if not means:
+            raise RuntimeError("GradientMonitor: nothing to plot; record() the gradients "
+                               "after backward() first")
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        names = list(self.grad_norms)
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
-        a.semilogy(range(len(names)), [np.mean(self.grad_norms[n]) for n in names], "o-")
-        a.set_xticks(range(len(names)), names, rotation=60, fontsize=7)
+        a.semilogy(range(len(means)), list(means.values()), "o-")
+        a.set_xticks(range(len(means)), list(means), rotation=60, fontsize=7)
         a.set_ylabel("mean ‖∂L/∂W‖")
         a.set_title(title)
-        for n in names:
-            if self.update_ratios[n]:
-                steps = range(first_step, first_step + len(self.update_ratios[n]))
-                b.semilogy(steps, self.update_ratios[n], label=n)
+        drawn = [n for n in self.update_ratios if self.update_ratios[n]]
+        for n in drawn:
+            steps = range(first_step, first_step + len(self.update_ratios[n]))
+            b.semilogy(steps, self.update_ratios[n], label=n)
         b.set_xlabel("step")
         b.set_ylabel("‖ΔW‖ / ‖W‖")
-        if len(names) <= 12:
+        if 0 < len(drawn) <= 12:
             b.legend(fontsize=6)
         fig.tight_layout()
         fig.savefig(path, dpi=100)
