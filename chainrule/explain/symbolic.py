@@ -118,10 +118,14 @@ def _replay(sp, node, exprs):
                              "(sympy= in its registry declaration)")
     args = [exprs[p] if p is not None else _number(sp, t.data)
             for p, t in zip(node.parents, node.inputs)]
-    params = {k: v for k, v in (node.params or {}).items() if k != "shape_in"}
-    if "c" in params:
-        params["c"] = _number(sp, params["c"])
+    # Every numeric parameter (c, negative_slope, alpha, beta, clip's bounds) exactly, as
+    # 1/10 rather than 0.1000...: shape parameters go to rules taking **params (one_element).
+    params = {k: _number(sp, v) if _numeric(v) else v for k, v in (node.params or {}).items()}
     return rule(sp, *args, **params)
+
+
+def _numeric(v) -> bool:
+    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
 
 
 def _backprop_ops(sp, f, names) -> tuple[int, int]:
