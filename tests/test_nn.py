@@ -54,8 +54,10 @@ def _pair(make, tmake):
 
 
 def _away_from_kinks(shape):
+    """Random inputs with none near 0 (ReLU's kink), moved by a continuous map: one fixed
+    replacement value would make exact ties that a max pool cannot differentiate."""
     x = RNG.standard_normal(shape)
-    return np.where(np.abs(x) < 0.05, 0.3, x)
+    return np.where(np.abs(x) < 0.05, np.copysign(0.3 + np.abs(x), x), x)
 
 
 @pytest.mark.parametrize("lid,make,tmake,shape", LAYERS, ids=[layer[0] for layer in LAYERS])
@@ -309,3 +311,18 @@ def test_cnn_hessian_vector_product_matches_torch():
                                            tuple(torch.tensor(v) for v in vs))
     for a, b in zip(hv, thv):
         np.testing.assert_allclose(a.data, b.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_max_pool_ties_and_nan_windows_route_the_gradient_as_torch():
+    from chainrule.ops.conv import max_pool2d
+    x = np.zeros((1, 2, 4, 4))  # every window of channel 0 is a tie
+    x[0, 1] = np.arange(16).reshape(4, 4)
+    x[0, 1, 0, 1] = np.nan  # one NaN in a window
+    x[0, 1, 2, 2] = x[0, 1, 3, 3] = np.nan  # two NaNs in a window
+    xt = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(xt, 2).sum().backward()
+    xc = cr.tensor(x, requires_grad=True)
+    y = max_pool2d(xc, 2)
+    y.sum().backward()
+    np.testing.assert_array_equal(np.isnan(y.data), [[[[0, 0], [0, 0]], [[1, 0], [0, 1]]]])
+    np.testing.assert_array_equal(xc.grad.data, xt.grad.numpy())

@@ -194,7 +194,8 @@ def _pool_args(x, kernel_size, stride, name):
 
 
 def max_pool2d(x, kernel_size, stride=None):
-    """Max over each window; the gradient goes to the first maximum (as PyTorch)."""
+    """Max over each window; the gradient goes to the first maximum, or in a window holding
+    NaN (whose maximum is NaN) to its last NaN, as PyTorch's."""
     x, k, s = _pool_args(x, kernel_size, stride, "max_pool2d")
     out_hw = _pool_out(x.shape, k, s)
     views = [(i, j, x.data[(Ellipsis,) + idx]) for i, j, idx in _offsets(k, s, (1, 1), out_hw)]
@@ -202,12 +203,18 @@ def max_pool2d(x, kernel_size, stride=None):
     for _, _, v in views[1:]:
         np.maximum(top, v, out=top)
     # The weight is a one-hot of the first maximum of each window (locally constant).
-    onehot = np.zeros(k + top.shape, x.dtype)
+    onehot = np.empty(k + top.shape, x.dtype)
     free = np.ones(top.shape, bool)
     for i, j, v in views:
-        hit = ((v == top) | np.isnan(v)) & free
-        free &= ~hit
+        hit = (v == top) & free
+        free ^= hit  # hit ⊆ free: drop the windows just claimed
         onehot[i, j] = hit
+    free = np.isnan(top)  # a window holding NaN: the gradient goes to its last NaN (PyTorch's)
+    if free.any():
+        for i, j, v in reversed(views):
+            hit = np.isnan(v) & free
+            free ^= hit
+            onehot[i, j] += hit
     return apply(POOL_GATHER, (x,), {"weight": onehot, "ksize": k, "stride": s,
                                      "x_shape": x.shape})
 
