@@ -25,9 +25,20 @@ class _State(threading.local):
     grad_enabled = True
     anomaly = False
     fw_levels: tuple = ()  # active forward-mode levels, innermost last
+    # grad_enabled and neither anomaly mode nor forward mode: the one case ``apply`` handles
+    # inline. Kept in step by ``set_mode``, so the hot path reads one flag, not three.
+    plain = True
 
 
 STATE = _State()
+
+
+def set_mode(**changes) -> None:
+    """Change the thread's grad/anomaly/forward-mode state (and the ``plain`` summary)."""
+    st = STATE
+    for k, v in changes.items():
+        setattr(st, k, v)
+    st.plain = st.grad_enabled and not st.anomaly and not st.fw_levels
 
 
 # --------------------------------------------------------------------------------------------
@@ -36,11 +47,11 @@ STATE = _State()
 @contextlib.contextmanager
 def _grad_mode(enabled: bool):
     prev = STATE.grad_enabled
-    STATE.grad_enabled = enabled
+    set_mode(grad_enabled=enabled)
     try:
         yield
     finally:
-        STATE.grad_enabled = prev
+        set_mode(grad_enabled=prev)
 
 
 def no_grad():
@@ -77,11 +88,11 @@ def detect_anomaly():
     created the op (recorded while the mode is on).
     """
     prev = STATE.anomaly
-    STATE.anomaly = True
+    set_mode(anomaly=True)
     try:
         yield
     finally:
-        STATE.anomaly = prev
+        set_mode(anomaly=prev)
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,11 +170,22 @@ def apply(prim, inputs: tuple, params: dict | None = None):
     except (ValueError, IndexError) as err:
         raise _op_error(prim, inputs, err) from None
     out = _new_tensor(data)
+    if not STATE.plain:
+        return _apply_modes(prim, inputs, params, out)
+    for t in inputs:  # the hot path
+        if t._requires_grad:
+            _record(prim, inputs, params, out)
+            break
+    return out
+
+
+def _apply_modes(prim, inputs, params, out):
+    """``apply``'s tail when grad is off, or anomaly or forward mode is on."""
     st = STATE
     if st.grad_enabled:
         for t in inputs:
             if t._requires_grad:
-                _record(prim, inputs, params, out, data)
+                _record(prim, inputs, params, out)
                 break
     if st.fw_levels:
         for t in inputs:
@@ -171,7 +193,7 @@ def apply(prim, inputs: tuple, params: dict | None = None):
                 _forward.propagate(prim, inputs, params, out)
                 break
     if st.anomaly:
-        _check_finite(prim, inputs, data, "forward", out._node)
+        _check_finite(prim, inputs, out.data, "forward", out._node)
     return out
 
 
@@ -180,15 +202,12 @@ def _new_tensor(data):
         data = np.asarray(data)
     out = _TENSOR[0].__new__(_TENSOR[0])
     out.data = data
-    out.grad = None
-    out.name = None
-    out._tangents = None
-    out._node = None
+    out.grad = out.name = out._tangents = out._node = None
     out._requires_grad = False
     return out
 
 
-def _record(prim, inputs, params, out, data):
+def _record(prim, inputs, params, out):
     node = Node()
     node.prim = prim
     node.inputs = inputs
@@ -202,7 +221,7 @@ def _record(prim, inputs, params, out, data):
         node.needs = tuple([p is not None for p in node.parents])
     node.params = params
     if prim.uses_out:
-        node.out_data = data
+        node.out_data = out.data
         node.out_ref = weakref.ref(out)
     else:
         node.out_data = None
@@ -254,7 +273,7 @@ def _wrap(v):
 
 
 def sweep(roots, root_grads, *, targets=None, retain_graph=False, create_graph=False,
-          observer=None):
+          observer=None, order=None):
     """Propagate cotangents from ``roots`` backwards.
 
     With ``targets`` (a list of nodes) returns {node: cotangent} for them and touches no
@@ -264,7 +283,8 @@ def sweep(roots, root_grads, *, targets=None, retain_graph=False, create_graph=F
     """
     tensor_mode = create_graph or bool(STATE.fw_levels)
     ops = TENSOR if tensor_mode else RAW
-    order = toposort(roots)
+    if order is None:  # a caller that already sorted the graph passes its ``order``
+        order = toposort(roots)
     target_set = needed = None
     if targets is not None:
         target_set = set(targets)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 
-from .engine import STATE, _new_tensor, apply, leaf_node
+from .engine import STATE, _new_tensor, apply, leaf_node, set_mode
 
 _level_ids = itertools.count(1)
 
@@ -22,11 +22,11 @@ _level_ids = itertools.count(1)
 def new_level():
     level = next(_level_ids)
     prev = STATE.fw_levels
-    STATE.fw_levels = prev + (level,)
+    set_mode(fw_levels=prev + (level,))
     try:
         yield level
     finally:
-        STATE.fw_levels = prev
+        set_mode(fw_levels=prev)
 
 
 def view(t, tangents):

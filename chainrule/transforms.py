@@ -90,11 +90,16 @@ def gradient(outputs, inputs, grad_outputs=None, *, create_graph=False, retain_g
             raise RuntimeError(f"gradient: input {describe(as_tensor(x))} does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
+    return _gradient(outs, ins, gos, create_graph, retain_graph)
+
+
+def _gradient(outs, ins, gos, create_graph, retain_graph, order=None):
+    """``gradient`` on checked lists; ``order`` is the outputs' graph, when already sorted."""
     nodes, gs = _roots(outs, gos, "gradient")
     tensor_mode = create_graph or bool(STATE.fw_levels)
     targets = [x._node or leaf_node(x) for x in ins]
     found = sweep(nodes, _root_values(gs, tensor_mode), targets=targets,
-                  retain_graph=retain_graph, create_graph=create_graph)
+                  retain_graph=retain_graph, create_graph=create_graph, order=order)
     result = []
     for x, node in zip(ins, targets):
         g = found.get(node)
@@ -133,14 +138,17 @@ def _argnums(argnums, nargs):
     return nums
 
 
-def _must_stay_differentiable(args, value, variables) -> bool:
+def _must_stay_differentiable(args, value, variables) -> tuple[bool, list | None]:
+    """Whether ∂value/∂variables must itself be differentiable; and the value's sorted
+    graph when this had to walk it (the gradient's sweep then reuses it)."""
     if _Depth.value > 0:
-        return True
+        return True, None
     if any(isinstance(a, Tensor) and a._requires_grad for a in args):
-        return True
+        return True, None
     # f may close over tensors that require grad: then its gradient depends on them.
     own = {v._node for v in variables}
-    return any(n.prim is None and n not in own for n in toposort([value._node]))
+    order = toposort([value._node])
+    return any(n.prim is None and n not in own for n in order), order
 
 
 def value_and_grad(f, argnums=0, *, has_aux=False):
@@ -170,9 +178,10 @@ def value_and_grad(f, argnums=0, *, has_aux=False):
             raise ShapeError(f"grad: f must return a single-element tensor, got {describe(value)}"
                              "; use jacobian or vjp for non-scalar outputs")
         variables = [args[i] for i in nums]
-        create = value._requires_grad and _must_stay_differentiable(original, value, variables)
+        create = False
         if value._requires_grad:
-            grads = gradient(value, variables, create_graph=create)
+            create, order = _must_stay_differentiable(original, value, variables)
+            grads = _gradient([value], variables, [None], create, create, order)
         else:  # f does not depend on its arguments
             grads = tuple(Tensor._wrap(np.zeros(v.shape, v.dtype)) for v in variables)
         grads = grads[0] if isinstance(argnums, int) else grads

@@ -9,7 +9,7 @@ from ..engine import apply
 from ..errors import ShapeError, describe
 from ..registry import linear, one_element
 from ..tensor import Tensor, as_tensor
-from ._front import norm_axis, promoted
+from ._front import broadcast_shape, norm_axis, promoted
 
 
 def _lead(x, core_ndim):
@@ -179,11 +179,8 @@ def broadcast_to(x, shape):
     """Repeat ``x`` along new or size-1 dimensions; its gradient is summed back."""
     x = as_tensor(x)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    try:
-        if np.broadcast_shapes(x.shape, shape) != shape:
-            raise ValueError
-    except ValueError:
-        raise ShapeError(f"broadcast_to: cannot broadcast {describe(x)} to {shape}") from None
+    if broadcast_shape(x.shape, shape) != shape:
+        raise ShapeError(f"broadcast_to: cannot broadcast {describe(x)} to {shape}")
     if shape == x.shape:
         return x
     return apply(BROADCAST, (x,), {"shape": shape, "shape_in": x.shape})
