@@ -186,6 +186,8 @@ def _apply_modes(prim, inputs, params, out):
         for t in inputs:
             if t._requires_grad:
                 _record(prim, inputs, params, out)
+                if st.anomaly:
+                    CREATED_AT[out._node] = user_location()
                 break
     if st.fw_levels:
         for t in inputs:
@@ -225,8 +227,6 @@ def _record(prim, inputs, params, out):
         node.out_ref = weakref.ref(out)
     else:
         node.out_data = None
-    if STATE.anomaly:
-        CREATED_AT[node] = user_location()
     out._node = node
     out._requires_grad = True
 
@@ -335,12 +335,21 @@ def sweep(roots, root_grads, *, targets=None, retain_graph=False, create_graph=F
                               needs)
             if observer is not None:
                 observer(node, g, gs)
-            for p, gi in zip(node.parents, gs):
-                if gi is None or p is None:
-                    continue
-                if anomaly:
-                    _check_finite(prim, inputs, gi, "backward", node)
-                grads[p] = grads[p] + gi if p in grads else gi
+            parents = node.parents
+            if len(parents) == 1:  # most nodes: skip the zip
+                gi = gs[0]
+                if gi is not None:
+                    p = parents[0]
+                    if anomaly:
+                        _check_finite(prim, inputs, gi, "backward", node)
+                    grads[p] = grads[p] + gi if p in grads else gi
+            else:
+                for p, gi in zip(parents, gs):
+                    if gi is None or p is None:
+                        continue
+                    if anomaly:
+                        _check_finite(prim, inputs, gi, "backward", node)
+                    grads[p] = grads[p] + gi if p in grads else gi
             if not retain_graph:
                 node.inputs = None
                 node.out_data = None

@@ -99,19 +99,22 @@ def elementwise(name, forward, *derivs, formula="", uses_out=False, sympy=None,
     nondiff = tuple(i for i, d in enumerate(derivs) if d is None)
     if len(derivs) == 1:  # the common unary case, without loops (hot path)
         d0 = derivs[0]
-
-        def vjp(ops, g, xs, out, params, needs):
-            if d0 is ONE:
+        if d0 is ONE:
+            def vjp(ops, g, xs, out, params, needs):
                 return [g]
-            return [g * (d0(ops, xs[0], out, **params) if params else d0(ops, xs[0], out))]
 
-        def jvp(xs, dxs, out, params):
-            dx = dxs[0]
-            if dx is None:
-                return None
-            if d0 is ONE:
-                return dx
-            return dx * (d0(TENSOR, xs[0], out, **params) if params else d0(TENSOR, xs[0], out))
+            def jvp(xs, dxs, out, params):
+                return dxs[0]
+        else:
+            def vjp(ops, g, xs, out, params, needs):
+                return [g * (d0(ops, xs[0], out, **params) if params else d0(ops, xs[0], out))]
+
+            def jvp(xs, dxs, out, params):
+                dx = dxs[0]
+                if dx is None:
+                    return None
+                return dx * (d0(TENSOR, xs[0], out, **params) if params else
+                             d0(TENSOR, xs[0], out))
 
         return register(Primitive(name, "elementwise", forward, vjp, jvp, formula, uses_out,
                                   sympy, nondiff), replace=replace)

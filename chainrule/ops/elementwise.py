@@ -284,8 +284,6 @@ _FLOAT_INT = (float, int)
 
 
 def _binary(prim, scalar_prim, rscalar_prim, x, y):
-    if type(y) in _FLOAT_INT and type(x) is Tensor:  # the hot case: tensor ∘ number
-        return apply(scalar_prim, (x,), {"c": y})
     if is_scalar(y) and not is_scalar(x):
         return apply(scalar_prim, (as_tensor(x),), {"c": y})
     if is_scalar(x) and not is_scalar(y) and rscalar_prim is not None:
@@ -293,9 +291,20 @@ def _binary(prim, scalar_prim, rscalar_prim, x, y):
     return nary(prim, _like(x, y), _like(y, x))
 
 
-def add(x, y):
-    """x + y with NumPy broadcasting."""
-    return _binary(ADD, ADD_S, ADD_S, x, y)
+def _binary_op(prim, scalar_prim, rscalar_prim, doc):
+    def fn(x, y):
+        if type(y) in _FLOAT_INT and type(x) is Tensor:  # the hot case: tensor ∘ number
+            return apply(scalar_prim, (x,), {"c": y})
+        return _binary(prim, scalar_prim, rscalar_prim, x, y)
+    fn.__name__ = fn.__qualname__ = prim.name
+    fn.__doc__ = doc
+    return fn
+
+
+add = _binary_op(ADD, ADD_S, ADD_S, "x + y with NumPy broadcasting.")
+multiply = _binary_op(MUL, MUL_S, MUL_S, "x · y elementwise, with NumPy broadcasting.")
+divide = _binary_op(DIV, DIV_S, RDIV_S, "x / y elementwise, with NumPy broadcasting.")
+power = _binary_op(POW, POW_S, RPOW_S, "xʸ elementwise, with NumPy broadcasting.")
 
 
 def subtract(x, y):
@@ -303,21 +312,6 @@ def subtract(x, y):
     if type(y) in _FLOAT_INT and type(x) is Tensor or is_scalar(y) and not is_scalar(x):
         return apply(ADD_S, (as_tensor(x),), {"c": -y})
     return _binary(SUB, None, RSUB_S, x, y)
-
-
-def multiply(x, y):
-    """x · y elementwise, with NumPy broadcasting."""
-    return _binary(MUL, MUL_S, MUL_S, x, y)
-
-
-def divide(x, y):
-    """x / y elementwise, with NumPy broadcasting."""
-    return _binary(DIV, DIV_S, RDIV_S, x, y)
-
-
-def power(x, y):
-    """xʸ elementwise, with NumPy broadcasting."""
-    return _binary(POW, POW_S, RPOW_S, x, y)
 
 
 def maximum(x, y):
