@@ -132,6 +132,33 @@ def test_no_grad_and_enable_grad():
     assert not y.requires_grad and z.requires_grad and cr.is_grad_enabled()
 
 
+def test_no_grad_as_decorator_is_reentrant_and_restores():
+    x = cr.tensor(1.0, requires_grad=True)
+
+    @cr.no_grad()
+    def f(n):
+        assert not cr.is_grad_enabled()
+        return x * 2 if n == 0 else f(n - 1)
+
+    assert not f(3).requires_grad and cr.is_grad_enabled()
+    assert f.__name__ == "f"
+    with cr.no_grad():
+        assert cr.enable_grad()(lambda: (x * 2).requires_grad)()
+        assert not cr.is_grad_enabled()
+
+
+def test_set_grad_enabled_acts_at_once_and_as_a_block():
+    try:
+        cr.set_grad_enabled(False)  # as PyTorch's: a plain call switches recording off
+        assert not cr.is_grad_enabled()
+        with cr.set_grad_enabled(True):
+            assert cr.is_grad_enabled()
+        assert not cr.is_grad_enabled()
+    finally:
+        cr.set_grad_enabled(True)
+    assert cr.is_grad_enabled()
+
+
 def test_grad_mode_is_thread_local():
     seen = []
     with cr.no_grad():

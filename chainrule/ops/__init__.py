@@ -66,8 +66,8 @@ _registry.TENSOR.__dict__.update(
     reshape=reshape, broadcast_to=broadcast_to, expand_dims=expand_dims, prod=prod)
 # ...and the NumPy ones that ``RAW`` lacks.
 _registry.RAW.__dict__.update(
-    sum_to=lambda x, shape: _sum_to_array(x, tuple(shape), x.shape), transpose=_np.transpose,
-    reshape=_np.reshape, broadcast_to=_np.broadcast_to, expand_dims=_np.expand_dims,
+    sum_to=lambda x, shape: _sum_to_array(x, tuple(shape), x.shape),
+    broadcast_to=_np.broadcast_to, expand_dims=_np.expand_dims,
     prod=_np.prod, sigmoid=_sigmoid_array, erf=_erf_array)
 
 
