@@ -46,6 +46,8 @@ def strip(t, level):
     tans = t._tangents
     if not tans or level not in tans:
         return t
+    if len(tans) == 1:
+        return view(t, None)
     return view(t, {k: d for k, d in tans.items() if k != level})
 
 
@@ -63,11 +65,17 @@ def tangent_of(t, level):
 
 def propagate(prim, inputs, params, out):
     active = STATE.fw_levels
-    levels = sorted({lv for t in inputs if t._tangents for lv in t._tangents if lv in active})
+    if len(active) == 1:
+        levels = active  # the usual case: one jvp open, nothing to sort
+    else:
+        levels = sorted({lv for t in inputs if t._tangents for lv in t._tangents
+                         if lv in active})
     result = {}
     for level in levels:
         xs = tuple([strip(t, level) for t in inputs])
         dxs = tuple([tangent_of(t, level) for t in inputs])
+        if not any(d is not None for d in dxs):
+            continue
         o = apply(prim, xs, params) if prim.uses_out else None
         dout = prim.jvp(xs, dxs, o, params)
         if dout is not None:

@@ -54,6 +54,20 @@ def test_nested_jvps_do_not_confuse_perturbations():
     assert out.item() == 2.0 and t.item() == 1.0
 
 
+def test_a_tangent_left_over_from_a_finished_jvp_is_ignored():
+    leaked = []
+
+    def f(x):
+        y = x * 2
+        leaked.append(y)  # keeps its tangent after this jvp has ended
+        return y
+
+    cr.jvp(f, (1.0,), (1.0,))
+    assert leaked[0]._tangents  # the stale tangent is still there...
+    out, t = cr.jvp(lambda z: z * leaked[0] + leaked[0], (3.0,), (1.0,))
+    assert out.item() == 8.0 and t.item() == 2.0  # ...and does not leak into d/dz (2z + 2)
+
+
 def test_grad_through_closure_over_parameter_is_differentiable():
     w = cr.tensor(3.0, requires_grad=True)
     gx = cr.grad(lambda x: w * x * x)(2.0)  # 2wx = 12
