@@ -189,18 +189,23 @@ _TENSOR = []  # [Tensor], bound by chainrule.tensor (it imports this module firs
 _ONE_NEED = (True,)
 
 
-def apply(prim, inputs: tuple, params: dict | None = None):
-    """Run ``prim`` on Tensors, record a node if needed and propagate forward-mode tangents."""
-    try:
-        if len(inputs) == 1:
-            data = prim.forward(inputs[0].data, **params) if params else \
-                prim.forward(inputs[0].data)
-        elif params:
-            data = prim.forward(*[t.data for t in inputs], **params)
-        else:
-            data = prim.forward(*[t.data for t in inputs])
-    except (ValueError, IndexError) as err:
-        raise _op_error(prim, inputs, err) from None
+def apply(prim, inputs: tuple, params: dict | None = None, data=None):
+    """Run ``prim`` on Tensors, record a node if needed and propagate forward-mode tangents.
+
+    ``data``: the forward value when the caller has it already, exactly as ``prim.forward``
+    would give it (max pooling finds the maxima while choosing its mask).
+    """
+    if data is None:
+        try:
+            if len(inputs) == 1:
+                data = prim.forward(inputs[0].data, **params) if params else \
+                    prim.forward(inputs[0].data)
+            elif params:
+                data = prim.forward(*[t.data for t in inputs], **params)
+            else:
+                data = prim.forward(*[t.data for t in inputs])
+        except (ValueError, IndexError) as err:
+            raise _op_error(prim, inputs, err) from None
     out = _new_tensor(data)
     if not STATE.plain:
         return _apply_modes(prim, inputs, params, out)

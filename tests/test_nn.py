@@ -326,3 +326,23 @@ def test_max_pool_ties_and_nan_windows_route_the_gradient_as_torch():
     y.sum().backward()
     np.testing.assert_array_equal(np.isnan(y.data), [[[[0, 0], [0, 0]], [[1, 0], [0, 1]]]])
     np.testing.assert_array_equal(xc.grad.data, xt.grad.numpy())
+
+
+@pytest.mark.parametrize("stride", [2, 1])
+def test_max_pool_with_infinities_and_infinite_cotangents_as_torch(stride):
+    """A loser's -inf must not turn the window into NaN (0·inf), nor an infinite cotangent
+    spill onto the losers: the one-hot selects, it does not multiply."""
+    from chainrule.ops.conv import max_pool2d
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    x[0, 0, 0, 0] = x[0, 0, 3, 2] = -np.inf  # masked positions, as attention masks make
+    x[0, 1, 1, 1] = np.inf
+    xt = torch.tensor(x, requires_grad=True)
+    yt = torch.nn.functional.max_pool2d(xt, 2, stride)
+    g = np.ones(tuple(yt.shape))
+    g[0, 0, 0, 0] = np.inf
+    yt.backward(torch.tensor(g))
+    xc = cr.tensor(x, requires_grad=True)
+    y = max_pool2d(xc, 2, stride)
+    y.backward(g)
+    np.testing.assert_array_equal(y.data, yt.detach().numpy())
+    np.testing.assert_array_equal(xc.grad.data, xt.grad.numpy())

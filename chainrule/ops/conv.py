@@ -156,19 +156,31 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
 # -- pooling -------------------------------------------------------------------------------------
 # Pooling weights are stored offset-first, (KH, KW, ...window grid), so gather and scatter are
 # one strided slice per kernel offset on any leading dims (batches of tangents included).
-def _gather(x, weight, ksize, stride, x_shape):
+# Average pooling weighs with floats; max pooling's weight is a boolean one-hot of each window's
+# winner. Products are NumPy's fastest way to apply either (masked ufuncs and np.where are 3-6x
+# slower), but a loser's ±inf times 0 is NaN where the one-hot must give exactly 0: when a
+# non-finite value meets a boolean weight, the offsets are selected with np.where instead.
+def _weighted(v, w, nonfinite: bool):
+    return np.where(w, v, 0) if nonfinite and w.dtype == np.bool_ else v * w
+
+
+def _gather(x, weight, ksize, stride, x_shape, nonfinite=False):
     out_hw = _pool_out(x_shape, ksize, stride)
     out = None
-    for i, j, idx in _offsets(ksize, stride, (1, 1), out_hw):
-        term = x[(Ellipsis,) + idx] * weight[i, j]
-        out = term if out is None else out + term
+    with np.errstate(invalid="ignore"):  # 0·inf: detected below, then selected instead
+        for i, j, idx in _offsets(ksize, stride, (1, 1), out_hw):
+            term = _weighted(x[(Ellipsis,) + idx], weight[i, j], nonfinite)
+            out = term if out is None else out + term
+    if not nonfinite and weight.dtype == np.bool_ and np.isnan(out).any():
+        return _gather(x, weight, ksize, stride, x_shape, nonfinite=True)
     return out
 
 
 def _scatter(g, weight, ksize, stride, x_shape):
     out = np.zeros(g.shape[:-2] + tuple(x_shape[-2:]), g.dtype)
+    nonfinite = weight.dtype == np.bool_ and not np.isfinite(g).all()
     for i, j, idx in _offsets(ksize, stride, (1, 1), g.shape[-2:]):
-        out[(Ellipsis,) + idx] += g * weight[i, j]
+        out[(Ellipsis,) + idx] += _weighted(g, weight[i, j], nonfinite)
     return out
 
 
@@ -202,21 +214,21 @@ def max_pool2d(x, kernel_size, stride=None):
     top = views[0][2].copy()
     for _, _, v in views[1:]:
         np.maximum(top, v, out=top)
-    # The weight is a one-hot of the first maximum of each window (locally constant).
-    onehot = np.empty(k + top.shape, x.dtype)
+    # The weight: a one-hot of the first maximum of each window (locally constant).
+    onehot = np.empty(k + top.shape, bool)
     free = np.ones(top.shape, bool)
     for i, j, v in views:
-        hit = (v == top) & free
+        hit = np.equal(v, top, out=onehot[i, j])
+        hit &= free
         free ^= hit  # hit ⊆ free: drop the windows just claimed
-        onehot[i, j] = hit
     free = np.isnan(top)  # a window holding NaN: the gradient goes to its last NaN (PyTorch's)
     if free.any():
         for i, j, v in reversed(views):
             hit = np.isnan(v) & free
             free ^= hit
-            onehot[i, j] += hit
+            onehot[i, j] |= hit
     return apply(POOL_GATHER, (x,), {"weight": onehot, "ksize": k, "stride": s,
-                                     "x_shape": x.shape})
+                                     "x_shape": x.shape}, data=top)
 
 
 def avg_pool2d(x, kernel_size, stride=None):
