@@ -179,8 +179,13 @@ def _gather(x, weight, ksize, stride, x_shape, nonfinite=False):
 def _scatter(g, weight, ksize, stride, x_shape):
     out = np.zeros(g.shape[:-2] + tuple(x_shape[-2:]), g.dtype)
     nonfinite = weight.dtype == np.bool_ and not np.isfinite(g).all()
+    disjoint = stride[0] >= ksize[0] and stride[1] >= ksize[1]  # no input in two windows
     for i, j, idx in _offsets(ksize, stride, (1, 1), g.shape[-2:]):
-        out[(Ellipsis,) + idx] += _weighted(g, weight[i, j], nonfinite)
+        o = out[(Ellipsis,) + idx]
+        if disjoint and not nonfinite:
+            np.multiply(g, weight[i, j], out=o)  # written once: no temporary, no add
+        else:
+            o += _weighted(g, weight[i, j], nonfinite)
     return out
 
 
