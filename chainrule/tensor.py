@@ -222,12 +222,10 @@ def _compare(fn, a, b):
 def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray):
-        arr = np.array(data, dtype=dtype)
-    else:
-        arr = np.array(data, dtype=dtype)
-        if dtype is None and arr.dtype == float64 and not isinstance(data, np.generic):
-            arr = arr.astype(_default["dtype"])  # Python floats -> the default dtype
+    arr = np.array(data, dtype=dtype)
+    if (dtype is None and arr.dtype == float64
+            and not isinstance(data, (np.ndarray, np.generic))):
+        arr = arr.astype(_default["dtype"])  # Python floats -> the default dtype
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype} "
                         f"({type(data).__name__}); use numbers, nested lists or numeric arrays")
