@@ -175,8 +175,8 @@ def slogdet(a):
     sign is a constant."""
     from ..tensor import Tensor
     a = _square("slogdet", a)
-    sign = Tensor(np.linalg.slogdet(a.data)[0])
-    return sign, apply(LOGABSDET, (a,))
+    sign, logabsdet = _checked("slogdet", np.linalg.slogdet)(a.data)  # one factorisation
+    return Tensor(sign), apply(LOGABSDET, (a,), data=logabsdet)
 
 
 def cholesky(a):
