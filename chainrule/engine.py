@@ -207,31 +207,27 @@ def apply(prim, inputs: tuple, params: dict | None = None, data=None):
         except (ValueError, IndexError) as err:
             raise _op_error(prim, inputs, err) from None
     out = _new_tensor(data)
-    if not STATE.plain:
-        return _apply_modes(prim, inputs, params, out)
-    for t in inputs:  # the hot path
-        if t._requires_grad:
-            _record(prim, inputs, params, out)
-            break
-    return out
-
-
-def _apply_modes(prim, inputs, params, out):
-    """``apply``'s tail when grad is off, or anomaly or forward mode is on."""
     st = STATE
-    if st.grad_enabled:
+    plain = st.plain
+    if plain or st.grad_enabled:
         for t in inputs:
             if t._requires_grad:
                 _record(prim, inputs, params, out)
-                if st.anomaly:
-                    CREATED_AT[out._node] = user_location()
                 break
+    return out if plain else _apply_modes(prim, inputs, params, out)
+
+
+def _apply_modes(prim, inputs, params, out):
+    """``apply``'s tail when anomaly or forward mode is on (or grad is off: then nothing)."""
+    st = STATE
     if st.fw_levels:
         for t in inputs:
             if t._tangents:
                 _forward.propagate(prim, inputs, params, out)
                 break
     if st.anomaly:
+        if out._node is not None:  # recorded just now: remember the user's line
+            CREATED_AT[out._node] = user_location()
         _check_finite(prim, inputs, out.data, "forward", out._node)
     return out
 

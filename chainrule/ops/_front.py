@@ -82,11 +82,9 @@ def promoted(*xs: Tensor) -> tuple:
 
 def check_batch_dims(opname: str, x: Tensor, y: Tensor) -> None:
     """Matrix ops: the dimensions before the last two must broadcast."""
-    try:
-        np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
-    except ValueError:
+    if broadcast_shape(x.shape[:-2], y.shape[:-2]) is None:
         raise ShapeError(f"{opname}: batch dimensions cannot be broadcast: {describe(x)}, "
-                         f"{describe(y)}") from None
+                         f"{describe(y)}")
 
 
 def nary(prim, *xs, params=None):

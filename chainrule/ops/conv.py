@@ -164,16 +164,17 @@ def _weighted(v, w, nonfinite: bool):
     return np.where(w, v, 0) if nonfinite and w.dtype == np.bool_ else v * w
 
 
-def _gather(x, weight, ksize, stride, x_shape, nonfinite=False):
-    out_hw = _pool_out(x_shape, ksize, stride)
-    out = None
-    with np.errstate(invalid="ignore"):  # 0·inf: detected below, then selected instead
-        for i, j, idx in _offsets(ksize, stride, (1, 1), out_hw):
+def _gather(x, weight, ksize, stride, x_shape):
+    def total(nonfinite):
+        out = None
+        for i, j, idx in _offsets(ksize, stride, (1, 1), _pool_out(x_shape, ksize, stride)):
             term = _weighted(x[(Ellipsis,) + idx], weight[i, j], nonfinite)
             out = term if out is None else out + term
-    if not nonfinite and weight.dtype == np.bool_ and np.isnan(out).any():
-        return _gather(x, weight, ksize, stride, x_shape, nonfinite=True)
-    return out
+        return out
+
+    with np.errstate(invalid="ignore"):  # 0·inf: detected here, then selected instead
+        out = total(False)
+        return total(True) if weight.dtype == np.bool_ and np.isnan(out).any() else out
 
 
 def _scatter(g, weight, ksize, stride, x_shape):

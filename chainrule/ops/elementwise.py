@@ -9,8 +9,8 @@ from ..engine import apply
 from ..errors import ShapeError, describe
 from ..registry import ONE, elementwise, linear
 from ..tensor import Tensor, as_tensor
+from ._front import broadcast_shape, is_scalar, nary, tracked, unify
 from ._front import data as D
-from ._front import is_scalar, nary, tracked, unify
 from .special import erf_array
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -330,11 +330,10 @@ def where(cond, x, y):
     if c.dtype != np.bool_:
         c = Tensor._wrap(c.data.astype(bool))
     x, y = as_tensor(_like(x, y)), as_tensor(_like(y, x))
-    try:
-        shape = np.broadcast_shapes(c.shape, x.shape, y.shape)
-    except ValueError:
+    shape = broadcast_shape(c.shape, x.shape, y.shape)
+    if shape is None:
         raise ShapeError(f"where: condition, x and y cannot be broadcast together: "
-                         f"{describe(c)}, {describe(x)}, {describe(y)}") from None
+                         f"{describe(c)}, {describe(x)}, {describe(y)}")
     if tracked(x) or tracked(y):
         x, y = unify("where", x, y)
         from .shape import broadcast_to
