@@ -1,7 +1,6 @@
 """``Module``, ``Parameter`` and the containers, shaped like ``torch.nn``."""
 from __future__ import annotations
 
-import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -9,21 +8,15 @@ import numpy as np
 from ..errors import ShapeError
 from ..tensor import Tensor, as_tensor
 
-# Which module computed which part of a graph, for cr.explain's clusters: a weak reference to
-# the output node of every call that recorded a graph -> (module, the nodes of its inputs, the
-# record of an earlier call with the same output: a Sequential returns its last layer's node).
-# One entry per call, not per op; the weak key's callback drops the record when its graph
-# goes. A plain dict with weak keys: a WeakKeyDictionary costs 0.35 µs more per call.
-_CALLS: dict = {}
-
-
-def _forget(key, pop=_CALLS.pop) -> None:
-    pop(key, None)
-
 
 def module_calls(node) -> list[tuple]:
-    """``(module, input nodes)`` of each call that returned ``node``, innermost first."""
-    calls, record = [], _CALLS.get(weakref.ref(node))
+    """``(module, input nodes)`` of each call that returned ``node``, innermost first.
+
+    A Module call that records a graph notes itself on its output node (``node.calls``), so
+    the note lives exactly as long as the graph: no weak references, no callbacks (work in a
+    weakref callback would swallow a KeyboardInterrupt that lands in it).
+    """
+    calls, record = [], getattr(node, "calls", None)
     while record is not None:
         calls.append(record[:2])
         record = record[2]
@@ -216,8 +209,7 @@ class Module:
         if node is not None and node.prim is not None:
             if kwargs:
                 args += tuple(kwargs.values())
-            key = weakref.ref(node, _forget)
-            _CALLS[key] = (self, _input_nodes(args, []), _CALLS.get(key))
+            node.calls = (self, _input_nodes(args, []), getattr(node, "calls", None))
         return out
 
     def extra_repr(self) -> str:

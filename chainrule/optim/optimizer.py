@@ -133,8 +133,9 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}.step: the gradient has shape "
                                      f"{g.shape}, but its parameter has shape {data.shape}")
                 if not data.flags.writeable:  # updates are in place: own the memory
-                    p.data = data = data.copy()
+                    data = data.copy()
                 self._update(data, g, self.state[p], group)
+                p.data = data  # an in-place write: bumps the version (a stale graph refuses)
         return loss
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
