@@ -199,3 +199,16 @@ def test_shape_mismatch_without_a_known_cause_says_shapes():
     r = ex.check(bw)
     assert (r.node, r.kind, r.index) == ("W1", checker.WRONG_SHAPE, None)
     assert "(3, 5)" in r.why
+
+
+def test_the_exercises_guide_prints_what_it_shows(capsys):
+    """docs/exercises.md runs a planted mistake and shows the report: both must agree."""
+    import re
+    from pathlib import Path
+    page = (Path(__file__).resolve().parent.parent / "docs" / "exercises.md").read_text()
+    code = re.search(r"```python\n(.*?)```", page, re.S).group(1)
+    shown = re.search(r"prints\n\n```text\n(.*?)```", page, re.S).group(1)
+    exec(compile(code, "docs/exercises.md", "exec"), {})
+    printed = capsys.readouterr().out
+    report = printed[printed.index("✗"):]      # what follows print(ex)'s task text
+    assert nfc(report) == nfc(shown)
