@@ -39,6 +39,12 @@ class Report:
     wrong), ``kind`` the mistake (one of the module's constants, or a task's own), ``fix``
     the chain-rule step that computes the node's gradient, and ``correct`` the nodes checked
     and found right, in backward order.
+
+    >>> import chainrule as cr
+    >>> ex = cr.exercises.get("chain_rule")
+    >>> r = ex.check({"s": float(ex.v.f), "u": 0.0})
+    >>> bool(r), r.correct, r.node, r.kind
+    (False, ['s'], 'u', 'wrong value')
     """
 
     task: str
@@ -243,7 +249,7 @@ def diagnose(task: Task, node: str, got, expected, grads, terms, values) -> tupl
     denom = float(np.vdot(expected, expected))
     if denom > 0:
         k = float(np.vdot(got, expected)) / denom
-        if abs(k - 1) > 1e-6 and close(got, k * expected):
+        if abs(k - 1) > 1e-6 and abs(k) > 1e-9 and close(got, k * expected):  # 0: not a factor
             return WRONG_FACTOR, (f"your {name} is {_ratio(k)} times the right one: a constant "
                                   f"factor (a ½, a 2, a 1/N from a mean) is off")
 

@@ -30,7 +30,13 @@ class Values(dict):
 
 
 class Hint(str):
-    """A hint's text (NFC-normalised); shown as plain text in a notebook."""
+    """A hint's text (NFC-normalised); shown as plain text in a notebook.
+
+    >>> import chainrule as cr
+    >>> ex = cr.exercises.get("chain_rule")
+    >>> print(ex.hint("s"))
+    Hint 1/3 for s̄: s is used by f (f = eˢ). Sum one term per use: s̄ = f̄·∂f/∂s.
+    """
 
     def __new__(cls, text: str):
         return super().__new__(cls, nfc(text))
@@ -40,13 +46,22 @@ class Hint(str):
 
 
 class Solution(str):
-    """The reference solution's source code; ``.backward`` is the function it defines."""
+    """The reference solution's source code; ``.backward`` is the function it defines.
+
+    >>> import chainrule as cr
+    >>> ex = cr.exercises.get("chain_rule")
+    >>> "def backward(v):" in ex.solution()
+    True
+    >>> ex.check(ex.solution().backward).ok
+    True
+    """
 
     def __repr__(self) -> str:
         return str(self)
 
     @property
     def backward(self):
+        """The ``backward(v)`` function the source defines, ready for ``Exercise.check``."""
         scope: dict = {}
         exec(compile(str(self), "<solution>", "exec"), scope)  # our own source, never input
         return scope["backward"]
@@ -82,6 +97,7 @@ class Exercise:
 
     @property
     def v(self) -> Values:
+        """The forward values, by node name (``ex.v.z`` is ``ex.values["z"]``)."""
         return self.values
 
     def _run_engine(self, leaves: dict, consts: dict):
