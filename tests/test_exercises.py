@@ -212,3 +212,19 @@ def test_the_exercises_guide_prints_what_it_shows(capsys):
     printed = capsys.readouterr().out
     report = printed[printed.index("✗"):]      # what follows print(ex)'s task text
     assert nfc(report) == nfc(shown)
+
+
+def test_a_task_may_leave_intermediate_nodes_out():
+    """Only x̄ is asked; u = x² in between is not, and the order and check still work."""
+    from chainrule.exercises.exercise import Exercise
+    from chainrule.exercises.graph import Op, Task
+    task = Task(
+        name="short", title="t", prompt="p",
+        make=lambda rng: ({"x": np.array(0.3)}, {}),
+        ops=(Op("u", ("x",), lambda x, c: x * x, "u = x²", {"x": "ū·2x"}),
+             Op("f", ("u",), lambda u, c: cr.sin(u), "f = sin(u)", {"u": "f̄·cos(u)"})),
+        asked=("x",), solution="def backward(v):\n    return {}\n")
+    ex = Exercise(task)
+    assert ex.asked == ["x"]
+    assert ex.check({"x": np.cos(0.09) * 0.6}).ok
+    assert ex.check({"x": np.cos(0.09)}).node == "x"

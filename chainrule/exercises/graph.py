@@ -96,32 +96,23 @@ class Task:
     def backward_order(self) -> list[str]:
         """Every asked node, in an order a backward pass can compute them.
 
-        A node's gradient is complete once all its consumers are done, so walking the ops
-        from last to first and placing each parent after its last consumer works; leaves
-        come after the op that uses them first.
+        A node's gradient is complete once every consumer's is (Kahn's algorithm on the
+        reversed graph); among the nodes ready at a time the task's listing order decides.
         """
+        done = {self.output}
         order: list[str] = []
-        done: set[str] = {self.output}
-        pending = [n for n in self.asked]
-        # Repeatedly take the asked nodes whose consumers are all done (Kahn's algorithm on the
-        # reversed graph), keeping the task's listing order among ready nodes.
+        pending = list(self.asked)
         while pending:
-            ready = [n for n in pending
-                     if all(c.name in done or c.name not in self.asked and
-                            _all_upstream_done(self, c.name, done) for c in self.children(n))]
+            ready = [n for n in pending if self._complete(n, done)]
             if not ready:
                 raise RuntimeError(f"task {self.name!r}: asked nodes {pending} form no order")
-            first = ready[0]
-            order.append(first)
-            done.add(first)
-            pending.remove(first)
+            order.append(ready[0])
+            done.add(ready[0])
+            pending.remove(ready[0])
         return order
 
-
-def _all_upstream_done(task: Task, node: str, done: set[str]) -> bool:
-    """A node that is not asked is done once every consumer of it is done."""
-    if node == task.output:
-        return True
-    return all(c.name in done or (c.name not in task.asked
-                                  and _all_upstream_done(task, c.name, done))
-               for c in task.children(node))
+    def _complete(self, node: str, done: set[str]) -> bool:
+        """Whether ``node``'s gradient can be computed: each consumer is done, or is a node
+        the learner is not asked for whose own consumers are (it only passes gradient on)."""
+        return all(c.name in done or (c.name not in self.asked and self._complete(c.name, done))
+                   for c in self.children(node))
