@@ -9,6 +9,7 @@ need a real docstring too: without one, ``help()`` shows whatever comment preced
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import re
@@ -35,7 +36,19 @@ MODULES = {
 
 
 def public_names(modname: str) -> dict[str, object]:
-    """Public functions and classes of a module (see the module docstring)."""
+    """Public functions and classes of a module (see the module docstring), less those that
+    a module listed before it in MODULES already shows (``F.relu`` is ``cr.relu``): each
+    object is checked, and documented, once."""
+    earlier = set()
+    for other in MODULES:
+        if other == modname:
+            break
+        earlier |= {id(o) for o in _own_public_names(other).values()}
+    return {n: o for n, o in _own_public_names(modname).items() if id(o) not in earlier}
+
+
+@functools.cache
+def _own_public_names(modname: str) -> dict[str, object]:
     mod = importlib.import_module(modname)
     declared = getattr(mod, "__all__", None)
     names = declared if declared is not None else [n for n in vars(mod) if not n.startswith("_")]
