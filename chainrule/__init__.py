@@ -7,7 +7,8 @@
 >>> round(w.grad.item(), 6)
 0.002731
 """
-from . import _malloc, data, distributed, extend, io, linalg, methods, nn, optim, registry
+from . import (_malloc, data, distributed, exercises, extend, io, linalg, methods, nn, optim,
+               registry)
 from .check import gradcheck, numerical_grad
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .errors import (
