@@ -347,7 +347,9 @@ def _demo(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status
     (errors exit via ``SystemExit``; Ctrl-C exits with status 130 after one line that says
-    what is on disk)."""
+    what is on disk). Without ``argv`` this is the process's own command (the ``chainrule``
+    script, ``python -m chainrule``): after Ctrl-C it ends the process at once, and once done
+    it ignores further Ctrl-C while Python shuts down."""
     global _RUN
     _RUN = _Run()
     main_thread = threading.current_thread() is threading.main_thread()
@@ -369,8 +371,11 @@ def main(argv: list[str] | None = None) -> int:
             os._exit(EXIT_INTERRUPTED)
         raise
     finally:
-        if main_thread and not _RUN.interrupted:  # else keep ignoring: the process is ending
-            signal.signal(signal.SIGINT, previous)
+        if main_thread and not _RUN.interrupted:
+            # The process's own command is ending: a late Ctrl-C has nothing left to stop
+            # (and would print a traceback from Python's shutdown). Called from Python code
+            # with arguments, put the caller's handler back.
+            signal.signal(signal.SIGINT, signal.SIG_IGN if argv is None else previous)
     return 0
 
 

@@ -43,7 +43,7 @@ import numpy as np
 
 from . import data, io, nn, optim
 from . import distributed as dist
-from ._extras import requirement
+from ._extras import install_hint, requirement
 from .engine import no_grad
 from .errors import ChainruleError
 from .nn import functional as F
@@ -137,9 +137,15 @@ def check_requirements(cfg: Config, needed_by: str = "this run",
     """Raise :class:`TrainError` (one line: what is missing, the extra, the install commands)
     unless every package in :func:`required_modules` (and ``more``) can be imported: found
     before the data loads, not after an epoch."""
-    problem = requirement({**required_modules(cfg), **(more or {})}, needed_by)
+    needed = {**required_modules(cfg), **(more or {})}
+    mpi = {"mpi4py": needed.pop("mpi4py")} if "mpi4py" in needed else {}
+    problem = requirement(needed, needed_by)
     if problem:
         raise TrainError(problem)
+    if requirement(mpi, "--distributed"):  # its own line, which names the MPI library too
+        raise TrainError("--distributed: mpi4py is not installed: " + install_hint("mpi")
+                         + "; it also needs an MPI library such as Open MPI (apt-get install "
+                         "openmpi-bin)")
 
 
 def existing_outputs(out: str) -> list[str]:

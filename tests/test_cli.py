@@ -436,7 +436,7 @@ def test_ctrl_c_at_random_moments_of_real_runs(tmp_path):
     startup before chainrule's code runs is Python's own); each says one true line and exits
     130; the last one resumes to the uninterrupted run's exact parameters."""
     rng = np.random.default_rng(0)
-    args = ["train", "--epochs", "6", "--dropout", "0.2"]
+    args = ["train", "--epochs", "10", "--dropout", "0.2"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     assert chainrule(*args, "--out", str(tmp_path / "straight")).returncode == 0
     for trial in range(3):
