@@ -573,7 +573,7 @@ def saved_config(checkpoint: dict, **changes) -> Config:
     known = {f.name for f in fields(Config)}
     cfg = Config(**{k: v for k, v in checkpoint["config"].items() if k in known})
     try:
-        Config(**asdict(cfg)).check()
+        cfg.check()
     except (TypeError, TrainError) as e:  # a checkpoint written by hand, or by a bug
         raise TrainError(f"--resume: the checkpoint's settings are unusable ({e})") from None
     free = RESUMABLE_CHANGES if cfg.schedule != "cosine" else RESUMABLE_CHANGES[1:]

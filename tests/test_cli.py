@@ -460,3 +460,14 @@ def test_ctrl_c_at_random_moments_of_real_runs(tmp_path):
     assert r.returncode == 0, r.stderr
     assert_same_state(cr.load(tmp_path / "straight" / train.CHECKPOINT),
                       cr.load(out / train.CHECKPOINT))
+
+
+def test_a_checkpoint_with_unusable_settings_is_a_one_line_error(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert exits(["train", "--epochs", "1", "--out", str(out)], capsys)[0] == 0
+    state = cr.load(out / train.CHECKPOINT)
+    state["config"]["epochs"] = "many"  # valid file, digests and all: written by someone else
+    cr.save(state, out / train.CHECKPOINT)
+    status, _, stderr = exits(["train", "--out", str(out), "--resume"], capsys)
+    assert status == 2 and len(stderr.splitlines()) == 1
+    assert "the checkpoint's settings are unusable" in stderr
