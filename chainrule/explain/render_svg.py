@@ -32,8 +32,10 @@ def to_svg(ex, collapse=None) -> str:
                 f": {said[:200]})" if said else ")")
     if not _warned:
         _warned.append(True)
-        warnings.warn(f"{problem}: drawing with chainrule's built-in layered layout instead",
-                      stacklevel=3)
+        warnings.warn_explicit(  # as file "chainrule", line 0: one line, no source line shown
+            f"{problem}: drawing with chainrule's built-in layered layout instead"
+            + (" (to use Graphviz: apt-get install graphviz)" if dot is None else ""),
+            UserWarning, "chainrule", 0)
     return layered_svg(ex, collapse)
 
 
