@@ -130,6 +130,22 @@ def brief(a, mean: bool = True) -> str:
         f" mean={num(_mean(af, np.asarray(a).dtype))}" if mean else "")
 
 
+def edge(a) -> str:
+    """What an edge label shows: a number, a short vector, else the norm.
+
+    >>> edge(np.array([0.5, -0.25])), edge(np.ones((4, 4)))
+    ('[0.5, -0.25]', '‖·‖=4')
+    """
+    if a is None:
+        return ""
+    a = np.asarray(a)
+    if a.size == 1:
+        return num(a)
+    if a.size <= 3:
+        return "[" + ", ".join(num(x) for x in denoise(a).reshape(-1)) + "]"
+    return f"‖·‖={num(np.linalg.norm(np.asarray(a, dtype=np.float64)))}"
+
+
 def split_name(name: str) -> tuple[str, str]:
     """``mul₁`` -> (``mul``, ``₁``): the base and its trailing subscript digits."""
     i = len(name)
