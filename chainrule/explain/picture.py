@@ -159,7 +159,7 @@ def picture(ex, collapse=None) -> Picture:
                     forward.append(edge)
                     seen.add(edge)
     sent: dict = {}  # one gradient edge per term, or per box pair where a module merges them
-    for step in ex.steps:
+    for step in ex.steps if ex.mode == "reverse" else ():  # tangents show in the boxes
         for t in step.terms:
             edge = (box_of[t.child], box_of[step.name])
             if edge[0] != edge[1]:

@@ -29,8 +29,17 @@ ALL_STATES_MAX = 7  # with up to this many modules every combination of collapse
 
 
 def _exact(a):
-    """A scalar's full-precision value (for the hover), else None."""
-    return float(np.asarray(a).reshape(-1)[0]) if a is not None and np.size(a) == 1 else None
+    """A scalar's full-precision value (for the hover), else None (also for NaN and ±inf,
+    which JSON cannot carry; the text says them)."""
+    if a is None or np.size(a) != 1:
+        return None
+    v = float(np.asarray(a).reshape(-1)[0])
+    return v if np.isfinite(v) else None
+
+
+def _grid(a) -> list:
+    return [[float(v) if np.isfinite(v) else None for v in row]
+            for row in np.asarray(a, dtype=np.float64)]
 
 
 def _field(a) -> dict | None:
@@ -40,8 +49,8 @@ def _field(a) -> dict | None:
     out = {"text": fmt.shaped(a), "short": fmt.brief(a), "exact": _exact(a),
            "lines": fmt.matrix(a)}
     if a.ndim == 2 and a.size <= HEATMAP_MAX and a.dtype.kind in "fiub":
-        out["grid"] = np.asarray(a, dtype=np.float64).tolist()
-        out["shown"] = np.asarray(fmt.denoise(a), dtype=np.float64).tolist()
+        out["grid"] = _grid(a)
+        out["shown"] = _grid(fmt.denoise(a))
     if a.size <= 64 and a.dtype.kind in "fiub":
         out["full"] = np.array2string(a, precision=17, separator=", ", max_line_width=100)
     return out
@@ -159,11 +168,16 @@ def page_data(ex, *, live: bool = False, direction: str = "LR", compare=None) ->
 def to_html(ex, title: str = "chainrule: backpropagation, step by step", *, live: bool = False,
             compare=None) -> str:
     """The page as one HTML string; ``live`` pages post edits to the server that made them."""
-    if compare is None and ex.mode == "reverse":
-        from .forward import comparison
-        compare = comparison(ex)
-    data = page_data(ex, live=live, compare=compare)
+    data = page_data(ex, live=live, compare=_compare_for(ex) if compare is None else compare)
     return page(title, data)
+
+
+def _compare_for(ex):
+    """Forward mode beside reverse mode, for a scalar function of a few scalar inputs."""
+    if ex.mode != "reverse":
+        return None
+    from .forward import comparison
+    return comparison(ex)
 
 
 def page(title: str, data: dict, extra: str = "") -> str:

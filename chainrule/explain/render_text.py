@@ -17,8 +17,8 @@ def _block(a) -> list[str]:
     return fmt.matrix(a, max_size=TABLE_MAX) or [fmt.brief(a)]
 
 
-def _table(ex) -> list[str]:
-    head = _HEAD
+def _table(ex, grad_label: str = "grad") -> list[str]:
+    head = _HEAD[:-1] + (grad_label,)
     rows = [[[r.name], [r.op], [str(r.shape)], _block(r.value), _block(r.grad)]
             for r in ex.nodes]
     widths = [max([len(head[i])] + [len(line) for r in rows for line in r[i]])
@@ -105,6 +105,9 @@ def step_lines(step) -> list[str]:
 
 
 def to_text(ex) -> str:
+    if ex.mode == "forward":
+        from .forward import to_text as forward_text
+        return forward_text(ex)
     out = [f"Explanation of {ex.output}: {len(ex.nodes)} nodes, parents first", ""]
     out += _table(ex)
     out += ["", "Forward pass:"]

@@ -61,6 +61,7 @@ class Step:
     terms: list[Term] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     is_output: bool = False
+    lines: list[str] = field(default_factory=list)  # forward mode: the step as text
 
 
 class Explanation:
@@ -276,7 +277,7 @@ def _raw(g):
     return None if g is None else np.asarray(getattr(g, "data", g))
 
 
-def explain(output, *, focus=None, inputs=None, mode: str = "reverse", wrt=None):
+def explain(output, *, focus=None, inputs=None, mode: str = "reverse", wrt=None, _like=None):
     """Explain the backward pass of a one-element ``output``, step by step.
 
     Runs one backward sweep of its own (with ``retain_graph=True``, touching no ``.grad``, so
@@ -316,7 +317,7 @@ def explain(output, *, focus=None, inputs=None, mode: str = "reverse", wrt=None)
         raise ValueError(f"explain: the output must have one element, not shape {output.shape}")
     if focus is not None and inputs is not None:
         raise ValueError("explain: give focus= or inputs= (the same thing), not both")
-    graph = record(output)
+    graph = record(output, _like)
     focus = inputs if focus is None else focus
     targets = ([n for n in graph.order if n.prim is None] if focus is None else
                _focus_nodes(focus, set(graph.order), graph.param_names))
@@ -355,13 +356,21 @@ class Graph:
     param_names: dict
 
 
-def record(output) -> Graph:
-    """Walk ``output``'s graph: order, names, constants and module groups."""
+def record(output, like: Graph | None = None) -> Graph:
+    """Walk ``output``'s graph: order, names, constants and module groups. ``like``: a graph
+    of the same structure (this one replays it with new leaf values) whose node names and
+    module groups carry over, position by position."""
     root = output._node or engine.leaf_node(output)
     order = engine.toposort([root])
     tensors = _tensors(order, output)
-    groups, group_of, param_names = module_groups(order)
-    names = _name_nodes(order, tensors, param_names)
+    if like is not None:
+        same = dict(zip(order, like.order))
+        groups, param_names = like.groups, {}
+        group_of = {n: like.group_of[o] for n, o in same.items() if o in like.group_of}
+        names = {n: like.names[o] for n, o in same.items()}
+    else:
+        groups, group_of, param_names = module_groups(order)
+        names = _name_nodes(order, tensors, param_names)
     consts = _Constants(set(names.values()))
     for node in order:
         if node.prim is not None:
