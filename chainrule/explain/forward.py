@@ -6,6 +6,8 @@ primitive in that one operand), so the numbers are the engine's, as in the rever
 """
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 
 from .. import engine
@@ -18,7 +20,9 @@ COMPARE_MAX_INPUTS = 6  # the side-by-side view is for a scalar function of a fe
 def dot(name: str) -> str:
     """Dot notation: ``w`` -> ``ẇ``, ``x₁`` -> ``ẋ₁``, longer names -> ``v̇[mul₁]``."""
     base, subs = fmt.split_name(name)
-    return base + "\u0307" + subs if len(base) == 1 else f"v̇[{name}]"
+    # NFC: ż, ẇ, ẋ as the single characters a reader (and a search) expects
+    return unicodedata.normalize("NFC", base + "\u0307") + subs if len(base) == 1 \
+        else f"v̇[{name}]"
 
 
 def _term_formula(prim, index: int, out: str, operands: list[str], constant) -> str:

@@ -1,6 +1,6 @@
-"""The live page: a small HTTP server on 127.0.0.1 only (never another interface) that serves
-the explanation page with every leaf editable and answers each edit by recomputing with
-chainrule (``live.recompute``). Standard library only; one explanation per server."""
+"""Local pages with a server behind them: the live explanation (every leaf editable, each
+edit recomputed by chainrule, ``live.recompute``) and the playground. A small HTTP server on
+127.0.0.1 only (never another interface), standard library only, JSON in and out."""
 from __future__ import annotations
 
 import json
@@ -10,43 +10,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .live import EditError, recompute
 
 HOST = "127.0.0.1"
-MAX_BODY = 1 << 20  # an edit is a few numbers; refuse anything larger
+MAX_BODY = 1 << 20  # a request is a few numbers or settings; refuse anything larger
 
 
-class LiveServer:
-    """A running page: ``url``, ``explanation`` (the current one), ``stop()``."""
+class JsonServer:
+    """Serves ``page()`` at ``/`` and answers ``POST /api/NAME`` with ``api[NAME](message)``
+    -> ``(status, reply dict)``, in a background thread. ``url``, ``stop()``; a context
+    manager."""
 
-    def __init__(self, ex, port: int = 0, title: str | None = None):
-        self.explanation = ex
-        self.title = title or "chainrule: backpropagation, live"
-        self._lock = threading.Lock()
-        handler = _handler(self)
-        self._httpd = ThreadingHTTPServer((HOST, port), handler)
+    def __init__(self, page, api: dict, port: int = 0, name: str = "chainrule"):
+        self._page, self._api = page, api
+        self.lock = threading.Lock()  # one request at a time touches the state
+        self._httpd = ThreadingHTTPServer((HOST, port), _handler(self))
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.url = f"http://{HOST}:{self.port}/"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
-                                        name=f"chainrule-explain-{self.port}")
+                                        name=f"{name}-{self.port}")
         self._thread.start()
-
-    def page(self) -> str:
-        from .render_html import to_html
-        with self._lock:
-            return to_html(self.explanation, self.title, live=True)
-
-    def edit(self, message: dict) -> tuple[int, dict]:
-        """Apply one edit: ``{"leaf": name, "text": value}`` -> (status, reply)."""
-        from .render_html import page_data, _compare_for
-        if not isinstance(message, dict) or not isinstance(message.get("leaf"), str) or \
-                not isinstance(message.get("text"), str):
-            return 400, {"error": "expected {\"leaf\": NAME, \"text\": VALUE}"}
-        with self._lock:
-            try:
-                new = recompute(self.explanation, message["leaf"], message["text"])
-            except EditError as err:
-                return 400, {"error": f"{message['leaf']}: {err}; nothing was changed"}
-            self.explanation = new
-            return 200, {"data": page_data(new, live=True, compare=_compare_for(new))}
 
     def stop(self) -> None:
         self._httpd.shutdown()
@@ -60,10 +41,10 @@ class LiveServer:
         self.stop()
 
     def __repr__(self):
-        return f"<chainrule live page at {self.url}>"
+        return f"<chainrule page at {self.url}>"
 
 
-def _handler(server: LiveServer):
+def _handler(server: JsonServer):
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):  # quiet: the command prints its own lines
             pass
@@ -78,12 +59,15 @@ def _handler(server: LiveServer):
 
         def do_GET(self):
             if self.path.split("?")[0] in ("/", "/index.html"):
-                self._send(200, server.page().encode("utf-8"), "text/html; charset=utf-8")
+                with server.lock:
+                    body = server._page().encode("utf-8")
+                self._send(200, body, "text/html; charset=utf-8")
             else:
                 self._send(404, b"not found", "text/plain")
 
         def do_POST(self):
-            if self.path != "/api/edit":
+            name = self.path[len("/api/"):] if self.path.startswith("/api/") else None
+            if name not in server._api:
                 self._send(404, b"not found", "text/plain")
                 return
             try:
@@ -91,18 +75,45 @@ def _handler(server: LiveServer):
             except ValueError:
                 length = -1
             if not 0 < length <= MAX_BODY:
-                status, reply = 400, {"error": "an edit must be a small JSON object"}
+                status, reply = 400, {"error": "a request must be a small JSON object"}
             else:
                 try:
                     message = json.loads(self.rfile.read(length))
                 except ValueError:
-                    status, reply = 400, {"error": "the edit is not valid JSON"}
+                    status, reply = 400, {"error": "the request is not valid JSON"}
                 else:
-                    status, reply = server.edit(message)
-            body = json.dumps(reply, allow_nan=False).encode("utf-8")
-            self._send(status, body, "application/json")
+                    with server.lock:
+                        status, reply = server._api[name](message)
+            self._send(status, json.dumps(reply, allow_nan=False).encode("utf-8"),
+                       "application/json")
 
     return Handler
+
+
+class LiveServer(JsonServer):
+    """The live explanation page; ``explanation`` is the current (last recomputed) one."""
+
+    def __init__(self, ex, port: int = 0, title: str | None = None):
+        self.explanation = ex
+        self.title = title or "chainrule: backpropagation, live"
+        super().__init__(self.page, {"edit": self.edit}, port, "chainrule-explain")
+
+    def page(self) -> str:
+        from .render_html import to_html
+        return to_html(self.explanation, self.title, live=True)
+
+    def edit(self, message) -> tuple[int, dict]:
+        """One edit, ``{"leaf": NAME, "text": VALUE}`` -> (status, reply)."""
+        from .render_html import _compare_for, page_data
+        if not isinstance(message, dict) or not isinstance(message.get("leaf"), str) or \
+                not isinstance(message.get("text"), str):
+            return 400, {"error": "expected {\"leaf\": NAME, \"text\": VALUE}"}
+        try:
+            new = recompute(self.explanation, message["leaf"], message["text"])
+        except EditError as err:
+            return 400, {"error": f"{message['leaf']}: {err}; nothing was changed"}
+        self.explanation = new
+        return 200, {"data": page_data(new, live=True, compare=_compare_for(new))}
 
 
 def serve(ex, port: int = 0, *, open_browser: bool = False, title: str | None = None):
@@ -120,3 +131,16 @@ def serve(ex, port: int = 0, *, open_browser: bool = False, title: str | None = 
         import webbrowser
         webbrowser.open(live.url)
     return live
+
+
+def run_until_interrupted(server: JsonServer, what: str) -> None:
+    """For the command line: print the URL, serve until Ctrl-C, then stop cleanly."""
+    import time
+    print(f"{what} at {server.url}  (localhost only; Ctrl-C stops it)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopped")
+    finally:
+        server.stop()
