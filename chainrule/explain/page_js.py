@@ -307,6 +307,7 @@ open it); click a matrix to see it as a heatmap.</p>
       if (name && D.nodes[name]) heatmap(name);
     }
   }
+  if (opts.start === "end") k = D.steps.length - 1;  // everything shown (the playground)
   indexSteps(); leaves(); compare(); draw(); show(false);
   return {update, go: d => go(d), get step() { return k; }, get data() { return D; }};
 }

@@ -148,14 +148,16 @@ def _scene(ex, state: tuple, direction: str) -> dict:
             "frames": frames}
 
 
-def page_data(ex, *, live: bool = False, direction: str = "LR", compare=None) -> dict:
+def page_data(ex, *, live: bool = False, direction: str = "LR", compare=None,
+              states=None) -> dict:
     """Everything the page draws, as JSON-ready data: the nodes' numbers, the steps, and a
-    laid-out scene for every collapse state."""
+    laid-out scene for every collapse state (or for ``states``: tuples of module keys)."""
     tips = {b.node: b.tooltip for b in picture(ex).boxes if b.node}
     nodes = {r.name: {"name": r.name, "kind": r.kind, "op": r.op, "shape": list(r.shape),
                       "value": _field(r.value), "grad": _field(r.grad),
                       "tip": tips.get(r.name, "")} for r in ex.nodes}
-    scenes = {"|".join(state): _scene(ex, state, direction) for state in collapse_states(ex)}
+    states = collapse_states(ex) if states is None else [tuple(sorted(s)) for s in states]
+    scenes = {"|".join(state): _scene(ex, state, direction) for state in states}
     data = {"mode": ex.mode, "output": ex.output, "nodes": nodes, "steps": _node_steps(ex),
             "scenes": scenes, "groups": [{"key": g.key, "parent": g.parent} for g in ex.groups],
             "live": live, "leaves": [], "compare": compare}
