@@ -140,3 +140,17 @@ def recompute(ex, name: str, text: str):
         by_name = {graph.names[n]: new[n] for n in graph.order}
         focus = [by_name[f] for f in source.focus]
     return explain(output, focus=focus, _like=graph)
+
+
+def apply_edit(ex, message) -> tuple:
+    """One edit from a page, ``{"leaf": NAME, "text": VALUE}`` -> ``(new explanation or
+    None, HTTP-like status, reply)``; the reply carries the new page data or the error."""
+    from .render_html import _compare_for, page_data
+    if not isinstance(message, dict) or not isinstance(message.get("leaf"), str) or \
+            not isinstance(message.get("text"), str):
+        return None, 400, {"error": "expected {\"leaf\": NAME, \"text\": VALUE}"}
+    try:
+        new = recompute(ex, message["leaf"], message["text"])
+    except EditError as err:
+        return None, 400, {"error": f"{message['leaf']}: {err}; nothing was changed"}
+    return new, 200, {"data": page_data(new, live=True, compare=_compare_for(new))}

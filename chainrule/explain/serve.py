@@ -7,7 +7,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .live import EditError, recompute
+from .live import apply_edit
 
 HOST = "127.0.0.1"
 MAX_BODY = 1 << 20  # a request is a few numbers or settings; refuse anything larger
@@ -104,16 +104,10 @@ class LiveServer(JsonServer):
 
     def edit(self, message) -> tuple[int, dict]:
         """One edit, ``{"leaf": NAME, "text": VALUE}`` -> (status, reply)."""
-        from .render_html import _compare_for, page_data
-        if not isinstance(message, dict) or not isinstance(message.get("leaf"), str) or \
-                not isinstance(message.get("text"), str):
-            return 400, {"error": "expected {\"leaf\": NAME, \"text\": VALUE}"}
-        try:
-            new = recompute(self.explanation, message["leaf"], message["text"])
-        except EditError as err:
-            return 400, {"error": f"{message['leaf']}: {err}; nothing was changed"}
-        self.explanation = new
-        return 200, {"data": page_data(new, live=True, compare=_compare_for(new))}
+        new, status, reply = apply_edit(self.explanation, message)
+        if new is not None:
+            self.explanation = new
+        return status, reply
 
 
 def serve(ex, port: int = 0, *, open_browser: bool = False, title: str | None = None):
