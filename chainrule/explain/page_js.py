@@ -181,8 +181,9 @@ open it); click a matrix to see it as a heatmap.</p>
       view.scrollLeft += r.left - v.left - (v.width - r.width) / 2;
     if (r.top < v.top || r.bottom > v.bottom)
       view.scrollTop += r.top - v.top - (v.height - r.height) / 2;
-    const vr = view.getBoundingClientRect();
-    if (vr.top < 0 || vr.top > window.innerHeight - 80) view.scrollIntoView({block: "nearest"});
+    const after = g.getBoundingClientRect();  // then the window, if the node is outside it
+    if (after.top < 0 || after.bottom > window.innerHeight)
+      window.scrollBy(0, after.top - (window.innerHeight - after.height) / 2);
   }
   function go(d) { k = Math.max(0, Math.min(D.steps.length - 1, k + d)); show(); }
   function stop() {
