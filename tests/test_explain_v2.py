@@ -282,3 +282,33 @@ def test_playground_trains_with_chainrule_and_reports_what_the_page_draws():
     status, state = pg.api_reset({"dataset": "spirals", "layers": "16", "activation": "relu",
                                   "optimizer": "sgd", "lr": 0.1})
     assert status == 200 and state["step"] == 0 and state["settings"]["layers"] == [16]
+
+
+# -- 8. the README's pictures are the examples' ---------------------------------------------------
+def test_readme_pictures_are_current_and_match_the_snippet_and_the_text():
+    import importlib.util
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("render_neuron", root / "docs" /
+                                                  "render_neuron.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, content in module.pictures().items():  # regenerated: run docs/render_neuron.py
+        assert (root / "docs" / name).read_text(encoding="utf-8") == content, name
+    # the README's snippet, as written there (default dtype), gives the lines the README quotes
+    w = cr.tensor(2.0, requires_grad=True, name="w")
+    b = cr.tensor(-1.0, requires_grad=True, name="b")
+    x, t = cr.tensor(1.5, name="x"), cr.tensor(1.0, name="t")
+    z = w * x + b
+    y = cr.sigmoid(z)
+    L = 0.5 * (y - t) ** 2
+    z.name, y.name, L.name = "z", "y", "L"
+    snippet = cr.explain(L).to_text()
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    picture = (root / "docs" / "neuron.txt").read_text(encoding="utf-8")
+    for quoted in ("sub₁ = y − t = 0.8808 − 1 = -0.1192",
+                   "w̄ = v̄[mul₁]·∂mul₁/∂w = (-0.01252) · 1.5 = -0.01877",
+                   "∂mul₁/∂w (multiply): x = 1.5"):
+        assert quoted in readme and quoted in snippet and quoted in picture, quoted
+    svg = (root / "docs" / "neuron.svg").read_text(encoding="utf-8")
+    assert "grad = -0.01877" in svg and "value = 0.8808" in svg

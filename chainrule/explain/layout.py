@@ -71,8 +71,12 @@ def place_labels(pic, lay: Layout) -> None:
         spot = None
         for t in (0.5, 0.35, 0.65, 0.2, 0.8, 0.1, 0.9):
             cx, cy = x1 + (x2 - x1) * t, y1 + (y2 - y1) * t
-            for dx, dy in ((0, 2), (0, -h - 2), (4, -h / 2), (-w - 4, -h / 2)):
-                r = (cx - w / 2 + dx if dx == 0 else cx + dx, cy + dy, w, h)
+            # beside the edge, not on it: to its right where edges run down, else below
+            sides = ((8, -h / 2), (-w - 8, -h / 2), (None, 4), (None, -h - 4)) \
+                if lay.direction == "TB" else ((None, 4), (None, -h - 4), (8, -h / 2),
+                                               (-w - 8, -h / 2))
+            for dx, dy in sides:
+                r = (cx - w / 2 if dx is None else cx + dx, cy + dy, w, h)
                 if r[0] >= 0 and r[1] >= 0 and not _hits(r, obstacles) and \
                         not _hits(r, placed):
                     spot = r

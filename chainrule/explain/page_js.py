@@ -188,7 +188,8 @@ open it); click a matrix to see it as a heatmap.</p>
   function go(d) { k = Math.max(0, Math.min(D.steps.length - 1, k + d)); show(); }
   function stop() {
     if (timer) clearInterval(timer);
-    timer = null; $("play").innerHTML = "&#9654; Play"; $("play").setAttribute("aria-pressed", "false");
+    timer = null; $("play").innerHTML = "&#9654; Play";
+    $("play").setAttribute("aria-pressed", "false");
   }
   function play() {
     if (timer) { stop(); return; }

@@ -62,7 +62,7 @@ def layered_svg(ex, collapse=None, direction: str = "LR") -> str:
         x1, y1, x2, y2 = edge_ends(lay, a, b, False)
         out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
                    'stroke="black" marker-end="url(#fw)"/>')
-    for (a, b, amount), spot in zip(pic.backward, lay.labels):
+    for a, b, _ in pic.backward:
         x1, y1, x2, y2 = edge_ends(lay, a, b, True)
         out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
                    'stroke="red" stroke-dasharray="4 3" marker-end="url(#bw)"/>')
@@ -78,7 +78,7 @@ def layered_svg(ex, collapse=None, direction: str = "LR") -> str:
             out.append(f'<text x="{x + PAD:.1f}" y="{y + PAD + 11 + i * LINE_H:.1f}"{color} '
                        f'xml:space="preserve">{escape(clip(text))}</text>')
         out.append("</g>")
-    for (a, b, amount), spot in zip(pic.backward, lay.labels):  # on top of everything
+    for (_, _, amount), spot in zip(pic.backward, lay.labels):  # on top of everything
         if spot is not None:
             x, y, w, h = spot
             out.append(f'<text class="elabel" x="{x + 2:.1f}" y="{y + 11:.1f}" fill="red" '

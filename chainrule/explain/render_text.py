@@ -97,7 +97,8 @@ def step_lines(step) -> list[str]:
     formulas = []
     for t in step.terms:
         p = t.partial
-        number = f" = {fmt.num(p)}" if p is not None and t.local.replace("−", "-") != fmt.num(p) else ""
+        same = p is None or t.local.replace("−", "-") == fmt.num(p)  # "1": no " = 1"
+        number = "" if same else f" = {fmt.num(p)}"
         line = f"    ∂{t.child}/∂{step.name} ({t.child_op}): {t.local}{number}"
         if t.local and line not in formulas:
             formulas.append(line)
