@@ -91,8 +91,8 @@ class Explanation:
 
     @property
     def grads(self) -> dict:
-        """``{name: grad}`` for every node."""
-        return {row.name: row.grad for row in self.nodes}
+        """``{name: grad}`` for every node that gets a gradient (constants get none)."""
+        return {row.name: row.grad for row in self.nodes if row.kind != "const"}
 
     def to_text(self) -> str:
         from .render_text import to_text
