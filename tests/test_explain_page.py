@@ -100,6 +100,28 @@ def test_page_steps_through_forward_and_backward_with_the_engines_numbers(browse
     page.close()
 
 
+def test_forward_mode_page_steps_through_the_tangents(browser, tmp_path):
+    import chainrule as cr
+    w = cr.tensor(0.5, requires_grad=True, name="w")
+    x = cr.tensor(1.5, name="x")
+    y = cr.sigmoid(w * x)
+    y.name = "y"
+    fx = cr.explain(y, mode="forward", wrt=w)
+    page, errors = _open(browser, fx, tmp_path, "forward")
+    n = int(page.inner_text("#counter").split("/ ")[1])
+    assert n == len(fx.nodes) + len(fx.steps)
+    for _ in range(n - 1):
+        page.keyboard.press("ArrowRight")
+    assert page.inner_text("#phase") == "forward mode: tangents"
+    assert page.inner_text("#current-label") == "tangent"
+    assert page.inner_text("#formula").startswith("ẏ = v̇[mul₁]·(y·(1 − y))")
+    assert float(page.get_attribute("#current-number", "title")) == pytest.approx(
+        float(fx.node("y").grad), rel=1e-12)
+    assert page.text_content(_field("y", "grad")).startswith("tangent = ")
+    assert not errors
+    page.close()
+
+
 def test_the_current_node_is_always_in_view(browser, tmp_path):
     ex = mlp()
     page, errors = _open(browser, ex, tmp_path, "mlp", width=900, height=700)

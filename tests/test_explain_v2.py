@@ -122,6 +122,8 @@ def test_forward_mode_trace_in_dot_notation_matches_jvp_and_reverse():
     np.testing.assert_allclose(fx.node("y").grad, tangent.data)
     np.testing.assert_allclose(fx.node("y").grad, cr.explain(y).node("w").grad)
     assert "tangent" in fx.to_svg() and fx.mode == "forward"
+    assert r"\dot{z} &= \dot{\mathrm{mul}_{1}}\,\frac{\partial z}" in fx.to_latex()
+    assert "**Tangents** (forward mode, v̇ = ∂v/∂w)" in fx.to_markdown()
     with pytest.raises(ValueError, match="wrt"):
         cr.explain(y, mode="forward")
     with pytest.raises(ValueError, match="mode"):

@@ -63,8 +63,7 @@ def _node_steps(ex) -> list[dict]:
     for row in ex.nodes:
         if row.kind == "op":
             lines = forward_lines(row, values)
-            if row.local:
-                lines.append(f"local derivative rule ({row.prim}): {row.local}")
+            lines += [f"local derivative: {p}" for p in row.partials]
         else:
             kind = "a constant" if row.kind == "const" else "an input"
             block = fmt.matrix(row.value)

@@ -7,11 +7,6 @@ _HEAD = ("name", "op", "shape", "value", "grad")
 TABLE_MAX = 6  # the table shows matrices of up to this many entries (the steps show more)
 
 
-def _cells(ex) -> list[tuple]:
-    return [(r.name, r.op, str(r.shape), fmt.brief(r.value), fmt.brief(r.grad))
-            for r in ex.nodes]
-
-
 def _block(a) -> list[str]:
     """A table cell: small matrices as matrices (several lines), others in one line."""
     return fmt.matrix(a, max_size=TABLE_MAX) or [fmt.brief(a)]
@@ -125,15 +120,27 @@ def _md(s: str) -> str:
     return s.replace("|", "\\|")
 
 
+def _md_cell(a) -> str:
+    """A table cell: a small matrix over several lines (``<br>``), else one line."""
+    block = fmt.matrix(a, max_size=TABLE_MAX)
+    return "<br>".join(_md(line) for line in block) if block else _md(fmt.brief(a))
+
+
 def to_markdown(ex) -> str:
     out = [f"**Explanation of `{ex.output}`**", "",
            "| " + " | ".join(_HEAD) + " | local derivative |",
            "|" + "---|" * (len(_HEAD) + 1)]
-    for r, cells in zip(ex.nodes, _cells(ex)):
-        out.append("| " + " | ".join(_md(c) for c in cells) + f" | {_md(r.local)} |")
-    out += ["", f"**Backward pass** (v̄ = ∂{ex.output}/∂v), in the order it ran:", ""]
+    for r in ex.nodes:
+        cells = [_md(r.name), _md(r.op), str(r.shape), _md_cell(r.value), _md_cell(r.grad),
+                 _md("; ".join(r.partials))]
+        out.append("| " + " | ".join(cells) + " |")
+    if ex.mode == "forward":
+        out += ["", f"**Tangents** (forward mode, v̇ = ∂v/∂{ex.wrt}), in graph order:", ""]
+    else:
+        out += ["", f"**Backward pass** (v̄ = ∂{ex.output}/∂v), in the order it ran:", ""]
     for i, step in enumerate(ex.steps, 1):
-        first, *rest = step_lines(step)
+        first, *rest = step.lines if ex.mode == "forward" else step_lines(step)
         out.append(f"{i}. `{first}`")
-        out += [f"   - {_md(line.strip())}" for line in rest]
+        if rest:  # the matrices and formulas keep their layout in a code block
+            out += ["   ```"] + [f"   {line}" for line in rest] + ["   ```"]
     return "\n".join(out)

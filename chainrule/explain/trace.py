@@ -31,6 +31,8 @@ class NodeRow:
     expr: str = ""  # the forward expression in the operands' names: "w · x"
     prim: str | None = None  # the engine's primitive (the op as recorded: "mul_scalar")
     params: dict = field(default_factory=dict)  # the op's shown parameters, as text
+    partials: list = field(default_factory=list)  # "∂mul₁/∂w = x", one per operand with a
+    # gradient, in the operands' names (``local`` is the registry's rule text)
 
 
 @dataclass
@@ -459,11 +461,21 @@ def _rows(graph: Graph, bars: dict) -> list[NodeRow]:
         operands = operand_names(graph, node)
         op = notation.display_name(prim.name, node.params)
         params = notation.shown_params(prim.name, node.params)
+        consts = graph.consts.of_node[node]
+        constant = next((c.name for c in consts if c is not None and any(
+            src[0] == "c" and src[1] is node for src in c.sources)), None)
+        partials = []
+        for k, c in enumerate(consts):
+            if c is None:
+                rule = notation.partial(prim, k, name, operands, constant)
+                # a matrix rule says what the operand's gradient receives, not a partial
+                partials.append(rule if "+=" in rule else f"∂{name}/∂{operands[k]} = {rule}")
         rows.append(NodeRow(
             name=name, op=op, shape=shape, value=value, grad=bars[node],
             parents=[n for n in operands if n in shown or n in kept],
             local=prim.formula, group=group, kind="op",
-            expr=notation.expression(op, operands, params), prim=prim.name, params=params))
+            expr=notation.expression(op, operands, params), prim=prim.name, params=params,
+            partials=partials))
     return rows
 
 
