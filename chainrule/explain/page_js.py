@@ -16,7 +16,7 @@ PAGE_CSS = """
  g.current rect.box { stroke: #e67e00; stroke-width: 4; } g.done rect.box.op { fill: #f3fff0; }
  rect.frame { fill: #00000009; stroke: #999; }
  .frame-label { font-family: sans-serif; fill: #444; cursor: pointer; }
- g.module-box { cursor: pointer; }
+ g.module-box { cursor: pointer; } g.node-box text, g.module-box text { pointer-events: none; }
  line.fw { stroke: #333; } line.bw { stroke: red; stroke-dasharray: 4 3; }
  line.hot { stroke-width: 3; } svg text { font-family: "DejaVu Sans Mono", monospace;
  font-size: 12px; white-space: pre; } text.grad { fill: red; }
@@ -224,30 +224,37 @@ open it); click a matrix to see it as a heatmap.</p>
     [["value", node.value], [D.mode === "forward" ? "tangent" : "grad", node.grad]].forEach(
       ([label, f]) => {
         if (!f || !f.grid) return;
-        const rows = f.grid.length, cols = f.grid[0].length, cell = Math.max(6,
-          Math.min(28, Math.floor(360 / Math.max(rows, cols))));
+        const rows = f.grid.length, cols = f.grid[0].length;
+        const cell = f.cells ? 46 : Math.max(6, Math.min(28, Math.floor(360 / Math.max(rows, cols))));
         let top = 0;
-        f.grid.forEach(r => r.forEach(v => { top = Math.max(top, Math.abs(v)); }));
+        f.shown.forEach(r => r.forEach(v => { top = Math.max(top, Math.abs(v || 0)); }));
         const fig = document.createElement("figure");
         fig.setAttribute("data-heatmap", label);
         const cap = document.createElement("figcaption");
         cap.textContent = name + " " + label + " (" + rows + "\u00d7" + cols + "), |max| = " +
-          (f.short || "");
+          f.absmax + "; hover a cell for its exact value";
         fig.appendChild(cap);
         const s = document.createElementNS(NS, "svg");
         s.setAttribute("width", cols * cell); s.setAttribute("height", rows * cell);
         f.grid.forEach((r, i) => r.forEach((v, j) => {
-          const t = top > 0 ? f.shown[i][j] / top : 0;  // blue below 0, red above
+          const t = top > 0 ? (f.shown[i][j] || 0) / top : 0;  // blue below 0, red above
           const c = t >= 0 ? [255, Math.round(255 * (1 - t)), Math.round(255 * (1 - t))]
                            : [Math.round(255 * (1 + t)), Math.round(255 * (1 + t)), 255];
           const rect = el("rect", {x: j * cell, y: i * cell, width: cell, height: cell,
-            fill: "rgb(" + c.join(",") + ")", "data-i": i, "data-j": j}, s);
+            fill: "rgb(" + c.join(",") + ")", stroke: "white", "data-i": i, "data-j": j}, s);
           el("title", {}, rect).textContent = "[" + i + ", " + j + "] = " + v;
+          if (f.cells) {
+            const tx = el("text", {x: j * cell + cell / 2, y: i * cell + cell / 2 + 4,
+              "text-anchor": "middle", "pointer-events": "none",
+              fill: Math.abs(t) > 0.6 ? "white" : "black"}, s);
+            tx.textContent = f.cells[i][j];
+          }
         }));
         fig.appendChild(s); box.appendChild(fig);
       });
     const close = document.createElement("button");
     close.textContent = "close"; close.onclick = () => box.classList.add("gone");
+    close.style.alignSelf = "flex-start";
     box.appendChild(close);
   }
   function leaves() {

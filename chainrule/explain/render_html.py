@@ -51,9 +51,20 @@ def _field(a) -> dict | None:
     if a.ndim == 2 and a.size <= HEATMAP_MAX and a.dtype.kind in "fiub":
         out["grid"] = _grid(a)
         out["shown"] = _grid(fmt.denoise(a))
+        out["absmax"] = fmt.num(np.max(np.abs(a))) if a.size else "0"
+        if a.size <= 64:  # few enough cells to print each rounded number in it
+            out["cells"] = [[fmt.num(v) for v in row] for row in fmt.denoise(a)]
     if a.size <= 64 and a.dtype.kind in "fiub":
         out["full"] = np.array2string(a, precision=17, separator=", ", max_line_width=100)
     return out
+
+
+def _shown(a) -> str:
+    """The panel's number: a scalar, a small matrix over its lines, else a summary."""
+    block = fmt.matrix(a) if a is not None else None
+    if block is None:
+        return fmt.shaped(a)
+    return f"{tuple(np.shape(a))}\n" + "\n".join(block)
 
 
 def _node_steps(ex) -> list[dict]:
@@ -70,15 +81,15 @@ def _node_steps(ex) -> list[dict]:
             lines = [f"{row.name} is {kind}: " + (fmt.summary(row.value) if block is None
                                                   else "")] + (block or [])
         steps.append({"phase": "forward", "node": row.name, "lines": lines,
-                      "number": _exact(row.value), "text": fmt.shaped(row.value),
+                      "number": _exact(row.value), "text": _shown(row.value),
                       "label": "value"})
     if ex.mode == "forward":
         return steps + [{"phase": "tangent", "node": s.name, "lines": s.lines,
-                         "number": _exact(s.bar), "text": fmt.shaped(s.bar), "label": label,
+                         "number": _exact(s.bar), "text": _shown(s.bar), "label": label,
                          "from": [t.child for t in s.terms]} for s in ex.steps]
     for step in ex.steps:
         steps.append({"phase": "backward", "node": step.name, "lines": step_lines(step),
-                      "number": _exact(step.bar), "text": fmt.shaped(step.bar),
+                      "number": _exact(step.bar), "text": _shown(step.bar),
                       "label": label, "from": [t.child for t in step.terms]})
     return steps
 
