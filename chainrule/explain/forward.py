@@ -143,7 +143,10 @@ def tangent_lines(step: Step) -> list[str]:
             plain = t.local == dot(t.child) or cb == 0  # u̇ itself, or nothing moves
             parts.append(fmt.term_num(v) if plain else
                          f"{fmt.term_num(cb)} · {fmt.term_num(v / cb)}")
-        return [f"{lhs} = {symbolic} = {' + '.join(parts)} = {fmt.summary(step.bar)}"]
+        numbers = " + ".join(parts)
+        if numbers == fmt.summary(step.bar):  # one plain term: say its number once
+            return [f"{lhs} = {symbolic} = {numbers}"]
+        return [f"{lhs} = {symbolic} = {numbers} = {fmt.summary(step.bar)}"]
     block = fmt.matrix(step.bar)
     return [f"{lhs} = {symbolic}"] + ([f"    = {fmt.shaped(step.bar)}"] if block is None else
                                       [("    = " if i == 0 else "      ") + ln
