@@ -194,6 +194,7 @@ def _fallback(prim, index: int, operands: list[str]) -> str:
     for i, ch in enumerate(text):
         prev = text[i - 1] if i else " "
         nxt = text[i + 1] if i + 1 < len(text) else " "
+        nxt = " " if nxt in "ᵢⱼₙ" else nxt  # xᵢ is an element of x
         if ch in letters and not (prev.isalpha() or nxt.isalpha()) and \
                 letters[ch] < len(operands):
             out.append(_MARK[letters[ch]])

@@ -20,6 +20,14 @@ def sum_to(g, shape):
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1)
     return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g
 '''
+_SCATTER = '''
+
+def scatter(g, index, shape):
+    """The gradient of x[index]: g added back into zeros of x's shape."""
+    z = np.zeros(shape, dtype=g.dtype)
+    np.add.at(z, index, g)
+    return z
+'''
 _LOG_SOFTMAX = '''
 
 def log_softmax(v):
@@ -34,7 +42,8 @@ def _ident(name: str, used: set) -> str:
     s = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in s)
     if not s or s[0].isdigit():
         s = "v" + s
-    if keyword.iskeyword(s) or s in ("np", "sum_to", "log_softmax", "values", "grads"):
+    if keyword.iskeyword(s) or s in ("np", "sum_to", "log_softmax", "scatter", "values",
+                                     "grads"):
         s += "_"
     base, k = s, 1
     while s in used:
@@ -87,6 +96,16 @@ def _forward(prim: str, a: list[str], p: dict, row) -> str:
         return f"{a[0]}.astype(np.{np.dtype(p['dtype'])})"
     if prim == "linear":
         return f"{a[0]} @ {a[1]}.T" + (f" + {a[2]}" if len(a) > 2 else "")
+    if prim == "leaky_relu":
+        return f"np.where({a[0]} > 0, {a[0]}, {a[0]} * {p['negative_slope']!r})"
+    if prim == "clip":
+        return f"np.clip({a[0]}, {p['lo']!r}, {p['hi']!r})"
+    if prim in ("maximum", "minimum"):
+        return f"np.{prim}({a[0]}, {a[1]})"
+    if prim == "where":
+        return f"np.where({a[0]}, {a[1]}, {a[2]})"
+    if prim == "getitem" and p.get("basic"):
+        return f"{a[0]}[{tuple(p['index'])!r}]"
     if prim == "softmax_cross_entropy":
         return f"-({a[1]} * log_softmax({a[0]})).sum() * {p['scale']!r}"
     raise Unsupported(prim)
@@ -143,6 +162,20 @@ def _backward(prim: str, k: int, g: str, a: list[str], out: str, p: dict, shapes
         return f"np.transpose({g}, {tuple(int(i) for i in np.argsort(p['axes']))!r})"
     if prim == "astype":
         return f"{g}.astype({x}.dtype)"
+    if prim == "leaky_relu":
+        return f"{g} * np.where({x} > 0, 1, {p['negative_slope']!r})"
+    if prim == "clip":
+        lo = "True" if p["lo"] is None else f"({x} >= {p['lo']!r})"
+        hi = "True" if p["hi"] is None else f"({x} <= {p['hi']!r})"
+        return f"{g} * ({lo} & {hi})"
+    if prim in ("maximum", "minimum"):
+        u, v = (x, y) if k == 0 else (y, x)
+        wins = ">" if prim == "maximum" else "<"
+        return f"{g} * (({u} {wins} {v}) + 0.5 * ({u} == {v}))"  # ties share (as PyTorch)
+    if prim == "where":
+        return f"np.where({a[0]}, {g}, 0)" if k == 1 else f"np.where({a[0]}, 0, {g})"
+    if prim == "getitem" and p.get("basic"):
+        return f"scatter({g}, {tuple(p['index'])!r}, {tuple(shapes[0])!r})"
     if prim == "linear":
         if len(shapes[0]) != 2:
             raise Unsupported("linear on a batch that is not 2-D")
@@ -238,6 +271,8 @@ def to_python(ex) -> str:
             'in NumPy."""', "import numpy as np", ""]
     if "sum_to(" in body:
         head.append(_SUM_TO)
+    if "scatter(" in body:
+        head.append(_SCATTER)
     if "log_softmax(" in body:
         head.append(_LOG_SOFTMAX)
     return "\n".join(head) + body
