@@ -225,7 +225,8 @@ open it); click a matrix to see it as a heatmap.</p>
       ([label, f]) => {
         if (!f || !f.grid) return;
         const rows = f.grid.length, cols = f.grid[0].length;
-        const cell = f.cells ? 46 : Math.max(6, Math.min(28, Math.floor(360 / Math.max(rows, cols))));
+        const fit = Math.floor(360 / Math.max(rows, cols));
+        const cell = f.cells ? 46 : Math.max(6, Math.min(28, fit));
         let top = 0;
         f.shown.forEach(r => r.forEach(v => { top = Math.max(top, Math.abs(v || 0)); }));
         const fig = document.createElement("figure");
