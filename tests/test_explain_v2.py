@@ -318,3 +318,23 @@ def test_readme_pictures_are_current_and_match_the_snippet_and_the_text():
         assert quoted in readme and quoted in snippet and quoted in picture, quoted
     svg = (root / "docs" / "neuron.svg").read_text(encoding="utf-8")
     assert "grad = -0.01877" in svg and "value = 0.8808" in svg
+
+
+def test_cli_playground_serves_its_page_and_refuses_bad_settings(capsys):
+    from chainrule import cli
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["playground", "--help"])
+    assert stop.value.code == 0 and "TensorFlow Playground" in capsys.readouterr().out
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule", "playground", "--port", "0",
+                             "--dataset", "circles"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline()).group(0)
+        page = urllib.request.urlopen(url, timeout=30).read().decode()
+        assert "chainrule playground" in page and '"dataset": "circles"' in page
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    bad = subprocess.run([sys.executable, "-m", "chainrule", "playground", "--layers", "0"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "layers" in bad.stderr and len(bad.stderr.splitlines()) == 1

@@ -91,7 +91,14 @@ def parse_value(text: str, shape: tuple, dtype) -> np.ndarray:
 
 def recompute(ex, name: str, text: str):
     """A new explanation with leaf ``name`` set to the value ``text`` says; ``ex`` is left as
-    it was. Raises EditError (changing nothing) for text that is not a fitting value."""
+    it was. Raises EditError (changing nothing) for text that is not a fitting value.
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor(3.0, requires_grad=True, name="w")
+    >>> y = w * w; y.name = "y"
+    >>> float(recompute(cr.explain(y), "w", "5").node("w").grad)
+    10.0
+    """
     source = ex.source
     if source is None:
         raise EditError("this explanation cannot be recomputed (it was not made by explain)")
