@@ -353,3 +353,23 @@ def test_playground_trains_live_in_the_browser(browser):
         assert "layers" in page.inner_text("#pg-error")
         assert not errors
         page.close()
+
+
+def test_a_big_graph_collapses_a_whole_depth_at_once(browser, tmp_path):
+    from chainrule.explain import explain
+    from tests.test_explain import net_loss
+    _, loss = net_loss(depth=3)
+    ex = explain(loss)
+    assert len(ex.nodes) > 60  # laid out per depth only, so the page stays small
+    page, errors = _open(browser, ex, tmp_path, "big", width=1400)
+    width = float(page.get_attribute("#graph", "width"))
+    depth = {g.key: g.depth for g in ex.groups}
+    key = next(g.key for g in ex.groups if g.depth == 2)
+    page.click(f'[data-frame="{key}"]')
+    modules = page.locator("[data-module]").evaluate_all("es => es.map(e => e.dataset.module)")
+    assert sorted(modules) == sorted(k for k, d in depth.items() if d == 2)
+    assert float(page.get_attribute("#graph", "width")) < width
+    page.click(f'[data-module="{key}"]')  # and open them again
+    assert page.locator("[data-module]").count() == 0
+    assert not errors
+    page.close()

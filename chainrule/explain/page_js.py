@@ -124,7 +124,14 @@ open it); click a matrix to see it as a heatmap.</p>
   }
   function hasGrid() { return Object.values(D.nodes).some(n => n.value && n.value.grid); }
   function toggle(key) {
+    const was = new Set(collapsed);
     if (collapsed.has(key)) collapsed.delete(key); else collapsed.add(key);
+    if (!D.scenes[sceneKey()]) {  // not laid out in advance (a big graph): every module
+      const group = D.groups.find(g => g.key === key);  // at this depth together
+      collapsed.clear();
+      if (!was.has(key)) D.groups.filter(g => g.depth === group.depth)
+        .forEach(g => collapsed.add(g.key));
+    }
     draw();
   }
   const fwdIndex = {}, bwdIndex = {};
@@ -228,7 +235,8 @@ open it); click a matrix to see it as a heatmap.</p>
         const fit = Math.floor(360 / Math.max(rows, cols));
         const cell = f.cells ? 46 : Math.max(6, Math.min(28, fit));
         let top = 0;
-        f.shown.forEach(r => r.forEach(v => { top = Math.max(top, Math.abs(v || 0)); }));
+        (f.shown || f.grid).forEach(r => r.forEach(v => {
+          top = Math.max(top, Math.abs(v || 0)); }));
         const fig = document.createElement("figure");
         fig.setAttribute("data-heatmap", label);
         const cap = document.createElement("figcaption");
@@ -238,7 +246,7 @@ open it); click a matrix to see it as a heatmap.</p>
         const s = document.createElementNS(NS, "svg");
         s.setAttribute("width", cols * cell); s.setAttribute("height", rows * cell);
         f.grid.forEach((r, i) => r.forEach((v, j) => {
-          const t = top > 0 ? (f.shown[i][j] || 0) / top : 0;  // blue below 0, red above
+          const t = top > 0 ? ((f.shown || f.grid)[i][j] || 0) / top : 0;  // blue < 0 < red
           const c = t >= 0 ? [255, Math.round(255 * (1 - t)), Math.round(255 * (1 - t))]
                            : [Math.round(255 * (1 + t)), Math.round(255 * (1 + t)), 255];
           const rect = el("rect", {x: j * cell, y: i * cell, width: cell, height: cell,

@@ -23,9 +23,10 @@ from .page_js import PAGE_CSS, PAGE_JS
 from .picture import picture
 from .render_text import forward_lines, step_lines
 
-HEATMAP_MAX = 4096  # 2-D values up to this size ship their entries for the heatmap
+HEATMAP_MAX = 1024  # 2-D values up to this size ship their entries for the heatmap
 ALL_STATES_MAX = 7  # with up to this many modules every combination of collapsed ones is laid
 # out in advance; with more, each module alone and each depth
+BIG_GRAPH = 60  # nodes; a bigger graph gets one layout per depth only (the page stays small)
 
 
 def _exact(a):
@@ -50,7 +51,9 @@ def _field(a) -> dict | None:
            "lines": fmt.matrix(a)}
     if a.ndim == 2 and a.size <= HEATMAP_MAX and a.dtype.kind in "fiub":
         out["grid"] = _grid(a)
-        out["shown"] = _grid(fmt.denoise(a))
+        shown = fmt.denoise(a)
+        if not np.array_equal(shown, a):  # only where rounding noise was zeroed
+            out["shown"] = _grid(shown)
         out["absmax"] = fmt.num(np.max(np.abs(a))) if a.size else "0"
         if a.size <= 64:  # few enough cells to print each rounded number in it
             out["cells"] = [[fmt.num(v) for v in row] for row in fmt.denoise(a)]
@@ -110,13 +113,15 @@ def collapse_states(ex) -> list[tuple]:
             return False
         return tuple(sorted(k for k in chosen if not hidden(k)))
 
-    if len(keys) <= ALL_STATES_MAX:
+    depths = sorted({g.depth for g in ex.groups})
+    by_depth = [tuple(g.key for g in ex.groups if g.depth == d) for d in depths]
+    if len(ex.nodes) > BIG_GRAPH:
+        subsets = [()] + by_depth
+    elif len(keys) <= ALL_STATES_MAX:
         subsets = itertools.chain.from_iterable(
             itertools.combinations(keys, n) for n in range(len(keys) + 1))
     else:
-        depths = sorted({g.depth for g in ex.groups})
-        subsets = [()] + [(k,) for k in keys] + [
-            tuple(g.key for g in ex.groups if g.depth == d) for d in depths]
+        subsets = [()] + [(k,) for k in keys] + by_depth
     return list(dict.fromkeys(canonical(set(s)) for s in subsets))
 
 
@@ -169,7 +174,8 @@ def page_data(ex, *, live: bool = False, direction: str = "LR", compare=None,
     states = collapse_states(ex) if states is None else [tuple(sorted(s)) for s in states]
     scenes = {"|".join(state): _scene(ex, state, direction) for state in states}
     data = {"mode": ex.mode, "output": ex.output, "nodes": nodes, "steps": _node_steps(ex),
-            "scenes": scenes, "groups": [{"key": g.key, "parent": g.parent} for g in ex.groups],
+            "scenes": scenes, "groups": [{"key": g.key, "parent": g.parent, "depth": g.depth}
+                       for g in ex.groups],
             "live": live, "leaves": [], "compare": compare}
     if live:
         from .live import editable
