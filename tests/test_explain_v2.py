@@ -77,6 +77,22 @@ def test_per_operand_formulas_use_the_operands_names_for_every_binary_op():
     assert ex.step("a").terms[0].local == "b·a^(b − 1)"
 
 
+def test_einsum_and_convolution_have_a_rule_per_operand():
+    rng = np.random.default_rng(0)
+    A = _named(rng.standard_normal((3, 4)), "A")
+    v = _named(rng.standard_normal(4), "v")
+    ex = cr.explain(cr.einsum("ij,j->i", A, v).sum())
+    a_rule, v_rule = ex.step("A").terms[0].local, ex.step("v").terms[0].local
+    assert a_rule.startswith(fmt.bar("A") + " += einsum(") and v_rule.startswith("v̄ += einsum(")
+    x = _named(rng.standard_normal((1, 1, 5, 5)), "x")
+    K = _named(rng.standard_normal((2, 1, 3, 3)), "K")
+    ex = cr.explain(cr.nn.functional.conv2d(x, K).sum())
+    assert ex.step("x").terms[0].local == "x̄ += conv_transpose(v̄[conv2d₁], K)"
+    assert ex.step("K").terms[0].local == "K̄ += correlate(x, v̄[conv2d₁])"
+    fx = cr.explain(cr.nn.functional.conv2d(x, K).sum(), mode="forward", wrt=K)
+    assert "conv2d(x, K̇)" in fx.to_text()
+
+
 def test_matrices_print_as_matrices_and_noise_as_zero():
     ex = two_layer()
     text = ex.to_text()

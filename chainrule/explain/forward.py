@@ -37,6 +37,9 @@ def _term_formula(prim, index: int, out: str, operands: list[str], constant) -> 
                                              "broadcast_to", "getitem", "sum_to"):
         return f"{notation.display_name(name, None)}({dot(u)})"
     local = notation.partial(prim, index, out, operands, constant)
+    if "+=" in local:  # linear in this operand (einsum, conv): the op applied to its tangent
+        dotted = [dot(u) if j == index else n for j, n in enumerate(operands)]
+        return notation.expression(notation.display_name(name, None), dotted, {})
     if local == "1":
         return dot(u)
     if local == "−1":

@@ -147,7 +147,8 @@ def _scalar_partial(prim: str, c: str, a: str, o: str) -> str:
     return ""
 
 
-def partial(prim, index: int, out: str, operands: list[str], constant: str | None) -> str:
+def partial(prim, index: int, out: str, operands: list[str], constant: str | None,
+            params: dict | None = None) -> str:
     """The local derivative of ``out`` with respect to operand ``index``, in names.
 
     Bilinear ops on matrices have no scalar partial: their line says what the operand's
@@ -173,6 +174,15 @@ def partial(prim, index: int, out: str, operands: list[str], constant: str | Non
         x, w = operands[0], operands[1]
         return [f"{fmt.bar(x)} += {ob} @ {w}", f"{fmt.bar(w)} += {ob}ᵀ @ {x}",
                 f"{fmt.bar(operands[-1])} += {ob} summed over the batch"][min(index, 2)]
+    if name == "conv2d" and len(operands) >= 2:  # out = x ⋆ w: each operand its own rule
+        return (f"{fmt.bar(a)} += conv_transpose({ob}, {b})" if index == 0 else
+                f"{fmt.bar(b)} += correlate({a}, {ob})")
+    if name == "einsum" and params and "ins" in params and index < len(params["ins"]):
+        ins = list(params["ins"])
+        others = [params["out"]] + [sp for j, sp in enumerate(ins) if j != index]
+        names = [ob] + [n for j, n in enumerate(operands) if j != index]
+        spec = ",".join(others) + "->" + ins[index]
+        return f"{fmt.bar(operands[index])} += einsum('{spec}', {', '.join(names)})"
     if name == "softmax_cross_entropy":
         return f"(softmax({a}) − onehot) · scale"
     templates = _PARTIALS.get(display_name(name, None))

@@ -467,7 +467,7 @@ def _rows(graph: Graph, bars: dict) -> list[NodeRow]:
         partials = []
         for k, c in enumerate(consts):
             if c is None:
-                rule = notation.partial(prim, k, name, operands, constant)
+                rule = notation.partial(prim, k, name, operands, constant, node.params)
                 # a matrix rule says what the operand's gradient receives, not a partial
                 partials.append(rule if "+=" in rule else f"∂{name}/∂{operands[k]} = {rule}")
         rows.append(NodeRow(
@@ -498,7 +498,7 @@ def _steps(graph: Graph, ran, seen, bars) -> list[Step]:
                 child=names[child], child_op=notation.display_name(child.prim.name,
                                                                    child.params),
                 index=index, local=notation.partial(child.prim, index, names[child], operands,
-                                                    constant),
+                                                    constant, child.params),
                 child_bar=seen[child][0], value=gk))
     # The sweep visits nodes in reverse topological order: leaves take their place there.
     steps = []
