@@ -68,9 +68,15 @@ def operand_order(prim_name: str) -> tuple:
 def shown_params(prim_name: str, params: dict | None) -> dict:
     """The parameters worth showing beside the op (slopes, axes, scales), as text."""
     out = {}
-    for k, v in (params or {}).items():
+    params = params or {}
+    every = tuple(range(-len(params["shape_in"]), 0)) if isinstance(
+        params.get("shape_in"), tuple) else None
+    for k, v in params.items():
         if k in _HIDDEN or (k == "c" and prim_name in SCALAR_OPERAND):
             continue
+        if (k == "keepdims" and v is False) or (k == "axis" and v is not None and every
+                                                and tuple(np.atleast_1d(v)) == every):
+            continue  # the defaults: a reduction over everything, as x.sum() reads
         if isinstance(v, np.ndarray) and v.size > 1:
             continue  # drawn as a constant node of its own
         if isinstance(v, (int, float, np.number, np.ndarray)) and not isinstance(v, bool):

@@ -57,7 +57,9 @@ def forward_lines(row, values: dict | None = None) -> list[str]:
 
 
 def _symbolic(step) -> str:
-    return " + ".join(f"{fmt.bar(t.child)}·∂{t.child}/∂{step.name}" for t in step.terms)
+    """Σ v̄ⱼ·∂vⱼ/∂vᵢ; a matrix rule (``h̄ += W₂ᵀ @ z̄₂``) is written as the product it is."""
+    return " + ".join(t.local.split(" += ", 1)[1] if " += " in t.local else
+                      f"{fmt.bar(t.child)}·∂{t.child}/∂{step.name}" for t in step.terms)
 
 
 def _numeric(step) -> str | None:
