@@ -197,6 +197,8 @@ def _explain(args, parser):
                      + (", not both" if args.case is not None else ""))
     if args.at and args.expr is None:
         parser.error("explain: --at NAME=VALUE goes with --expr (the values of its variables)")
+    if args.port and not args.serve:
+        parser.error("explain: --port goes with --serve")
     if args.case is not None:
         ex, stem = CASES[args.case](focus=args.focus), f"explain-{args.case}"
     else:

@@ -266,6 +266,9 @@ def test_cli_serve_prints_a_localhost_url(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "chainrule", "explain", "neuron", "--serve",
                           "--port", "70000"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--port" in bad.stderr
+    alone = subprocess.run([sys.executable, "-m", "chainrule", "explain", "neuron", "--port",
+                            "8000"], capture_output=True, text=True, timeout=60)
+    assert alone.returncode == 2 and "--port goes with --serve" in alone.stderr
 
 
 def test_widget_recomputes_an_edit_in_python():

@@ -10,7 +10,7 @@ def add_serve_arguments(e: argparse.ArgumentParser) -> None:
                    help="instead of writing files, serve a live page on 127.0.0.1 where every "
                    "input and constant is editable and chainrule recomputes each edit")
     e.add_argument("--port", type=int, default=0, metavar="N",
-                   help="port for --serve / the playground (default: any free port)")
+                   help="port for --serve (default: any free port)")
 
 
 def add_playground_arguments(p: argparse.ArgumentParser) -> None:
