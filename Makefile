@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench scaling lint clean
+.PHONY: demo test docs bench scaling lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[all,test]'
+	$(BIN)/python -m pip install -q -e '.[all,test,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -21,6 +21,11 @@ test: $(STAMP)
 	$(BIN)/ruff check chainrule tests examples bench
 	$(BIN)/python -m pytest
 
+# The documentation site (mkdocs.yml) into site/, executing the course notebooks; any
+# warning (a broken link, a docstring mkdocstrings cannot read) fails the build.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
@@ -29,4 +34,4 @@ scaling: $(STAMP)
 	$(BIN)/python bench/scaling.py
 
 clean:
-	rm -rf $(VENV) chainrule-demo chainrule-examples .pytest_cache
+	rm -rf $(VENV) chainrule-demo chainrule-examples .pytest_cache site .cache

@@ -5,7 +5,10 @@ import numpy as np
 
 from .engine import enable_grad, no_grad
 from .errors import GradcheckError
-from .tensor import Tensor, as_tensor
+from .ops import concatenate, reshape, sum
+from .ops.shape import as_tensor
+from .tensor import Tensor
+from .transforms import grad, jacobian
 
 
 def _float64_inputs(inputs):
@@ -48,7 +51,6 @@ def numerical_grad(f, *inputs, eps: float = 1e-6):
 
 
 def _analytic_jacobians(f, xs, mode):
-    from .transforms import jacobian
     nums = tuple(range(len(xs)))
     jac = jacobian(f, nums, mode=mode)(*[Tensor._wrap(x) for x in xs])
     return [np.asarray(j.data, dtype=np.float64) for j in jac]
@@ -85,8 +87,6 @@ def gradcheck(f, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         for i, (a, n) in enumerate(zip(_analytic_jacobians(f, xs, mode), numeric)):
             _compare(a, n, i, names[i], atol, rtol, f"{mode} mode")
     if order >= 2:
-        from .ops import concatenate, reshape, sum
-        from .transforms import grad
         rng = np.random.default_rng(0)
         with no_grad():
             out_shape = as_tensor(f(*[Tensor._wrap(x) for x in xs])).shape

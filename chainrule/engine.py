@@ -1,15 +1,20 @@
-"""The graph: nodes, grad modes, applying a primitive, and the one backward sweep.
+"""The graph: grad modes, nodes, version counters, and the one backward sweep.
+
+The engine knows nodes and values, not the Tensor class: it reads a tensor's ``_data``,
+``_node``, ``_requires_grad`` and ``_version`` and nothing else. Tensors are made one layer up
+(``tensor.py``); ``apply.py`` runs a primitive and calls ``record`` here.
 
 Invariants
-- A Tensor that requires grad owns a node: the Node of the op that made it, or a leaf Node
-  (``prim is None``) created the first time it is used. Nodes hold their inputs strongly and
+- A tensor that requires grad owns a node: the Node of the op that made it, or a leaf Node
+  (``prim is None``) made the first time it is used. Nodes hold their inputs strongly and
   their output weakly, so a graph lives exactly as long as the outputs that reach it.
 - Internal maps are keyed by Node identity, never by Tensor (Tensor overloads ``==``).
 - No recursion: the topological sort is an explicit stack, so 100,000-op chains work.
+- Modes change by one store of an immutable ``Mode`` and are restored in ``finally`` blocks
+  with no call in between, so a KeyboardInterrupt can never leave a mode half-changed.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import threading
@@ -19,56 +24,70 @@ import weakref
 import numpy as np
 
 from .errors import AnomalyError, ChainruleError, GraphFreedError, ShapeError, describe
-from .registry import RAW, TENSOR
+
+# --------------------------------------------------------------------------------------------
+# Modes.
+
+
+class Mode:
+    """Grad recording, anomaly mode and the open forward-mode levels of one thread.
+
+    ``plain`` (grad on, no anomaly mode, no forward mode) is the one case the hot path handles
+    inline, read as one flag."""
+    __slots__ = ("grad_enabled", "anomaly", "fw_levels", "plain")
+
+    def __init__(self, grad_enabled: bool = True, anomaly: bool = False, fw_levels=()):
+        self.grad_enabled = grad_enabled
+        self.anomaly = anomaly
+        self.fw_levels = fw_levels  # active forward-mode levels, innermost last
+        self.plain = grad_enabled and not anomaly and not fw_levels
+
+    def replace(self, **changes) -> Mode:
+        fields = {"grad_enabled": self.grad_enabled, "anomaly": self.anomaly,
+                  "fw_levels": self.fw_levels, **changes}
+        return Mode(**fields)
 
 
 class _State(threading.local):
-    grad_enabled = True
-    anomaly = False
-    fw_levels: tuple = ()  # active forward-mode levels, innermost last
-    # grad_enabled and neither anomaly mode nor forward mode: the one case ``apply`` handles
-    # inline. Kept in step by ``set_mode``, so the hot path reads one flag, not three.
-    plain = True
+    mode = Mode()
+    # How many function transforms (grad, vjp, jvp, ...) are running a function right now:
+    # inside one, every result must stay differentiable (see ``transforms.differentiable``).
+    depth = 0
 
 
 STATE = _State()
 
 
-def set_mode(**changes) -> None:
-    """Change the thread's grad/anomaly/forward-mode state (and the ``plain`` summary)."""
-    st = STATE
-    for k, v in changes.items():
-        setattr(st, k, v)
-    st.plain = st.grad_enabled and not st.anomaly and not st.fw_levels
-
-
-# --------------------------------------------------------------------------------------------
-# Grad modes.
-
 class _GradMode:
-    """A ``with`` block (or a decorator) that turns recording on or off and restores it.
-    A class, not a generator context manager: every ``backward`` and optimizer step
-    enters one, and this costs a third as much."""
+    """A ``with`` block (or a decorator) that turns recording on or off and restores it."""
     __slots__ = ("enabled", "prev")
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
 
     def __enter__(self):
-        self.prev = STATE.grad_enabled
-        set_mode(grad_enabled=self.enabled)
+        prev = STATE.mode
+        new = prev.replace(grad_enabled=self.enabled)
+        self.prev = prev
+        STATE.mode = new  # last: an interrupt before this store changed nothing
 
     def __exit__(self, *exc):
-        set_mode(grad_enabled=self.prev)
+        STATE.mode = self.prev
 
     def __call__(self, fn):
-        """As a decorator: a fresh block per call, so re-entrant and thread-safe."""
+        """As a decorator: a fresh block per call (re-entrant, thread-safe), restored in a
+        ``finally`` with no call in between (interrupt-safe)."""
         enabled = self.enabled
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with _GradMode(enabled):
+            prev = STATE.mode
+            new = prev.replace(grad_enabled=enabled)
+            STATE.mode = new
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                STATE.mode = prev
         return wrapper
 
 
@@ -77,8 +96,8 @@ class _SetGradEnabled(_GradMode):
     __slots__ = ()
 
     def __init__(self, enabled: bool):
-        self.enabled, self.prev = enabled, STATE.grad_enabled
-        set_mode(grad_enabled=enabled)
+        self.enabled, self.prev = enabled, STATE.mode
+        STATE.mode = self.prev.replace(grad_enabled=enabled)
 
     def __enter__(self):
         pass
@@ -98,48 +117,79 @@ def no_grad() -> _GradMode:
 
 
 def enable_grad() -> _GradMode:
-    """Context manager (and decorator) that turns recording back on inside ``no_grad``."""
+    """Context manager (and decorator) that turns recording back on inside ``no_grad``.
+
+    >>> import chainrule as cr
+    >>> with cr.no_grad():
+    ...     with cr.enable_grad():
+    ...         print(cr.is_grad_enabled())
+    True
+    """
     return _GradMode(True)
 
 
 def set_grad_enabled(enabled: bool) -> _GradMode:
     """Turn recording on or off now; used as ``with set_grad_enabled(b):`` it is restored at
-    the end of the block."""
+    the end of the block.
+
+    >>> import chainrule as cr
+    >>> with cr.set_grad_enabled(False):
+    ...     print(cr.is_grad_enabled())
+    False
+    """
     return _SetGradEnabled(bool(enabled))
 
 
 def is_grad_enabled() -> bool:
-    return STATE.grad_enabled
+    """Whether ops record a graph in this thread now.
+
+    >>> import chainrule as cr
+    >>> cr.is_grad_enabled()
+    True
+    """
+    return STATE.mode.grad_enabled
 
 
-@contextlib.contextmanager
-def detect_anomaly():
+class detect_anomaly:  # noqa: N801  (a context manager named like PyTorch's)
     """Raise ``AnomalyError`` at the first op whose forward or backward yields NaN or Inf.
 
     The error names the op, its inputs' names and shapes, and the line of user code that
     created the op (recorded while the mode is on).
+
+    >>> import chainrule as cr
+    >>> with cr.detect_anomaly():
+    ...     cr.log(cr.tensor(-1.0))
+    Traceback (most recent call last):
+    ...
+    chainrule.errors.AnomalyError: log produced NaN in its forward pass; ...
     """
-    prev = STATE.anomaly
-    set_mode(anomaly=True)
-    try:
-        yield
-    finally:
-        set_mode(anomaly=prev)
+    __slots__ = ("prev",)
+
+    def __enter__(self):
+        prev = STATE.mode
+        new = prev.replace(anomaly=True)
+        self.prev = prev
+        STATE.mode = new
+
+    def __exit__(self, *exc):
+        STATE.mode = self.prev
 
 
 # --------------------------------------------------------------------------------------------
-# Nodes.
+# Nodes and recording.
 
 class Node:
+    """One recorded op: its primitive, inputs (Tensors), parents (their nodes, None where an
+    input needs no gradient), params, and what its rules need of the output."""
     __slots__ = ("prim", "inputs", "parents", "needs", "params", "out_data", "out_ref",
-                 "__weakref__")
+                 "stamp", "calls", "__weakref__")  # calls: nn.Module calls that returned it
 
     def __repr__(self):
         return f"<Node {self.prim.name if self.prim else 'leaf'}>"
 
 
 class LeafNode(Node):
-    """Where a leaf's gradient ends: it accumulates into the (weakly held) tensor's .grad."""
+    """Where a leaf's gradient ends (a tensor that requires grad and was made by no op)."""
     __slots__ = ("tensor_ref",)
 
 
@@ -154,12 +204,39 @@ def leaf_node(t) -> Node:
     if node is None:
         node = LeafNode()
         node.prim = None
-        node.parents = node.needs = ()
-        node.inputs = ()
+        node.parents = node.needs = node.inputs = ()
         node.out_data = None
+        node.stamp = 0
         node.tensor_ref = weakref.ref(t)
         t._node = node
     return node
+
+
+_ONE_NEED = (True,)
+
+
+def record(prim, inputs: tuple, params, out) -> None:
+    """Make ``out`` the output of a new node of ``prim`` (some input requires grad)."""
+    node = Node()
+    node.prim = prim
+    node.inputs = inputs
+    if len(inputs) == 1:
+        t = inputs[0]
+        node.parents = (t._node or leaf_node(t),)
+        node.needs = _ONE_NEED
+    else:
+        node.parents = tuple([(t._node or leaf_node(t)) if t._requires_grad else None
+                              for t in inputs])
+        node.needs = tuple([p is not None for p in node.parents])
+    node.params = params
+    node.stamp = CLOCK[0]
+    if prim.uses_out:
+        node.out_data = out._data
+        node.out_ref = weakref.ref(out)
+    else:
+        node.out_data = None
+    out._node = node
+    out._requires_grad = True
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -173,10 +250,7 @@ def user_location() -> str:
     return "<unknown>"
 
 
-# --------------------------------------------------------------------------------------------
-# Applying a primitive: the hot path.
-
-def _op_error(prim, inputs, err):
+def op_error(prim, inputs, err):
     """A forward's ValueError with the operands' names. NumPy's come from mismatched operands;
     a ChainruleError (LinAlgError) names its op already and keeps its class."""
     names = ", ".join(describe(t) for t in inputs)
@@ -185,95 +259,80 @@ def _op_error(prim, inputs, err):
     return ShapeError(f"{prim.name}: {err} (inputs: {names})")
 
 
-_TENSOR = []  # [Tensor], bound by chainrule.tensor (it imports this module first)
-_ONE_NEED = (True,)
-
-
-def apply(prim, inputs: tuple, params: dict | None = None, data=None):
-    """Run ``prim`` on Tensors, record a node if needed and propagate forward-mode tangents.
-
-    ``data``: the forward value when the caller has it already, exactly as ``prim.forward``
-    would give it (max pooling finds the maxima while choosing its mask).
-    """
-    if data is None:
-        try:
-            if len(inputs) == 1:
-                data = prim.forward(inputs[0].data, **params) if params else \
-                    prim.forward(inputs[0].data)
-            elif params:
-                data = prim.forward(*[t.data for t in inputs], **params)
-            else:
-                data = prim.forward(*[t.data for t in inputs])
-        except (ValueError, IndexError) as err:
-            raise _op_error(prim, inputs, err) from None
-    out = _new_tensor(data)
-    st = STATE
-    plain = st.plain
-    if plain or st.grad_enabled:
-        for t in inputs:
-            if t._requires_grad:
-                _record(prim, inputs, params, out)
-                break
-    return out if plain else _apply_modes(prim, inputs, params, out)
-
-
-def _apply_modes(prim, inputs, params, out):
-    """``apply``'s tail when anomaly or forward mode is on (or grad is off: then nothing)."""
-    st = STATE
-    if st.fw_levels:
-        for t in inputs:
-            if t._tangents:
-                _forward.propagate(prim, inputs, params, out)
-                break
-    if st.anomaly:
-        if out._node is not None:  # recorded just now: remember the user's line
-            CREATED_AT[out._node] = user_location()
-        _check_finite(prim, inputs, out.data, "forward", out._node)
-    return out
-
-
-def _new_tensor(data):
-    if type(data) is not np.ndarray:  # NumPy returns scalars for 0-d results
-        data = np.asarray(data)
-    out = _TENSOR[0].__new__(_TENSOR[0])
-    out.data = data
-    out.grad = out.name = out._tangents = out._node = None
-    out._requires_grad = False
-    return out
-
-
-def _record(prim, inputs, params, out):
-    node = Node()
-    node.prim = prim
-    node.inputs = inputs
-    if len(inputs) == 1:
-        t = inputs[0]
-        node.parents = (t._node or leaf_node(t),)
-        node.needs = _ONE_NEED
-    else:
-        node.parents = tuple([(t._node or leaf_node(t)) if t._requires_grad else None
-                              for t in inputs])
-        node.needs = tuple([p is not None for p in node.parents])
-    node.params = params
-    if prim.uses_out:
-        node.out_data = out.data
-        node.out_ref = weakref.ref(out)
-    else:
-        node.out_data = None
-    out._node = node
-    out._requires_grad = True
-
-
-def _check_finite(prim, inputs, value, phase, node):
-    value = value.data if hasattr(value, "_node") else value
+def check_finite(prim, inputs, value, phase, node):
+    """Anomaly mode: raise at the first NaN/Inf, naming the op and where it was created."""
+    value = getattr(value, "_data", value)
     if value is None or value.dtype.kind not in "fc" or np.isfinite(value).all():
         return
-    where = CREATED_AT.get(node) if node is not None else None
-    where = where or user_location()
+    where = (CREATED_AT.get(node) if node is not None else None) or user_location()
     names = ", ".join(describe(t) for t in inputs)
     bad = "NaN" if np.isnan(value).any() else "Inf"
     raise AnomalyError(f"{prim.name} produced {bad} in its {phase} pass; inputs: {names}; "
                        f"created at {where}")
+
+
+# --------------------------------------------------------------------------------------------
+# Version counters: an in-place write after an op recorded its inputs makes that op's saved
+# values wrong, so the backward pass must refuse it (as PyTorch does).
+#
+# CLOCK ticks once per in-place write anywhere. A node stamps the clock when recorded; a
+# tensor's counter remembers the clock of its last write. A saved input written after its
+# node was stamped has ``last > stamp``. Views share their base's counter (apply.py).
+
+CLOCK = [0]
+
+
+class Version:
+    """How often a tensor's memory was written in place, and when (shared by its views)."""
+    __slots__ = ("count", "last", "recent")
+
+    def __init__(self):
+        self.count = 0
+        self.last = 0
+        self.recent = []  # (clock, count after the write) of the last writes, for messages
+
+
+def bump_version(t) -> None:
+    """Record an in-place write to ``t``'s memory (every in-place path calls this)."""
+    CLOCK[0] += 1
+    v = t._version
+    if v is None:
+        v = t._version = Version()
+    v.count += 1
+    v.last = CLOCK[0]
+    v.recent = v.recent[-7:] + [(v.last, v.count)]
+
+
+def _check_versions(node) -> None:
+    """Raise if a value ``node``'s rules read was written in place after it was recorded."""
+    out = node.out_ref() if node.prim.uses_out else None
+    for t in node.inputs + ((out,) if out is not None else ()):
+        v = t._version
+        if v is not None and v.last > node.stamp:
+            before = [c for clock, c in v.recent if clock <= node.stamp]
+            then = before[-1] if before else v.count - len(v.recent)
+            role = "output" if t is out else "input"
+            raise RuntimeError(
+                f"{node.prim.name}: its {role} {describe(t)} was modified by an in-place "
+                f"operation after {node.prim.name} saved it for the backward pass: it is at "
+                f"version {v.count}; {node.prim.name} saved version {max(then, 0)}. Compute "
+                "the gradient before changing it, or change a copy (t.clone()).")
+
+
+# --------------------------------------------------------------------------------------------
+# The vocabulary rules compute with (RAW on arrays, TENSOR on Tensors) is defined in
+# ``chainrule.ops.vocab``, one layer up, and installed here once when it is imported.
+VOCABULARY: dict = {}
+
+
+def install_vocabulary(raw, tensor) -> None:
+    VOCABULARY["raw"], VOCABULARY["tensor"] = raw, tensor
+
+
+def tensor_mode_needed(create_graph: bool) -> bool:
+    """A sweep computes on Tensors when its results must be differentiable or carry
+    forward-mode tangents; on raw arrays otherwise (a plain ``backward()``: fast)."""
+    return create_graph or bool(STATE.mode.fw_levels)
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,133 +359,91 @@ def toposort(roots) -> list:
     return order
 
 
-def _wrap(v):
-    from .tensor import Tensor
-    return v if isinstance(v, Tensor) else Tensor._wrap(v)
+def _needed(order, targets) -> set:
+    """The nodes on a path to one of ``targets``: only their cotangents are computed."""
+    needed = set(targets)
+    for node in order:
+        if node not in needed and any(p in needed for p in node.parents):
+            needed.add(node)
+    return needed
 
 
-def sweep(roots, root_grads, *, targets=None, retain_graph=False, create_graph=False,
-          observer=None, order=None):
-    """Propagate cotangents from ``roots`` backwards.
+def sweep(roots, root_grads, targets=None, *, retain_graph=False, create_graph=False,
+          observer=None, order=None) -> dict:
+    """v̄ᵢ = Σⱼ v̄ⱼ·∂vⱼ/∂vᵢ from ``roots`` (seeded with ``root_grads``) back to ``targets``.
 
-    With ``targets`` (a list of nodes) returns {node: cotangent} for them and touches no
-    ``.grad``; without, accumulates into every leaf's ``.grad`` (``backward()``).
-    The sweep runs on raw ndarrays unless its results must be differentiable
-    (``create_graph``) or carry forward-mode tangents (a jvp is active).
+    Returns {target node: its cotangent}; without ``targets``, {leaf node: its cotangent} for
+    every leaf reached. The rules run on raw arrays unless the result must be differentiable
+    (``create_graph``) or carry tangents (a jvp is open). ``observer(node, g, gs)`` sees each
+    step (``cr.explain``); ``order`` is the graph, when the caller has sorted it already.
     """
-    tensor_mode = create_graph or bool(STATE.fw_levels)
-    ops = TENSOR if tensor_mode else RAW
-    if order is None:  # a caller that already sorted the graph passes its ``order``
-        order = toposort(roots)
-    target_set = needed = None
-    if targets is not None:
-        target_set = set(targets)
-        needed = set(target_set)
-        for node in order:
-            if node not in needed and any(p in needed for p in node.parents):
-                needed.add(node)
+    tensor_mode = tensor_mode_needed(create_graph)
+    ops = VOCABULARY["tensor" if tensor_mode else "raw"]
+    order = toposort(roots) if order is None else order
+    wanted = None if targets is None else set(targets)
+    needed = None if targets is None else _needed(order, wanted)
     grads: dict = {}
     for node, g in zip(roots, root_grads):
         grads[node] = grads[node] + g if node in grads else g
-    results = {}
-    pop = grads.pop
-    anomaly = STATE.anomaly
-    given: set = set()
-    hooks = HOOKS if len(HOOKS) else None  # WeakKeyDictionary.__len__ is slow: ask once
-    with _GradMode(create_graph):
+    results, clock, anomaly = {}, CLOCK[0], STATE.mode.anomaly
+    hooks = HOOKS if len(HOOKS) else ()  # WeakKeyDictionary lookups are slow: ask once
+    prev = STATE.mode
+    new = prev.replace(grad_enabled=create_graph)
+    STATE.mode = new
+    try:
         for node in reversed(order):
-            g = pop(node, None)
-            if g is None:
+            g = grads.pop(node, None)
+            if g is None or needed is not None and node not in needed:
                 continue
-            if hooks is not None and node in hooks:
-                g = _run_hooks(node, g, tensor_mode)
-            if target_set is not None and node in target_set:
+            if node in hooks:
+                g = _run_hooks(node, g, ops)
+            prim, inputs = node.prim, node.inputs
+            if prim is None or wanted is not None and node in wanted:
                 results[node] = g
-            prim = node.prim
-            if prim is None:
-                if target_set is None:
-                    _accumulate(node, g, tensor_mode, given)
-                continue
-            inputs = node.inputs
-            if inputs is None:
-                raise GraphFreedError(
-                    f"backward through {prim.name} a second time, but its saved values were "
-                    "freed by the first backward; pass retain_graph=True to the first call")
-            if needed is None:
-                needs = node.needs
-            else:
-                needs = tuple([p is not None and p in needed for p in node.parents])
-                if True not in needs:
+                if prim is None:  # a leaf: its gradient ends here
                     continue
+            if inputs is None:
+                raise GraphFreedError(f"backward through {prim.name} a second time, but its "
+                                      "saved values were freed by the first backward; pass "
+                                      "retain_graph=True to the first call")
+            if node.stamp != clock and prim.saves:  # something was written since: ours?
+                _check_versions(node)
+            needs = node.needs if needed is None else _needs(node, needed)
             if tensor_mode:
-                gs = prim.vjp(ops, g, inputs, _output_tensor(node) if prim.uses_out else None,
+                gs = prim.vjp(ops, g, ops.output(node) if prim.uses_out else None, inputs,
                               node.params, needs)
-            elif len(inputs) == 1:
-                gs = prim.vjp(ops, g, (inputs[0].data,), node.out_data, node.params, needs)
-            else:
-                gs = prim.vjp(ops, g, [t.data for t in inputs], node.out_data, node.params,
-                              needs)
+            else:  # the rule on the arrays
+                gs = prim.vjp(ops, g, node.out_data, (inputs[0]._data,) if len(inputs) == 1
+                              else [t._data for t in inputs], node.params, needs)
             if observer is not None:
                 observer(node, g, gs)
-            parents = node.parents
-            if len(parents) == 1:  # most nodes: skip the zip
-                gi = gs[0]
-                if gi is not None:
-                    p = parents[0]
+            for p, gi in zip(node.parents, gs):
+                if gi is not None and p is not None:
                     if anomaly:
-                        _check_finite(prim, inputs, gi, "backward", node)
-                    grads[p] = grads[p] + gi if p in grads else gi
-            else:
-                for p, gi in zip(parents, gs):
-                    if gi is None or p is None:
-                        continue
-                    if anomaly:
-                        _check_finite(prim, inputs, gi, "backward", node)
+                        check_finite(prim, inputs, gi, "backward", node)
                     grads[p] = grads[p] + gi if p in grads else gi
             if not retain_graph:
-                node.inputs = None
-                node.out_data = None
+                node.inputs = node.out_data = None
+    finally:
+        STATE.mode = prev
     return results
 
 
-def _run_hooks(node, g, tensor_mode):
+def _needs(node, needed) -> tuple:
+    return tuple([p is not None and p in needed for p in node.parents])
+
+
+def _run_hooks(node, g, ops):
     for hook in HOOKS[node]:
-        new = hook(_wrap(g))
+        new = hook(g, ops)
         if new is not None:
-            g = new if tensor_mode else np.asarray(getattr(new, "data", new))
+            g = new
     return g
 
 
-def _output_tensor(node):
-    out = node.out_ref()
-    if out is None:  # the output was dropped by the user: recompute it from the inputs
-        out = apply(node.prim, node.inputs, node.params)
-    return out
-
-
-def _accumulate(node, g, tensor_mode, given):
-    """Add ``g`` into the leaf's ``.grad``. In raw mode ``.grad`` gets an array of its own
-    (writable, aliasing no other leaf's), so optimizers may update it in place."""
-    t = node.tensor_ref()
-    if t is None:
-        return
-    if not tensor_mode:
-        if t.grad is not None:
-            g = t.grad.data + g
-        elif g.base is not None or not g.flags.writeable or id(g) in given:
-            g = g.copy()
-        given.add(id(g))
-        g = _new_tensor(g)
-    elif t.grad is not None:
-        g = t.grad + g
-    t.grad = g
-
-
-def register_hook(t, hook):
-    """``hook(grad) -> grad | None`` runs when ``t``'s cotangent is complete."""
-    if not t._requires_grad:
-        raise RuntimeError(f"register_hook: {describe(t)} does not require grad")
-    node = t._node or leaf_node(t)
+def add_hook(node, hook):
+    """Run ``hook(g, ops) -> g | None`` when ``node``'s cotangent is complete; returns a
+    handle whose ``remove()`` takes it away."""
     hooks = HOOKS.setdefault(node, [])
     hooks.append(hook)
 
@@ -435,6 +452,3 @@ def register_hook(t, hook):
             hooks.remove(hook)
 
     return _Handle()
-
-
-from . import forward as _forward  # noqa: E402  (forward mode builds on apply)

@@ -1,8 +1,9 @@
 """Declaring new differentiable primitives from outside the package, the way chainrule
-declares its own (see ``chainrule.registry`` for the rule signatures and vocabulary).
+declares its own: one rule signature, ``rule(ops, g, out, *xs, **params)`` (see
+``chainrule.registry`` for what each kind's rule returns).
 
 >>> import chainrule as cr, numpy as np
->>> @cr.extend.elementwise(lambda ops, x, out: 3 * x * x, formula="d/dx x³ = 3x²")
+>>> @cr.extend.elementwise(lambda ops, g, out, x: g * 3 * x * x, formula="d/dx x³ = 3x²")
 ... def cube(x):
 ...     return x ** 3
 >>> cr.grad(cr.grad(cube))(2.0).item()
@@ -13,9 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import registry
-from .engine import apply
-from .ops._front import nary
-from .tensor import Tensor, as_tensor
+from .apply import apply
+from .ops.elementwise import nary
+from .ops.shape import as_tensor
+from .tensor import Tensor, new_tensor
+from .transforms import jvp as _jvp
 
 
 def _front(prim, doc):
@@ -27,34 +30,35 @@ def _front(prim, doc):
     return fn
 
 
-def elementwise(*derivs, name=None, formula="", uses_out=False, sympy=None):
-    """Decorate a NumPy forward ``f(*arrays, **params)``; ``derivs[i](ops, *xs, out,
-    **params)`` is ∂out/∂xᵢ written with ``ops`` functions and operators. ``sympy(sp, *xs,
+def elementwise(*rules, name=None, formula="", uses_out=False, sympy=None):
+    """Decorate a NumPy forward ``f(*arrays, **params)``; ``rules[i](ops, g, out, *xs,
+    **params)`` is g·∂out/∂xᵢ, written with ``ops`` functions and operators. ``sympy(sp, *xs,
     **params)``, optional, is the op on SymPy expressions, for ``cr.symbolic``."""
     def deco(forward):
-        prim = registry.elementwise(name or forward.__name__, forward, *derivs,
+        prim = registry.elementwise(name or forward.__name__, forward, *rules,
                                     formula=formula, uses_out=uses_out, sympy=sympy,
                                     replace=True)
         return _front(prim, forward.__doc__)
     return deco
 
 
-def linear(transpose, *, name=None, formula="", sympy=None):
-    """Decorate the NumPy forward of a linear op; ``transpose(ops, g, params, needs)``
-    returns one cotangent per input. The forward must accept extra leading dimensions."""
+def linear(*rules, name=None, formula="", sympy=None):
+    """Decorate the NumPy forward of a linear op; ``rules[i](ops, g, out, *xs, **params)``
+    is its transpose for input i. The forward must accept extra leading dimensions."""
     def deco(forward):
-        prim = registry.linear(name or forward.__name__, forward, transpose, formula=formula,
+        prim = registry.linear(name or forward.__name__, forward, *rules, formula=formula,
                                sympy=sympy, replace=True)
         return _front(prim, forward.__doc__)
     return deco
 
 
 def primitive(*, vjp, jvp, name=None, formula="", uses_out=False, sympy=None):
-    """Decorate the NumPy forward of any op, given ``vjp(ops, g, xs, out, params, needs)``
-    and ``jvp(xs, dxs, out, params)`` written with chainrule ops."""
+    """Decorate the NumPy forward of any op: ``vjp[i](ops, g, out, *xs, **params)`` gives x̄ᵢ
+    and ``jvp(ops, g, out, *xs, **params)`` the output tangent, ``g`` being the tuple of the
+    inputs' tangents (``None`` for zero)."""
     def deco(forward):
-        prim = registry.general(name or forward.__name__, forward, vjp, jvp, formula=formula,
-                                uses_out=uses_out, sympy=sympy, replace=True)
+        prim = registry.general(name or forward.__name__, forward, vjp=vjp, jvp=jvp,
+                                formula=formula, uses_out=uses_out, sympy=sympy, replace=True)
         return _front(prim, forward.__doc__)
     return deco
 
@@ -78,8 +82,9 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
         self.__name__ = getattr(fun, "__name__", "custom_vjp")
         self.__doc__ = fun.__doc__
         self.prim = registry.general(
-            self.__name__, lambda *xs, fwd_out, res: fwd_out, self._vjp, self._jvp,
+            self.__name__, lambda *xs, fwd_out, res: fwd_out, vjp=(), jvp=self._jvp,
             formula="custom vjp", replace=True)
+        self.prim.vjp = self._vjp  # bwd gives every input's cotangent at once
 
     def defvjp(self, fwd, bwd):
         self.fwd, self.bwd = fwd, bwd
@@ -91,10 +96,11 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
         xs = tuple(as_tensor(a) for a in args)
         out, res = self.fwd(*xs)
         out = as_tensor(out)
-        return apply(self.prim, xs, {"fwd_out": out.data, "res": res})
+        return apply(self.prim, xs, {"fwd_out": out._data, "res": res})
 
-    def _vjp(self, ops, g, xs, out, params, needs):
-        gs = self.bwd(params["res"], g if isinstance(g, Tensor) else Tensor._wrap(g))
+    def _vjp(self, ops, g, out, xs, params, needs):
+        """The user's bwd gives every input's cotangent at once: one rule for all inputs."""
+        gs = self.bwd(params["res"], g if isinstance(g, Tensor) else new_tensor(g))
         gs = tuple(gs) if isinstance(gs, (tuple, list)) else (gs,)
         if len(gs) != len(xs):
             raise ValueError(f"custom_vjp {self.__name__}: bwd returned {len(gs)} cotangents "
@@ -108,13 +114,12 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
             if gi.shape != x.shape:
                 raise ValueError(f"custom_vjp {self.__name__}: bwd returned shape {gi.shape} "
                                  f"for an input of shape {x.shape}")
-            res.append(gi if ops.is_tensor else gi.data)
+            res.append(gi if ops.is_tensor else gi._data)
         return res
 
-    def _jvp(self, xs, dxs, out, params):
-        from .transforms import jvp
-        batched = any(d is not None and d.ndim > x.ndim for x, d in zip(xs, dxs))
-        lead = next((d.shape[:d.ndim - x.ndim] for x, d in zip(xs, dxs) if d is not None), ())
-        tans = [d if d is not None else Tensor._wrap(np.zeros(lead + x.shape, x.dtype))
-                for x, d in zip(xs, dxs)]
-        return jvp(self.fun, xs, tans, batched=batched)[1]
+    def _jvp(self, ops, g, out, *xs, fwd_out, res):
+        batched = any(d is not None and d.ndim > x.ndim for x, d in zip(xs, g))
+        lead = next((d.shape[:d.ndim - x.ndim] for x, d in zip(xs, g) if d is not None), ())
+        tans = [d if d is not None else new_tensor(np.zeros(lead + x.shape, x.dtype))
+                for x, d in zip(xs, g)]
+        return _jvp(self.fun, xs, tans, batched=batched)[1]

@@ -7,36 +7,32 @@ extra *leading* dimensions: a batch of directions pushed through in one vectoriz
 For an op with inputs at level L, the output's level-L tangent is the op's jvp rule evaluated
 on the inputs *stripped of level L* (they keep their other levels and their reverse-mode node),
 so tangents of other levels, and reverse-mode graphs, flow through the rule by ordinary ops.
+``apply`` calls ``propagate`` (in ``apply.py``) for every op while a level is open.
 """
 from __future__ import annotations
 
-import contextlib
 import itertools
 
-from .engine import STATE, _new_tensor, apply, leaf_node, set_mode
+from .engine import leaf_node
+from .tensor import new_tensor
 
 _level_ids = itertools.count(1)
 
 
-@contextlib.contextmanager
-def new_level():
-    level = next(_level_ids)
-    prev = STATE.fw_levels
-    set_mode(fw_levels=prev + (level,))
-    try:
-        yield level
-    finally:
-        set_mode(fw_levels=prev)
+def new_level() -> int:
+    """A fresh level number; the caller opens it with ``STATE.mode.replace(fw_levels=...)``."""
+    return next(_level_ids)
 
 
 def view(t, tangents):
     """A Tensor sharing ``t``'s data and graph node, with the given tangents."""
     if t._requires_grad and t._node is None:
         leaf_node(t)
-    v = _new_tensor(t.data)
+    v = new_tensor(t._data)
     v.name = t.name
     v._node = t._node
     v._requires_grad = t._requires_grad
+    v._version = t._version
     v._tangents = tangents or None
     return v
 
@@ -61,23 +57,3 @@ def attach(t, level, tangent):
 def tangent_of(t, level):
     tans = t._tangents
     return tans.get(level) if tans else None
-
-
-def propagate(prim, inputs, params, out):
-    active = STATE.fw_levels
-    if len(active) == 1:
-        levels = active  # the usual case: one jvp open, nothing to sort
-    else:
-        levels = sorted({lv for t in inputs if t._tangents for lv in t._tangents
-                         if lv in active})
-    result = {}
-    for level in levels:
-        xs = tuple([strip(t, level) for t in inputs])
-        dxs = tuple([tangent_of(t, level) for t in inputs])
-        if not any(d is not None for d in dxs):
-            continue
-        o = apply(prim, xs, params) if prim.uses_out else None
-        dout = prim.jvp(xs, dxs, o, params)
-        if dout is not None:
-            result[level] = dout
-    out._tangents = result or None

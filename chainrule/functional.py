@@ -6,11 +6,11 @@ import math
 import numpy as np
 
 from . import ops
-from .tensor import as_tensor
+from .ops._front import norm_axis
+from .ops.shape import as_tensor
 
 
 def _count(x, axis) -> int:
-    from .ops._front import norm_axis
     return math.prod(x.shape[a] for a in norm_axis(axis, x.ndim))
 
 

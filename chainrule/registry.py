@@ -1,39 +1,53 @@
 """Primitives and the helpers that declare them, by kind, so that one rule gives both modes.
 
-Vocabulary, used everywhere in the package:
-    x, y     primal inputs          out   the primal output
-    g        the incoming cotangent (reverse mode)
-    dx, dy   tangents (forward mode); ``None`` is a symbolic zero
-    ops      the namespace a rule computes with: ``RAW`` (NumPy on ndarrays, for a plain
-             ``backward()``) or ``TENSOR`` (chainrule ops on Tensors, when the backward pass
-             must itself be differentiable). Rules are written once, against ``ops``.
+Every rule has one signature::
 
-Every primitive has
-    forward(*arrays, **params) -> ndarray
-    vjp(ops, g, xs, out, params, needs) -> list of cotangents (None where not needed)
-    jvp(xs, dxs, out, params) -> tangent Tensor or None        (always Tensor mode)
-Linear primitives are written so that their forward also works on inputs with extra
-*leading* dimensions (a batch of tangents): axes are negative and shapes are suffixes.
+    rule(ops, g, out, *xs, **params)
+
+    ops      the vocabulary the rule computes with (``chainrule.ops.vocab``): NumPy on arrays
+             for a plain ``backward()``, chainrule functions on Tensors when the derivative
+             must itself be differentiable. Rules are written once, against ``ops``.
+    g        what flows in: a cotangent (reverse mode) or a tangent (forward mode)
+    out      the op's output (``None`` unless the op is declared ``uses_out``)
+    xs       the op's inputs;  params: its keyword parameters (axis, shape, ...)
+
+What a rule returns depends on the kind, and the kind turns it into both modes:
+
+    elementwise  rules[i] = g·∂out/∂xᵢ.  The Jacobian is diagonal, so the same rule is the
+                 vjp (g a cotangent) and the jvp term (g a tangent).
+    reduction    rule = g·∂out/∂x with g and out broadcast back over the reduced axes.
+                 vjp: the rule; jvp: the rule on the tangent, summed over the reduced axes.
+    linear       rules[i] = the transpose applied to g: the cotangent of xᵢ.
+                 jvp: the op itself applied to the tangents.
+    multilinear  linear in each input separately (matmul, einsum, convolution): rules[i] is
+                 the transpose in xᵢ.  jvp: Σᵢ op(x₀, …, dxᵢ, …, xₙ).
+    general      explicit rules for ops that fit none of these: ``vjp[i]`` gives x̄ᵢ, and
+                 ``jvp`` gets the tuple of input tangents as g (``None`` for a zero tangent).
+
+A rule that takes a variable number of inputs (concatenate, einsum) is given as
+``rule_for(i) -> rule`` instead of a tuple. Tangents may carry extra *leading* dimensions (a
+batch of directions): rules use negative axes and trailing shapes, so they work unchanged.
+
+From the rules the kinds build the two functions the engine calls:
+
+    prim.vjp(ops, g, out, xs, params, needs) -> list of x̄ᵢ (None where not needed)
+    prim.jvp(ops, dxs, out, xs, params)      -> ẏ, or None for a zero tangent
 """
 from __future__ import annotations
 
-import types
-
-import numpy as np
-
 PRIMITIVES: dict[str, Primitive] = {}
 
-# A derivative that is the constant one: the vjp passes ``g`` through without multiplying.
-ONE = 1
+# A derivative that is the constant one: the rule passes ``g`` through without multiplying.
+ONE = "one"
 _NO_PARAMS: dict = {}
 
 
 class Primitive:
     __slots__ = ("name", "kind", "forward", "vjp", "jvp", "formula", "uses_out", "sympy",
-                 "nondiff")
+                 "nondiff", "saves")
 
     def __init__(self, name, kind, forward, vjp, jvp, formula="", uses_out=False, sympy=None,
-                 nondiff=()):
+                 nondiff=(), saves=True):
         self.name = name
         self.kind = kind
         self.forward = forward
@@ -43,6 +57,9 @@ class Primitive:
         self.uses_out = uses_out
         self.sympy = sympy
         self.nondiff = nondiff  # indices of inputs that are never differentiated (masks, ints)
+        # Whether the rules read the inputs' values: then an in-place change of an input
+        # between recording and the backward pass is an error (see engine's version check).
+        self.saves = saves
 
     def __repr__(self):
         return f"<primitive {self.name} ({self.kind})>"
@@ -53,30 +70,6 @@ def register(prim: Primitive, *, replace: bool = False) -> Primitive:
         raise ValueError(f"a primitive named {prim.name!r} is already registered")
     PRIMITIVES[prim.name] = prim
     return prim
-
-
-# ---------------------------------------------------------------------------------------------
-# The two namespaces rules compute with.
-
-def _raw_apply(prim, xs, params=None):
-    return prim.forward(*xs, **params) if params else prim.forward(*xs)
-
-
-RAW = types.SimpleNamespace(
-    is_tensor=False,
-    apply=_raw_apply,
-    exp=np.exp, log=np.log, sqrt=np.sqrt, sin=np.sin, cos=np.cos, tanh=np.tanh,
-    sign=np.sign, square=np.square, reciprocal=np.reciprocal,
-    where=np.where, matmul=np.matmul, einsum=np.einsum, abs=np.abs,
-    # Methods, not NumPy's module functions: those add ~0.5–1 µs of dispatch to every call.
-    sum=lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
-    reshape=lambda x, shape: x.reshape(shape),
-    swapaxes=lambda x, axis1, axis2: x.swapaxes(axis1, axis2),
-    transpose=lambda x, axes=None: x.transpose(axes),
-)
-
-# Filled by ``chainrule.ops`` once the Tensor-level functions exist (import order).
-TENSOR = types.SimpleNamespace(is_tensor=True)
 
 
 def one_element(sp, a, **params):
@@ -90,124 +83,165 @@ def fit(ops, gx, shape):
     return gx if gx.shape == shape else ops.sum_to(gx, shape)
 
 
-# ---------------------------------------------------------------------------------------------
-# Declaration helpers, one per kind.
-
-def elementwise(name, forward, *derivs, formula="", uses_out=False, sympy=None,
-                replace=False):
-    """An elementwise op of n inputs of equal shape.
-
-    ``derivs[i](ops, *xs, out, **params)`` is ∂out/∂xᵢ (``ONE`` for the constant 1, ``None``
-    for an input that is not differentiable). vjp: gᵢ = g·∂out/∂xᵢ; jvp: Σᵢ dxᵢ·∂out/∂xᵢ.
-    """
-    nondiff = tuple(i for i, d in enumerate(derivs) if d is None)
-    if len(derivs) == 1:  # the common unary case, without loops (hot path)
-        d0 = derivs[0]
-        if d0 is ONE:
-            def vjp(ops, g, xs, out, params, needs):
-                return [g]
-
-            def jvp(xs, dxs, out, params):
-                return dxs[0]
-        else:
-            def vjp(ops, g, xs, out, params, needs):
-                return [g * (d0(ops, xs[0], out, **params) if params else d0(ops, xs[0], out))]
-
-            def jvp(xs, dxs, out, params):
-                dx = dxs[0]
-                if dx is None:
-                    return None
-                return dx * (d0(TENSOR, xs[0], out, **params) if params else
-                             d0(TENSOR, xs[0], out))
-
-        return register(Primitive(name, "elementwise", forward, vjp, jvp, formula, uses_out,
-                                  sympy, nondiff), replace=replace)
-
-    def vjp(ops, g, xs, out, params, needs):
-        params = params or _NO_PARAMS
-        res = []
-        for d, need in zip(derivs, needs):
-            if not need or d is None:
-                res.append(None)
-            elif d is ONE:
-                res.append(g)
-            else:
-                res.append(g * d(ops, *xs, out, **params))
-        return res
-
-    def jvp(xs, dxs, out, params):
-        params = params or _NO_PARAMS
-        total = None
-        for d, dx in zip(derivs, dxs):
-            if dx is None or d is None:
-                continue
-            term = dx if d is ONE else dx * d(TENSOR, *xs, out, **params)
-            total = term if total is None else total + term
-        return total
-
-    return register(Primitive(name, "elementwise", forward, vjp, jvp, formula, uses_out,
-                              sympy, nondiff), replace=replace)
-
-
-def linear(name, forward, transpose, *, formula="", nondiff=(), sympy=None, replace=False):
-    """An op linear in its inputs: ``transpose(ops, g, params) -> list`` gives the vjp, and the
-    jvp is the op itself applied to the tangents (zeros where a tangent is absent)."""
-
-    def vjp(ops, g, xs, out, params, needs):
-        return transpose(ops, g, params, needs)
-
-    def jvp(xs, dxs, out, params):
-        if all(dx is None for dx in dxs):
-            return None
-        if any(dx is None for dx in dxs):
-            from .ops.shape import zero_fill_tangents
-            dxs = zero_fill_tangents(xs, dxs)
-        from .engine import apply
-        return apply(PRIMITIVES[name], tuple(dxs), params)
-
-    return register(Primitive(name, "linear", forward, vjp, jvp, formula, False, sympy,
-                              nondiff), replace=replace)
-
-
-def bilinear(name, forward, transpose_x, transpose_y, *, tensor_fn, formula="", sympy=None):
-    """An op linear in each of its two inputs separately (mul, matmul).
-
-    ``transpose_x(ops, g, y, params)`` is x̄ and ``transpose_y(ops, g, x, params)`` is ȳ;
-    jvp = op(dx, y) + op(x, dy), computed with ``tensor_fn`` (the broadcasting front end).
-    """
-
-    def vjp(ops, g, xs, out, params, needs):
-        x, y = xs
-        gx = fit(ops, transpose_x(ops, g, y, params), x.shape) if needs[0] else None
-        gy = fit(ops, transpose_y(ops, g, x, params), y.shape) if needs[1] else None
-        return [gx, gy]
-
-    def jvp(xs, dxs, out, params):
-        (x, y), (dx, dy) = xs, dxs
-        fn = tensor_fn()
-        params = params or _NO_PARAMS
-        # A batched tangent's leading dims must not meet the other operand's batch dims:
-        # give the tangent as many core dims as the other operand has.
-        if dx is not None and y.ndim > x.ndim:
-            dx = pad_core(dx, x.ndim, y.ndim)
-        if dy is not None and x.ndim > y.ndim:
-            dy = pad_core(dy, y.ndim, x.ndim)
-        a = fn(dx, y, **params) if dx is not None else None
-        b = fn(x, dy, **params) if dy is not None else None
-        return b if a is None else a if b is None else a + b
-
-    return register(Primitive(name, "bilinear", forward, vjp, jvp, formula, False, sympy))
-
-
 def pad_core(d, core, target):
+    """A batched tangent (leading batch dims + ``core`` dims) with size-1 dims inserted so
+    that it has ``target`` core dims: its batch dims then never meet another operand's."""
     lead = d.shape[:d.ndim - core]
-    if not lead:
+    if not lead or core >= target:
         return d
     return d.reshape(lead + (1,) * (target - core) + d.shape[d.ndim - core:])
 
 
-def general(name, forward, vjp, jvp, *, formula="", uses_out=False, sympy=None, nondiff=(),
+def _rule_of(rules, rule_for):
+    """Input position -> its rule, from a tuple of rules or a ``rule_for`` function."""
+    if rule_for is not None:
+        return rule_for
+    return rules.__getitem__
+
+
+def _call(rule, ops, g, out, xs, params):
+    return rule(ops, g, out, *xs, **params) if params else rule(ops, g, out, *xs)
+
+
+# ---------------------------------------------------------------------------------------------
+# The kinds.
+
+def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, saves=True,
+                replace=False):
+    """An elementwise op of n inputs of equal shape; ``rules[i] = g·∂out/∂xᵢ`` (``ONE`` for
+    ∂out/∂xᵢ = 1, ``None`` for an input that is not differentiable)."""
+    nondiff = tuple(i for i, r in enumerate(rules) if r is None)
+    if len(rules) == 1:  # the common unary case, without loops (hot path)
+        r = rules[0]
+        if r == ONE:
+            def vjp(ops, g, out, xs, p, needs):
+                return [g]
+
+            def jvp(ops, dxs, out, xs, p):
+                return dxs[0]
+        else:
+            def vjp(ops, g, out, xs, p, needs):
+                return [r(ops, g, out, xs[0], **p) if p else r(ops, g, out, xs[0])]
+
+            def jvp(ops, dxs, out, xs, p):
+                dx = dxs[0]
+                if dx is None:
+                    return None
+                return r(ops, dx, out, xs[0], **p) if p else r(ops, dx, out, xs[0])
+    else:
+        def vjp(ops, g, out, xs, p, needs):
+            return [None if not need or r is None else g if r == ONE else
+                    _call(r, ops, g, out, xs, p) for r, need in zip(rules, needs)]
+
+        def jvp(ops, dxs, out, xs, p):
+            total = None
+            for r, dx in zip(rules, dxs):
+                if dx is None or r is None:
+                    continue
+                term = dx if r == ONE else _call(r, ops, dx, out, xs, p)
+                total = term if total is None else total + term
+            return total
+
+    return register(Primitive(name, "elementwise", forward, vjp, jvp, formula, uses_out,
+                              sympy, nondiff, saves), replace=replace)
+
+
+def _kept_dims(shape_in, axis):
+    n = len(shape_in)
+    return tuple(1 if i - n in axis else s for i, s in enumerate(shape_in))
+
+
+def reduction(name, forward, rule, *, formula="", uses_out=False, sympy=None, saves=True):
+    """A reduction ``forward(x, axis, keepdims, shape_in)`` over ``axis`` (negative ints);
+    ``rule = g·∂out/∂x`` where ``g`` (and ``out``) come broadcast back over the reduced axes."""
+
+    def kept(ops, v, p):  # a reduced value with the reduced axes kept, as size 1
+        return v if p["keepdims"] else ops.reshape(v, _kept_dims(p["shape_in"], p["axis"]))
+
+    def vjp(ops, g, out, xs, p, needs):
+        g = ops.broadcast_to(kept(ops, g, p), p["shape_in"])
+        return [rule(ops, g, out if out is None else kept(ops, out, p), xs[0], **p)]
+
+    def jvp(ops, dxs, out, xs, p):
+        w = rule(ops, dxs[0], out if out is None else kept(ops, out, p), xs[0], **p)
+        return ops.sum(w, axis=p["axis"], keepdims=p["keepdims"])
+
+    return register(Primitive(name, "reduction", forward, vjp, jvp, formula, uses_out,
+                              sympy, (), saves))
+
+
+def linear(name, forward, *rules, rule_for=None, formula="", nondiff=(), sympy=None,
+           replace=False):
+    """An op linear in its inputs; ``rules[i]`` is its transpose for input i. The forward
+    must accept inputs with extra leading dimensions: it is then its own jvp."""
+    rule_of = _rule_of(rules, rule_for)
+
+    def vjp(ops, g, out, xs, p, needs):
+        return [_call(rule_of(i), ops, g, out, xs, p) if need else None
+                for i, need in enumerate(needs)]
+
+    def jvp(ops, dxs, out, xs, p):
+        if all(dx is None for dx in dxs):
+            return None
+        return ops.apply(PRIMITIVES[name], _zero_filled(ops, xs, dxs), p)
+
+    return register(Primitive(name, "linear", forward, vjp, jvp, formula, False, sympy,
+                              nondiff, saves=False), replace=replace)
+
+
+def _zero_filled(ops, xs, dxs):
+    """The tangents with absent (zero) ones made explicit, carrying the others' batch dims."""
+    if all(dx is not None for dx in dxs):
+        return tuple(dxs)
+    lead = next(dx.shape[:dx.ndim - x.ndim] for x, dx in zip(xs, dxs) if dx is not None)
+    return tuple(ops.zeros(lead + x.shape, x.dtype) if dx is None else dx
+                 for x, dx in zip(xs, dxs))
+
+
+def multilinear(name, forward, *rules, rule_for=None, batch=None, formula="", sympy=None):
+    """An op linear in each input separately; ``rules[i]`` is its transpose in input i.
+
+    The jvp applies the op with one input replaced by its tangent, for each input.
+    ``batch(ops, prim, xs, i, dx, params)``, optional, applies the op where the tangent ``dx``
+    at input i carries leading batch dimensions the op cannot broadcast (convolution folds
+    them into an axis); by default they are broadcast against the other inputs.
+    """
+    rule_of = _rule_of(rules, rule_for)
+
+    def vjp(ops, g, out, xs, p, needs):
+        return [fit(ops, _call(rule_of(i), ops, g, out, xs, p), xs[i].shape) if need else None
+                for i, need in enumerate(needs)]
+
+    def jvp(ops, dxs, out, xs, p):
+        prim, total = PRIMITIVES[name], None
+        target = max(x.ndim for x in xs)
+        for i, dx in enumerate(dxs):
+            if dx is None:
+                continue
+            if batch is not None and dx.ndim > xs[i].ndim:
+                term = batch(ops, prim, xs, i, dx, p)
+            else:
+                args = list(xs)
+                args[i] = pad_core(dx, xs[i].ndim, target)
+                term = ops.apply(prim, tuple(args), p)
+            total = term if total is None else total + term
+        return total
+
+    return register(Primitive(name, "multilinear", forward, vjp, jvp, formula, False, sympy))
+
+
+def general(name, forward, *, vjp, jvp, formula="", uses_out=False, sympy=None, nondiff=(),
             replace=False):
-    """Any other op: explicit vjp and jvp, both written with ``ops``/chainrule functions."""
-    return register(Primitive(name, "general", forward, vjp, jvp, formula, uses_out, sympy,
+    """Any other op: ``vjp[i]`` gives x̄ᵢ, ``jvp`` gets the tuple of tangents as ``g``.
+    Declare by kind where one fits; use this only with a comment saying why none does."""
+    vjp_rules = tuple(vjp)
+
+    def vjp_(ops, g, out, xs, p, needs):
+        return [_call(r, ops, g, out, xs, p) if need and r is not None else None
+                for r, need in zip(vjp_rules, needs)]
+
+    def jvp_(ops, dxs, out, xs, p):
+        return _call(jvp, ops, tuple(dxs), out, xs, p)
+
+    return register(Primitive(name, "general", forward, vjp_, jvp_, formula, uses_out, sympy,
                               nondiff), replace=replace)

@@ -1,6 +1,8 @@
-"""The Tensor: an ndarray plus what autodiff needs, operator overloads, creation functions.
+"""The Tensor: an ndarray plus what autodiff needs, and the creation functions.
 
-No calculus lives here: every operator forwards to a function of ``chainrule.ops``.
+No calculus lives here. Operators and methods (``t + u``, ``t.sum()``, ``t.backward()``) are
+the functions of ``chainrule.ops`` and ``chainrule.transforms``, bound to the class in one place
+(``chainrule/methods.py``) once those layers exist.
 """
 from __future__ import annotations
 
@@ -57,18 +59,15 @@ class Tensor:
     -5.466782
     """
 
-    __slots__ = ("data", "grad", "name", "_node", "_requires_grad", "_tangents",
+    __slots__ = ("_data", "grad", "name", "_node", "_requires_grad", "_tangents", "_version",
                  "__weakref__")
     # NumPy must hand mixed expressions (ndarray @ Tensor) to Tensor's reflected operators.
     __array_ufunc__ = None
 
     def __init__(self, data, *, dtype=None, requires_grad=False, name=None):
-        arr = _to_array(data, dtype)
-        self.data = arr
-        self.grad = None
+        self._data = _to_array(data, dtype)
+        self.grad = self._node = self._tangents = self._version = None
         self.name = name
-        self._node = None
-        self._tangents = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -76,9 +75,22 @@ class Tensor:
     @staticmethod
     def _wrap(arr, name=None):
         """A constant Tensor around an existing ndarray (no copy, no checks)."""
-        t = engine._new_tensor(arr)
+        t = new_tensor(arr)
         t.name = name
         return t
+
+    @property
+    def data(self) -> np.ndarray:
+        """The values, a ``numpy.ndarray`` (shared, not copied). Assigning to it, or updating
+        it in place with ``t.data += ...``, counts as an in-place write: a backward pass
+        through an op that saved the old values then raises instead of using the new ones.
+        (Element writes into the array, ``t.data[0] = 1``, are not seen: use ``t[0] = 1``.)"""
+        return self._data
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = np.asarray(value)
+        engine.bump_version(self)
 
     # -- autodiff attributes ---------------------------------------------------------------
     @property
@@ -111,24 +123,32 @@ class Tensor:
         """The same data, cut from the graph (shares memory, like PyTorch)."""
         return Tensor._wrap(self.data, self.name)
 
-    def backward(self, grad=None, *, retain_graph: bool = False, create_graph: bool = False):
-        """Accumulate d self / d leaf into every leaf's ``.grad`` (PyTorch semantics)."""
-        from .transforms import backward
-        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
-
     def register_hook(self, hook):
-        """``hook(grad)`` runs when this tensor's gradient is complete; may return a new one."""
-        return engine.register_hook(self, hook)
+        """``hook(grad)`` runs when this tensor's gradient is complete; it may return a new
+        gradient to use instead.
+
+        >>> import chainrule as cr
+        >>> x = cr.tensor(1.0, requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 10)
+        >>> (x * 3).backward()
+        >>> x.grad.item()
+        30.0
+        """
+        if not self._requires_grad:
+            raise RuntimeError(f"register_hook: {describe(self)} does not require grad")
+
+        def on_array_or_tensor(g, ops):
+            new = hook(g if ops.is_tensor else Tensor._wrap(g))
+            if new is None:
+                return None
+            return new if ops.is_tensor else np.asarray(getattr(new, "_data", new))
+        return engine.add_hook(self._node or engine.leaf_node(self), on_array_or_tensor)
 
     # -- array attributes -------------------------------------------------------------------
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
-    dtype = property(lambda self: self.data.dtype)
-
-    @property
-    def T(self) -> Tensor:
-        return _ops.transpose(self)
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    size = property(lambda self: self._data.size)
+    dtype = property(lambda self: self._data.dtype)
 
     def numpy(self) -> np.ndarray:
         return self.data
@@ -179,14 +199,8 @@ class Tensor:
             extra.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extra) + ")"
 
-    # -- operators (the forward ones are the ops functions themselves: install_methods) ------
-    def __radd__(self, o): return _ops.add(o, self)
-    def __rsub__(self, o): return _ops.subtract(o, self)
-    def __rmul__(self, o): return _ops.multiply(o, self)
-    def __rtruediv__(self, o): return _ops.divide(o, self)
-    def __rpow__(self, o): return _ops.power(o, self)
-    def __rmatmul__(self, o): return _ops.matmul(o, self)
-    def __pos__(self): return self
+    def __pos__(self):
+        return self
 
     def __lt__(self, o): return _compare(np.less, self, o)
     def __le__(self, o): return _compare(np.less_equal, self, o)
@@ -195,15 +209,28 @@ class Tensor:
     def __eq__(self, o): return _compare(np.equal, self, o)
     def __ne__(self, o): return _compare(np.not_equal, self, o)
 
+    # -- in-place updates: only on tensors without gradient history; each bumps the version
+    def _check_inplace(self, what):
+        if self._requires_grad and engine.STATE.mode.grad_enabled:
+            raise RuntimeError(f"{what} of {describe(self)}, which requires grad and would "
+                               "corrupt its graph; wrap it in cr.no_grad()")
+
     def _inplace(self, fn, o):
-        if self._requires_grad and engine.STATE.grad_enabled:
-            raise RuntimeError(f"in-place update of {describe(self)}, which requires grad and "
-                               "would corrupt its graph; wrap it in cr.no_grad()")
-        if self.data.flags.writeable and self.data.ndim:  # in place: views see it (PyTorch)
-            fn(self.data, _data(o), out=self.data, casting="same_kind")
+        self._check_inplace("in-place update")
+        if self._data.flags.writeable and self._data.ndim:  # in place: views see it
+            fn(self._data, _data(o), out=self._data, casting="same_kind")
         else:
-            self.data = np.asarray(fn(self.data, _data(o)), dtype=self.data.dtype)
+            self._data = np.asarray(fn(self._data, _data(o)), dtype=self._data.dtype)
+        engine.bump_version(self)
         return self
+
+    def __setitem__(self, index, value):
+        """``t[index] = value`` on a tensor without gradient history (a version bump)."""
+        self._check_inplace("item assignment")
+        if not self._data.flags.writeable:
+            self._data = self._data.copy()
+        self._data[_index_data(index)] = _data(value)
+        engine.bump_version(self)
 
     def __iadd__(self, o): return self._inplace(np.add, o)
     def __isub__(self, o): return self._inplace(np.subtract, o)
@@ -211,17 +238,49 @@ class Tensor:
     def __itruediv__(self, o): return self._inplace(np.true_divide, o)
 
 
+def new_tensor(data) -> Tensor:
+    """A constant Tensor around ``data`` (no copy, no checks): the engine's fast path."""
+    if type(data) is not np.ndarray:  # NumPy returns scalars for 0-d results
+        data = np.asarray(data)
+    t = Tensor.__new__(Tensor)
+    t._data = data
+    t.grad = t.name = t._tangents = t._node = t._version = None
+    t._requires_grad = False
+    return t
+
+
 def _data(v):
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
+
+
+def _index_data(index):
+    if isinstance(index, tuple):
+        return tuple(_data(i) for i in index)
+    return _data(index)
 
 
 def _compare(fn, a, b):
     return Tensor._wrap(np.asarray(fn(_data(a), _data(b))))
 
 
+def holds_tensor(data) -> bool:
+    """Whether a (nested) list or tuple has a Tensor in it."""
+    if isinstance(data, (list, tuple)):
+        return any(isinstance(d, Tensor) or holds_tensor(d) for d in data)
+    return False
+
+
 def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
+    elif holds_tensor(data):
+        # Only untracked tensors may become plain values here; cr.tensor / cr.stack keep
+        # tracked ones differentiable (ops layer), never silently constant.
+        if _any_tracked(data):
+            raise TypeError("a list or tuple holding tensors with gradient history cannot "
+                            "become a constant here; use cr.stack(...) (or cr.tensor(...)), "
+                            "which stays differentiable")
+        data = _values(data)
     arr = np.array(data, dtype=dtype)
     if (dtype is None and arr.dtype == float64
             and not isinstance(data, (np.ndarray, np.generic))):
@@ -242,8 +301,21 @@ def tensor(data, *, dtype=None, requires_grad=False, name=None) -> Tensor:
     return Tensor(data, dtype=dtype, requires_grad=requires_grad, name=name)
 
 
+def _any_tracked(data) -> bool:
+    if isinstance(data, Tensor):
+        return data._requires_grad or bool(data._tangents)
+    return isinstance(data, (list, tuple)) and any(_any_tracked(d) for d in data)
+
+
+def _values(data):
+    if isinstance(data, Tensor):
+        return data._data
+    return [_values(d) for d in data] if isinstance(data, (list, tuple)) else data
+
+
 def as_tensor(x) -> Tensor:
-    """``x`` itself if a Tensor, else a constant wrapping it (Python floats: default dtype)."""
+    """``x`` itself if a Tensor, else a constant wrapping it (Python floats: default dtype).
+    (``cr.as_tensor`` also stacks sequences of tracked tensors differentiably.)"""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray):
@@ -320,27 +392,3 @@ def randn(*shape, dtype=None, requires_grad=False, rng=None) -> Tensor:
     """Standard normal samples from ``rng`` (default: the library generator)."""
     rng = rng or _default["rng"]
     return _new(rng.standard_normal(_shape(shape)).astype(_float(dtype)), requires_grad)
-
-
-engine._TENSOR.append(Tensor)
-
-from . import ops as _ops  # noqa: E402  (the ops need Tensor defined first)
-
-
-def install_methods():
-    """``t.sum(...)``, ``t.reshape(...)``, ...: the functions, with the tensor first."""
-    from . import functional
-    names = ("sum max min prod logsumexp norm reshape transpose swapaxes broadcast_to "
-             "expand_dims squeeze flip take astype matmul dot exp log log1p expm1 sqrt square "
-             "reciprocal sin cos tan tanh sigmoid relu leaky_relu elu softplus gelu sign clip "
-             "erf maximum minimum sum_to").split()
-    for name in names:
-        setattr(Tensor, name, getattr(_ops, name))
-    for name in ("mean", "var", "std", "softmax", "log_softmax"):
-        setattr(Tensor, name, getattr(functional, name))
-    Tensor.abs = Tensor.__abs__ = _ops.abs
-    # Binding the functions directly saves a Python call per operator on the hot path.
-    Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _ops.add, _ops.subtract, _ops.multiply
-    Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__ = _ops.divide, _ops.power, _ops.matmul
-    Tensor.__neg__, Tensor.__getitem__ = _ops.neg, _ops.getitem
-    Tensor.flatten = lambda self: _ops.reshape(self, -1)

@@ -4,31 +4,16 @@ All reverse-mode entry points go through one function, ``engine.sweep``.
 """
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
-from . import engine, forward
-from .engine import STATE, enable_grad, leaf_node, sweep, toposort
+from . import forward
+from .apply import apply
+from .engine import STATE, leaf_node, sweep, tensor_mode_needed, toposort
 from .errors import ShapeError, describe
+from .ops import astype, reshape, stack, transpose
+from .ops.shape import as_tensor
 from .registry import linear
-from .tensor import Tensor, as_tensor, tensor
-
-
-class _Depth:
-    """How many reverse-mode transforms (grad, vjp) are running f right now: inside one,
-    results must stay reverse-differentiable. Forward mode needs no recorded graph: its
-    tangents flow through a sweep in tensor mode whether or not the sweep records."""
-    value = 0
-
-
-@contextlib.contextmanager
-def _inside_transform():
-    _Depth.value += 1
-    try:
-        yield
-    finally:
-        _Depth.value -= 1
+from .tensor import Tensor, new_tensor, tensor
 
 
 def _as_list(v):
@@ -41,33 +26,58 @@ def _seed(o, g, where):
         if o.size != 1:
             raise ShapeError(f"{where}: {describe(o)} has {o.size} elements; pass a gradient "
                              "of the same shape (grad may be omitted only for one element)")
-        return Tensor._wrap(np.ones(o.shape, o.dtype))
+        return new_tensor(np.ones(o.shape, o.dtype))
     g = as_tensor(g)
     if g.shape != o.shape:
         raise ShapeError(f"{where}: gradient of shape {g.shape} for {describe(o)}")
-    return g if g.dtype == o.dtype else Tensor._wrap(g.data.astype(o.dtype))
+    return g if g.dtype == o.dtype else astype(g, o.dtype)
 
 
-def _roots(outputs, grad_outputs, where):
+def _roots(outputs, grad_outputs, where, tensor_mode):
     nodes, gs = [], []
     for o, g in zip(outputs, grad_outputs):
         if not o._requires_grad:
             raise RuntimeError(f"{where}: {describe(o)} does not require grad and has no graph; "
                                "did you forget requires_grad=True, or run it under no_grad?")
         nodes.append(o._node or leaf_node(o))
-        gs.append(_seed(o, g, where))
+        g = _seed(o, g, where)
+        gs.append(g if tensor_mode else g._data)
     return nodes, gs
 
 
-def _root_values(gs, tensor_mode):
-    return gs if tensor_mode else [g.data for g in gs]
-
-
 def backward(t, grad=None, *, retain_graph=False, create_graph=False):
-    nodes, gs = _roots([t], [grad], "backward")
-    tensor_mode = create_graph or bool(STATE.fw_levels)
-    sweep(nodes, _root_values(gs, tensor_mode), retain_graph=retain_graph or create_graph,
-          create_graph=create_graph)
+    """Accumulate ∂t/∂leaf into every leaf's ``.grad`` (PyTorch semantics): the sweep's
+    cotangents for the leaves, added to what ``.grad`` holds.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(3.0, requires_grad=True)
+    >>> (x * x).backward()
+    >>> x.grad.item()
+    6.0
+    """
+    tensor_mode = tensor_mode_needed(create_graph)
+    nodes, gs = _roots([t], [grad], "backward", tensor_mode)
+    found = sweep(nodes, gs, retain_graph=retain_graph or create_graph,
+                  create_graph=create_graph)
+    given: set = set()
+    for node, g in found.items():
+        leaf = node.tensor_ref()
+        if leaf is not None:
+            _accumulate(leaf, g, tensor_mode, given)
+
+
+def _accumulate(t, g, tensor_mode, given):
+    """Add ``g`` into ``t.grad``. A raw ``.grad`` is an array of its own (writable, aliasing
+    no other leaf's: ``given`` holds those handed out), so optimizers may update it in place."""
+    if tensor_mode:
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if t.grad is not None:
+        g = t.grad._data + g
+    elif g.base is not None or not g.flags.writeable or id(g) in given:
+        g = g.copy()
+    given.add(id(g))
+    t.grad = new_tensor(g)
 
 
 def gradient(outputs, inputs, grad_outputs=None, *, create_graph=False, retain_graph=None):
@@ -95,24 +105,49 @@ def gradient(outputs, inputs, grad_outputs=None, *, create_graph=False, retain_g
 
 def _gradient(outs, ins, gos, create_graph, retain_graph, order=None):
     """``gradient`` on checked lists; ``order`` is the outputs' graph, when already sorted."""
-    nodes, gs = _roots(outs, gos, "gradient")
-    tensor_mode = create_graph or bool(STATE.fw_levels)
+    tensor_mode = tensor_mode_needed(create_graph)
+    nodes, gs = _roots(outs, gos, "gradient", tensor_mode)
     targets = [x._node or leaf_node(x) for x in ins]
-    found = sweep(nodes, _root_values(gs, tensor_mode), targets=targets,
-                  retain_graph=retain_graph, create_graph=create_graph, order=order)
+    found = sweep(nodes, gs, targets, retain_graph=retain_graph, create_graph=create_graph,
+                  order=order)
     result = []
     for x, node in zip(ins, targets):
         g = found.get(node)
         if g is None:
             g = np.zeros(x.shape, x.dtype)
-        result.append(g if isinstance(g, Tensor) else Tensor._wrap(g))
+        result.append(g if isinstance(g, Tensor) else new_tensor(g))
     return tuple(result)
 
 
 # -- grad and friends -------------------------------------------------------------------------
-IDENTITY = linear("identity", lambda x: x, lambda ops, g, p, needs: [g],
-                  formula="∂x/∂x = 1",
+IDENTITY = linear("identity", lambda x: x, lambda ops, g, out, x: g, formula="∂x/∂x = 1",
                   sympy=lambda sp, a: a)
+
+
+def _run(f, args, kwargs=None):
+    """Call ``f`` as a transform does: with grad recording on and the thread's transform
+    depth raised (restored in ``finally``, with no call in between: interrupt-safe)."""
+    prev_mode, prev_depth = STATE.mode, STATE.depth
+    mode = prev_mode.replace(grad_enabled=True)
+    STATE.mode, STATE.depth = mode, prev_depth + 1
+    try:
+        return f(*args, **(kwargs or {}))
+    finally:
+        STATE.mode, STATE.depth = prev_mode, prev_depth
+
+
+def differentiable(inputs, outputs=(), variables=()) -> bool:
+    """The one rule for when a transform's results must stay differentiable: inside another
+    transform, when an input (argument or cotangent) has gradient history or tangents, or
+    when ``outputs`` depend on a tensor that requires grad besides the transform's own
+    ``variables`` (a closure). Otherwise results are plain values and no graph is kept."""
+    if STATE.depth > 0 or STATE.mode.fw_levels:
+        return True
+    if any(isinstance(a, Tensor) and (a._requires_grad or a._tangents) for a in inputs):
+        return True
+    own = {v._node for v in variables}
+    roots = [o._node for o in outputs if isinstance(o, Tensor) and o._node is not None]
+    return any(n.prim is None and n not in own for n in toposort(roots)) if roots else False
 
 
 def _variable(a):
@@ -122,8 +157,12 @@ def _variable(a):
     yet is a distinct variable, so nested grads never confuse their perturbations.
     """
     if isinstance(a, Tensor) and a._requires_grad:
-        with enable_grad():
-            return engine.apply(IDENTITY, (a,))
+        prev = STATE.mode
+        STATE.mode = prev.replace(grad_enabled=True)
+        try:
+            return apply(IDENTITY, (a,))
+        finally:
+            STATE.mode = prev
     if isinstance(a, Tensor) and a._tangents:  # keep its forward-mode tangents
         return forward.view(a, a._tangents).requires_grad_(True)
     t = a.detach() if isinstance(a, Tensor) else tensor(a)
@@ -138,17 +177,9 @@ def _argnums(argnums, nargs):
     return nums
 
 
-def _must_stay_differentiable(args, value, variables) -> tuple[bool, list | None]:
-    """Whether ∂value/∂variables must itself be differentiable; and the value's sorted
-    graph when this had to walk it (the gradient's sweep then reuses it)."""
-    if _Depth.value > 0:
-        return True, None
-    if any(isinstance(a, Tensor) and a._requires_grad for a in args):
-        return True, None
-    # f may close over tensors that require grad: then its gradient depends on them.
-    own = {v._node for v in variables}
-    order = toposort([value._node])
-    return any(n.prim is None and n not in own for n in order), order
+def _plain(t):
+    """``t`` cut from its graph, keeping forward-mode tangents (jvp of a grad)."""
+    return forward.view(t.detach(), t._tangents)
 
 
 def value_and_grad(f, argnums=0, *, has_aux=False):
@@ -164,11 +195,9 @@ def value_and_grad(f, argnums=0, *, has_aux=False):
         nums = _argnums(argnums, len(args))
         args = list(args)
         original = list(args)
-        with enable_grad():
-            for i in nums:
-                args[i] = _variable(args[i])
-            with _inside_transform():
-                out = f(*args, **kwargs)
+        for i in nums:
+            args[i] = _variable(args[i])
+        out = _run(f, args, kwargs)
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
                 raise TypeError("grad(has_aux=True): f must return a pair (value, aux)")
@@ -180,13 +209,13 @@ def value_and_grad(f, argnums=0, *, has_aux=False):
         variables = [args[i] for i in nums]
         create = False
         if value._requires_grad:
-            create, order = _must_stay_differentiable(original, value, variables)
-            grads = _gradient([value], variables, [None], create, create, order)
+            create = differentiable(original, [value], variables)
+            grads = _gradient([value], variables, [None], create, create)
         else:  # f does not depend on its arguments
-            grads = tuple(Tensor._wrap(np.zeros(v.shape, v.dtype)) for v in variables)
+            grads = tuple(new_tensor(np.zeros(v.shape, v.dtype)) for v in variables)
         grads = grads[0] if isinstance(argnums, int) else grads
-        if not create:  # cut the graph; keep forward-mode tangents (jvp of value_and_grad)
-            value = forward.view(value.detach(), value._tangents)
+        if not create:
+            value = _plain(value)
         return ((value, aux), grads) if has_aux else (value, grads)
 
     return wrapped
@@ -213,25 +242,30 @@ def grad(f, argnums=0, *, has_aux=False):
 
 def vjp(f, *primals):
     """``(f(*primals), vjp_fn)`` where ``vjp_fn(cotangent)`` returns a tuple of Jᵀ·cotangent,
-    one per primal. ``vjp_fn`` may be called many times."""
-    with enable_grad():
-        xs = [_variable(p) for p in primals]
-        with _inside_transform():
-            out = f(*xs)
+    one per primal. ``vjp_fn`` may be called many times, and is itself differentiable (in
+    the cotangent too) whenever its result can be differentiated further.
+
+    >>> import chainrule as cr
+    >>> out, pullback = cr.vjp(lambda x: x * 3, cr.tensor(2.0))
+    >>> pullback(cr.tensor(1.0))[0].item()
+    3.0
+    """
+    xs = [_variable(p) for p in primals]
+    out = _run(f, xs)
     outs, is_seq = _as_list(out)
     outs = [as_tensor(o) for o in outs]
-    create = bool(_Depth.value > 0
-                  or any(isinstance(p, Tensor) and p._requires_grad for p in primals))
+    stays = differentiable(primals, outs, xs)
 
     def vjp_fn(cotangent):
         cts, _ = _as_list(cotangent) if is_seq else ([cotangent], False)
         live = [(o, c) for o, c in zip(outs, cts) if o._requires_grad]
         if not live:
-            return tuple(Tensor._wrap(np.zeros(x.shape, x.dtype)) for x in xs)
-        return gradient([o for o, _ in live], xs, [c for _, c in live],
-                        create_graph=create, retain_graph=True)
+            return tuple(new_tensor(np.zeros(x.shape, x.dtype)) for x in xs)
+        create = stays or differentiable([c for _, c in live])
+        return _gradient([o for o, _ in live], xs, [c for _, c in live], create, True)
 
-    return (tuple(outs) if is_seq else outs[0]), vjp_fn
+    values = outs if stays else [_plain(o) for o in outs]
+    return (tuple(values) if is_seq else values[0]), vjp_fn
 
 
 def jvp(f, primals, tangents, *, batched=False):
@@ -258,29 +292,29 @@ def jvp(f, primals, tangents, *, batched=False):
                              + (" (batched: expected (B,) + primal shape)" if batched else ""))
         lead = t.shape[0] if batched else None
     batch = (lead,) if batched else ()
-    with forward.new_level() as level:
-        xs = [forward.attach(p, level, t if t.dtype == p.dtype else _cast(t, p.dtype))
-              for p, t in zip(ps, ts)]
-        out = f(*xs)
-        outs, is_seq = _as_list(out)
-        outs = [as_tensor(o) for o in outs]
-        prim_out = [forward.strip(o, level) for o in outs]
-        tan_out = [forward.tangent_of(o, level) for o in outs]
-    tan_out = [t if t is not None else Tensor._wrap(np.zeros(batch + o.shape, o.dtype))
+    level = forward.new_level()
+    xs = [forward.attach(p, level, t if t.dtype == p.dtype else astype(t, p.dtype))
+          for p, t in zip(ps, ts)]
+    prev_mode, prev_depth = STATE.mode, STATE.depth
+    mode = prev_mode.replace(fw_levels=prev_mode.fw_levels + (level,))
+    STATE.mode, STATE.depth = mode, prev_depth + 1
+    try:
+        outs, is_seq = _as_list(f(*xs))
+    finally:
+        STATE.mode, STATE.depth = prev_mode, prev_depth
+    outs = [as_tensor(o) for o in outs]
+    prim_out = [forward.strip(o, level) for o in outs]
+    tan_out = [forward.tangent_of(o, level) for o in outs]
+    tan_out = [t if t is not None else new_tensor(np.zeros(batch + o.shape, o.dtype))
                for o, t in zip(prim_out, tan_out)]
-    if not (STATE.fw_levels or _Depth.value > 0 or any(p._requires_grad for p in ps)):
-        # Outermost and nothing outside asked for a graph (grads taken inside f build one):
-        # hand back plain values, so no dead graph is kept alive by the results.
+    if not differentiable(list(primals) + list(tangents)):
+        # Nothing outside asked for a graph (grads taken inside f build one): hand back plain
+        # values, so no dead graph is kept alive by the results.
         prim_out = [o.detach() for o in prim_out]
         tan_out = [t.detach() for t in tan_out]
     if is_seq:
         return tuple(prim_out), tuple(tan_out)
     return prim_out[0], tan_out[0]
-
-
-def _cast(t, dtype):
-    from .ops import astype
-    return astype(t, dtype)
 
 
 def _jacobian_forward(f, args, nums):
@@ -289,8 +323,8 @@ def _jacobian_forward(f, args, nums):
     for i in nums:
         x = as_tensor(args[i])
         n = x.size
-        basis = Tensor._wrap(np.eye(n, dtype=x.dtype if x.dtype.kind == "f" else None)
-                             .reshape((n,) + x.shape))
+        basis = new_tensor(np.eye(n, dtype=x.dtype if x.dtype.kind == "f" else None)
+                           .reshape((n,) + x.shape))
 
         def f_i(xi, i=i):
             return f(*[xi if j == i else a for j, a in enumerate(args)])
@@ -298,7 +332,6 @@ def _jacobian_forward(f, args, nums):
         out, t = jvp(f_i, (x,), (basis,), batched=True)
         outs, is_seq = _as_list(out)
         ts, _ = _as_list(t)
-        from .ops import reshape, transpose
         blocks = [reshape(transpose(tk, tuple(range(1, tk.ndim)) + (0,)), o.shape + x.shape)
                   for o, tk in zip(outs, ts)]
         cols.append((blocks, is_seq))
@@ -307,7 +340,6 @@ def _jacobian_forward(f, args, nums):
 
 def _jacobian_reverse(f, args, nums):
     """Rows by reverse mode: one vjp per output element."""
-    from .ops import reshape, stack
     xs = [args[i] for i in nums]
 
     def f_sel(*sel):
@@ -322,13 +354,13 @@ def _jacobian_reverse(f, args, nums):
     for k, o in enumerate(outs):
         rows = [[] for _ in xs]
         for e in range(o.size):
-            ct = [Tensor._wrap(np.zeros(q.shape, q.dtype)) for q in outs]
-            ct[k].data.reshape(-1)[e] = 1
-            gs = pullback(tuple(ct) if is_seq else ct[0])
+            ct = [np.zeros(q.shape, q.dtype) for q in outs]
+            ct[k].reshape(-1)[e] = 1
+            gs = pullback(tuple(map(new_tensor, ct)) if is_seq else new_tensor(ct[0]))
             for r, g in zip(rows, gs):
                 r.append(g)
         per_out.append([reshape(stack(r), o.shape + as_tensor(x).shape) if r else
-                        Tensor._wrap(np.zeros(o.shape + as_tensor(x).shape))
+                        new_tensor(np.zeros(o.shape + as_tensor(x).shape))
                         for r, x in zip(rows, xs)])
     return per_out, is_seq
 
@@ -338,6 +370,10 @@ def jacobian(f, argnums=0, *, mode="reverse"):
 
     ``mode="forward"`` pushes all columns through one batched jvp; ``"reverse"`` pulls one
     row per output element. Tuple ``argnums`` or tuple outputs give (nested) tuples.
+
+    >>> import chainrule as cr
+    >>> cr.jacobian(lambda x: x * x)(cr.tensor([1.0, 2.0])).tolist()
+    [[2.0, 0.0], [0.0, 4.0]]
     """
     if mode not in ("forward", "reverse"):
         raise ValueError(f"jacobian: mode must be 'forward' or 'reverse', got {mode!r}")
@@ -373,6 +409,11 @@ def hvp(f, primals, tangents):
     """Hessian-vector product H·v of scalar ``f`` at ``primals`` (forward-over-reverse).
 
     Returns one Tensor per primal (a single Tensor when there is one primal).
+
+    >>> import chainrule as cr
+    >>> cr.hvp(lambda x: (x ** 3).sum(), (cr.tensor([1.0, 2.0]),),
+    ...        (cr.tensor([1.0, 0.0]),)).tolist()
+    [6.0, 0.0]
     """
     primals, tangents = tuple(primals), tuple(tangents)
     nums = tuple(range(len(primals)))

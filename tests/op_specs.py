@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 import chainrule as cr
-from chainrule.engine import apply
+from chainrule.apply import apply
 from chainrule.transforms import IDENTITY
 
 

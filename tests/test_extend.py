@@ -9,34 +9,33 @@ import numpy as np
 import chainrule as cr
 
 
-@cr.extend.elementwise(lambda ops, x, out: out * (1 - out) * 2, formula="d/dx σ(2x)",
+@cr.extend.elementwise(lambda ops, g, out, x: g * out * (1 - out) * 2, formula="d/dx σ(2x)",
                        uses_out=True)
 def sigmoid2(x):
     return 1.0 / (1.0 + np.exp(-2.0 * x))
 
 
-@cr.extend.linear(lambda ops, g, params, needs: [ops.apply(cumsum_rev.primitive, (g,))],
+@cr.extend.linear(lambda ops, g, out, x: ops.apply(cumsum_rev.primitive, (g,)),
                   name="cumsum_fwd")
 def cumsum(x):
     return np.cumsum(x, axis=-1)
 
 
-@cr.extend.linear(lambda ops, g, params, needs: [ops.apply(cumsum.primitive, (g,))],
+@cr.extend.linear(lambda ops, g, out, x: ops.apply(cumsum.primitive, (g,)),
                   name="cumsum_rev")
 def cumsum_rev(x):
     return np.flip(np.cumsum(np.flip(x, -1), axis=-1), -1)
 
 
-def _softclip_vjp(ops, g, xs, out, params, needs):
-    (x,) = xs
-    return [g / (1 + x * x)]
+def _softclip_vjp(ops, g, out, x):
+    return g / (1 + x * x)
 
 
-def _softclip_jvp(xs, dxs, out, params):
-    return dxs[0] / (1 + xs[0] * xs[0])
+def _softclip_jvp(ops, g, out, x):
+    return g[0] / (1 + x * x)
 
 
-@cr.extend.primitive(vjp=_softclip_vjp, jvp=_softclip_jvp, formula="d/dx atan x = 1/(1+x²)")
+@cr.extend.primitive(vjp=[_softclip_vjp], jvp=_softclip_jvp, formula="d/dx atan x = 1/(1+x²)")
 def arctan(x):
     return np.arctan(x)
 

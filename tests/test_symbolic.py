@@ -48,7 +48,7 @@ def test_every_scalar_elementwise_primitive_has_a_sympy_counterpart():
 
 
 def test_an_extension_op_takes_part_through_its_declared_sympy_counterpart():
-    @cr.extend.elementwise(lambda ops, x, out: 3 * x * x, name="cube_for_symbolic",
+    @cr.extend.elementwise(lambda ops, g, out, x: g * 3 * x * x, name="cube_for_symbolic",
                            sympy=lambda sp, a: a ** 3)
     def cube(x):
         return x ** 3
@@ -58,7 +58,7 @@ def test_an_extension_op_takes_part_through_its_declared_sympy_counterpart():
     assert sp.simplify(s.grad["x"] - 3 * sp.sin(x) ** 2 * sp.cos(x)) == 0
     s.check(x=0.7)
 
-    @cr.extend.elementwise(lambda ops, x, out: 2 * x, name="square_without_sympy")
+    @cr.extend.elementwise(lambda ops, g, out, x: g * 2 * x, name="square_without_sympy")
     def plain(x):
         return x * x
 

@@ -163,7 +163,7 @@ def test_reverse_over_forward_and_third_order_mixed():
 
 
 def test_gradcheck_reports_the_bad_element():
-    bad = cr.extend.elementwise(lambda ops, x, out: 3 * x, name="wrong_square")(
+    bad = cr.extend.elementwise(lambda ops, g, out, x: g * 3 * x, name="wrong_square")(
         lambda x: x * x)
     with pytest.raises(cr.GradcheckError) as err:
         cr.gradcheck(bad, cr.tensor([1.0, 2.0], name="x"))

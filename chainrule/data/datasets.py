@@ -24,7 +24,15 @@ _EXTRA_HINT = "pip install chainrule[datasets]"
 
 def default_cache_dir() -> str:
     """Where generated datasets are cached: ``$CHAINRULE_CACHE`` if set, else
-    ``$XDG_CACHE_HOME/chainrule``, else ``~/.cache/chainrule``."""
+    ``$XDG_CACHE_HOME/chainrule``, else ``~/.cache/chainrule``.
+
+    >>> import os
+    >>> from chainrule.data import default_cache_dir
+    >>> os.environ["CHAINRULE_CACHE"] = "/tmp/my-cache"
+    >>> default_cache_dir()
+    '/tmp/my-cache'
+    >>> del os.environ["CHAINRULE_CACHE"]
+    """
     if os.environ.get("CHAINRULE_CACHE"):
         return os.environ["CHAINRULE_CACHE"]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

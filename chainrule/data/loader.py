@@ -21,11 +21,25 @@ __all__ = ["DataLoader", "RandomSampler", "Sampler", "SequentialSampler"]
 
 class Sampler:
     """Base class of index orders. Subclasses define ``__len__`` and ``indices()``, the
-    epoch's indices as an integer array (``__iter__`` walks it)."""
+    epoch's indices as an integer array (``__iter__`` walks it).
+
+    >>> import numpy as np
+    >>> from chainrule.data import Sampler
+    >>> class EvensFirst(Sampler):
+    ...     def __init__(self, n):
+    ...         self.n = n
+    ...     def __len__(self):
+    ...         return self.n
+    ...     def indices(self):
+    ...         return np.r_[np.arange(0, self.n, 2), np.arange(1, self.n, 2)]
+    >>> list(EvensFirst(5))
+    [0, 2, 4, 1, 3]
+    """
 
     epoch = 0
 
     def indices(self) -> np.ndarray:
+        """This epoch's sample indices, in order, as an integer array (subclasses define it)."""
         raise NotImplementedError(f"{type(self).__name__} must define indices()")
 
     def __len__(self) -> int:
@@ -40,7 +54,7 @@ class Sampler:
 
 
 class SequentialSampler(Sampler):
-    """``0, 1, ..., n - 1``.
+    """Visit the ``n`` samples in their stored order: ``0, 1, ..., n - 1``, every epoch.
 
     >>> list(SequentialSampler(3))
     [0, 1, 2]
@@ -53,6 +67,7 @@ class SequentialSampler(Sampler):
         return self.n
 
     def indices(self) -> np.ndarray:
+        """The indices ``0 .. n - 1`` in order."""
         return np.arange(self.n)
 
 
@@ -73,6 +88,7 @@ class RandomSampler(Sampler):
         return self.n
 
     def indices(self) -> np.ndarray:
+        """A new permutation of ``0 .. n - 1``, drawn from the sampler's generator."""
         return self.rng.permutation(self.n)
 
 

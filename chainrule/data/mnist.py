@@ -56,6 +56,14 @@ def read_idx(path: str | os.PathLike, *, expected_magic: int | None = None) -> n
     Raises :class:`DatasetError` naming the file if the magic number is wrong (or differs
     from ``expected_magic``), the header is cut short, or the data is not exactly as long as
     the dimensions say.
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from chainrule.data.mnist import read_idx, write_idx
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
+    >>> write_idx(path, np.array([7, 2, 1], dtype=np.uint8))
+    >>> read_idx(path).tolist()
+    [7, 2, 1]
     """
     path = os.fspath(path)
     with open(path, "rb") as f:

@@ -31,6 +31,18 @@ class DistributedDataParallel(Module):
 
     ``allreduce_seconds`` and ``allreduce_calls`` add up the time spent in (and the number of)
     gradient allreduces, waiting for slower ranks included.
+
+    In a job of one rank it runs as is (here, outside ``mpirun``):
+
+    >>> import chainrule as cr
+    >>> from chainrule import distributed as dist
+    >>> _ = dist.init()
+    >>> model = dist.DistributedDataParallel(cr.nn.Linear(3, 1))
+    >>> loss = cr.nn.functional.mse_loss(model(cr.ones((4, 3))), cr.zeros((4, 1)))
+    >>> loss.backward()
+    >>> model.allreduce_gradients(4)
+    >>> model.module.weight.grad.shape
+    (1, 3)
     """
 
     def __init__(self, module: Module, comm=None):

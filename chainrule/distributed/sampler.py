@@ -60,4 +60,5 @@ class DistributedSampler(Sampler):
         return np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
 
     def indices(self) -> np.ndarray:
+        """This rank's share of ``order()``: every ``world_size``-th sample from ``rank`` on."""
         return self.order()[self.rank::self.world_size]

@@ -18,6 +18,13 @@ __all__ = ["linear", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool2d
 
 
 def flatten(x, start_dim: int = 1, end_dim: int = -1):
+    """Merge the axes ``start_dim`` .. ``end_dim`` (inclusive; negative counts from the end)
+    into one, as ``torch.flatten``; the default keeps the batch axis and flattens the rest.
+
+    >>> import chainrule as cr
+    >>> cr.nn.functional.flatten(cr.ones((2, 3, 4))).shape
+    (2, 12)
+    """
     x = as_tensor(x)
     nd = x.ndim
     s, e = start_dim % nd, end_dim % nd
@@ -25,8 +32,22 @@ def flatten(x, start_dim: int = 1, end_dim: int = -1):
 
 
 def dropout(x, p: float = 0.5, training: bool = True, rng=None):
-    """Zero each element with probability p and scale the rest by 1/(1 − p) (training only).
-    The mask comes from ``rng`` (default: the library generator, seeded by manual_seed)."""
+    """Zero each element with probability ``p`` and scale the rest by 1/(1 − p), so the
+    expected value is unchanged; with ``training=False`` (or p = 0) ``x`` is returned as is.
+
+    Args:
+        x: input Tensor or array.
+        p: drop probability in [0, 1].
+        training: apply dropout (True) or pass through (False).
+        rng: ``numpy.random.Generator`` for the mask (default: the library generator, seeded by
+            ``cr.manual_seed``).
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> y = cr.nn.functional.dropout(cr.ones(6), 0.5, rng=np.random.default_rng(1))
+    >>> sorted(set(y.tolist()))
+    [0.0, 2.0]
+    """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     x = as_tensor(x)
@@ -48,6 +69,20 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
     In training, batch statistics normalize (biased variance) and the running statistics are
     updated in place with the unbiased variance; in eval the running statistics are used.
+
+    Args:
+        x: (N, C, ...) input.
+        running_mean, running_var: (C,) Tensors updated in training, used in eval (or None).
+        weight, bias: optional (C,) scale and shift.
+        training: use (and update with) the batch's statistics.
+        momentum: weight of the new batch in the running statistics.
+        eps: added to the variance.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[1.0], [3.0]])
+    >>> y = cr.nn.functional.batch_norm(x, None, None, training=True)
+    >>> [round(v, 4) for v in y.numpy().ravel().tolist()]
+    [-1.0, 1.0]
     """
     x = as_tensor(x)
     axes = _stat_axes(x)
@@ -79,7 +114,14 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
-    """Normalize over the trailing ``normalized_shape`` dimensions."""
+    """Normalize each example over its trailing ``normalized_shape`` axes to mean 0 and variance
+    1 (biased), then multiply by ``weight`` and add ``bias`` if given.
+
+    >>> import chainrule as cr
+    >>> y = cr.nn.functional.layer_norm(cr.tensor([[0.0, 2.0]]), (2,))
+    >>> [round(v, 4) for v in y.tolist()[0]]
+    [-1.0, 1.0]
+    """
     x = as_tensor(x)
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
         else tuple(normalized_shape)
@@ -98,7 +140,14 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
 
 
 def embedding(indices, weight):
-    """Rows of ``weight`` at integer ``indices`` (any shape)."""
+    """The rows of ``weight`` (num_embeddings, dim) at integer ``indices`` of any shape; the
+    result has shape ``indices.shape + (dim,)`` and only the rows used receive gradient.
+
+    >>> import chainrule as cr
+    >>> table = cr.tensor([[0.0, 0.0], [1.0, 2.0], [3.0, 4.0]])
+    >>> cr.nn.functional.embedding(cr.tensor([2, 1], dtype=cr.int64), table).tolist()
+    [[3.0, 4.0], [1.0, 2.0]]
+    """
     idx = np.asarray(getattr(indices, "data", indices))
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
@@ -125,7 +174,16 @@ def _same_shape(name, x, t):
 
 
 def mse_loss(input, target, reduction: str = "mean"):  # noqa: A002
-    """Mean squared error."""
+    """Mean squared error, mean((input − target)²).
+
+    Args:
+        input, target: Tensors or arrays of the same shape.
+        reduction: "mean" (default), "sum" or "none" (elementwise).
+
+    >>> import chainrule as cr
+    >>> cr.nn.functional.mse_loss(cr.tensor([1.0, 3.0]), cr.tensor([0.0, 0.0])).item()
+    5.0
+    """
     x, t = as_tensor(input), as_tensor(target)
     _same_shape("mse_loss", x, t)
     d = x - t
@@ -133,7 +191,16 @@ def mse_loss(input, target, reduction: str = "mean"):  # noqa: A002
 
 
 def l1_loss(input, target, reduction: str = "mean"):  # noqa: A002
-    """Mean absolute error."""
+    """Mean absolute error, mean(|input − target|).
+
+    Args:
+        input, target: Tensors or arrays of the same shape.
+        reduction: "mean" (default), "sum" or "none" (elementwise).
+
+    >>> import chainrule as cr
+    >>> cr.nn.functional.l1_loss(cr.tensor([1.0, -3.0]), cr.tensor([0.0, 0.0])).item()
+    2.0
+    """
     x, t = as_tensor(input), as_tensor(target)
     _same_shape("l1_loss", x, t)
     return _reduce(ops.abs(x - t), reduction, "l1_loss")
@@ -159,15 +226,43 @@ def _onehot(x, t):
 
 def nll_loss(input, target, reduction: str = "mean"):  # noqa: A002
     """Negative log-likelihood of integer ``target`` under log-probabilities ``input``
-    (N, C, ...). The pick is a product with a one-hot mask: no scatter in the backward."""
+    (N, C, ...): −mean(input[n, target[n]]). The pick is a product with a one-hot mask: no
+    scatter in the backward.
+
+    Args:
+        input: log-probabilities, e.g. ``F.log_softmax(logits, 1)``.
+        target: integer class indices (N, ...), each in [0, C).
+        reduction: "mean" (default), "sum" or "none".
+
+    >>> import chainrule as cr
+    >>> logp = cr.log(cr.tensor([[0.5, 0.5], [0.9, 0.1]]))
+    >>> round(cr.nn.functional.nll_loss(logp, cr.tensor([1, 0], dtype=cr.int64)).item(), 4)
+    0.3993
+    """
     x = as_tensor(input)
     t = _class_targets("nll_loss", x, target)
     return _reduce(-ops.sum(x * _onehot(x, t), 1), reduction, "nll_loss")
 
 
 def cross_entropy(input, target, reduction: str = "mean"):  # noqa: A002
-    """Softmax cross-entropy of logits (N, C, ...) and integer targets; stable for any
-    logits. For (N, C) logits with a mean or sum it is one fused primitive."""
+    """Softmax cross-entropy of logits (N, C, ...) and integer targets, stable for any
+    logits: ``nll_loss(log_softmax(input, 1), target)``. For (N, C) logits with a mean or sum
+    it is one fused primitive whose gradient is (softmax(input) − onehot(target)) / N.
+
+    Args:
+        input: unnormalised scores (logits), classes on axis 1.
+        target: integer class indices (N, ...), each in [0, C).
+        reduction: "mean" (default), "sum" or "none".
+
+    >>> import chainrule as cr
+    >>> logits = cr.tensor([[2.0, 0.0, 0.0]], requires_grad=True)
+    >>> loss = cr.nn.functional.cross_entropy(logits, cr.tensor([0], dtype=cr.int64))
+    >>> round(loss.item(), 4)
+    0.2395
+    >>> loss.backward()
+    >>> [round(g, 4) for g in logits.grad.tolist()[0]]
+    [-0.213, 0.1065, 0.1065]
+    """
     x = as_tensor(input)
     if x.ndim == 2 and reduction in ("mean", "sum"):
         t = _class_targets("cross_entropy", x, target)
@@ -179,7 +274,21 @@ def cross_entropy(input, target, reduction: str = "mean"):  # noqa: A002
 def binary_cross_entropy_with_logits(input, target, reduction: str = "mean",  # noqa: A002
                                      pos_weight=None):
     """−[t·log σ(x) + (1 − t)·log(1 − σ(x))] = softplus(x) − t·x, finite for any logits.
-    ``pos_weight`` weighs the positive term: (1 + (w − 1)t)·softplus(−x) + (1 − t)·x."""
+
+    ``pos_weight`` weighs the positive term: (1 + (w − 1)t)·softplus(−x) + (1 − t)·x.
+
+    Args:
+        input: logits x, any shape.
+        target: t in [0, 1], the shape of ``input``.
+        reduction: "mean" (default), "sum" or "none".
+        pos_weight: optional weight of the positive class (broadcast against ``input``).
+
+    >>> import chainrule as cr
+    >>> F = cr.nn.functional
+    >>> x, t = cr.tensor([0.0, 100.0]), cr.tensor([1.0, 1.0])
+    >>> round(F.binary_cross_entropy_with_logits(x, t).item(), 4)
+    0.3466
+    """
     x, t = as_tensor(input), as_tensor(target)
     _same_shape("binary_cross_entropy_with_logits", x, t)
     if pos_weight is None:

@@ -1,7 +1,6 @@
 """``Module``, ``Parameter`` and the containers, shaped like ``torch.nn``."""
 from __future__ import annotations
 
-import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -9,21 +8,15 @@ import numpy as np
 from ..errors import ShapeError
 from ..tensor import Tensor, as_tensor
 
-# Which module computed which part of a graph, for cr.explain's clusters: a weak reference to
-# the output node of every call that recorded a graph -> (module, the nodes of its inputs, the
-# record of an earlier call with the same output: a Sequential returns its last layer's node).
-# One entry per call, not per op; the weak key's callback drops the record when its graph
-# goes. A plain dict with weak keys: a WeakKeyDictionary costs 0.35 µs more per call.
-_CALLS: dict = {}
-
-
-def _forget(key, pop=_CALLS.pop) -> None:
-    pop(key, None)
-
 
 def module_calls(node) -> list[tuple]:
-    """``(module, input nodes)`` of each call that returned ``node``, innermost first."""
-    calls, record = [], _CALLS.get(weakref.ref(node))
+    """``(module, input nodes)`` of each call that returned ``node``, innermost first.
+
+    A Module call that records a graph notes itself on its output node (``node.calls``), so
+    the note lives exactly as long as the graph: no weak references, no callbacks (work in a
+    weakref callback would swallow a KeyboardInterrupt that lands in it).
+    """
+    calls, record = [], getattr(node, "calls", None)
     while record is not None:
         calls.append(record[:2])
         record = record[2]
@@ -64,8 +57,26 @@ class Parameter(Tensor):
 
 
 class Module:
-    """Base class of layers and models: parameters, buffers and submodules assigned as
-    attributes register themselves; ``__call__`` runs ``forward``."""
+    """Base class of layers and models, as ``torch.nn.Module``.
+
+    Assigning a :class:`Parameter` or another ``Module`` as an attribute registers it, so that
+    ``parameters()``, ``state_dict()``, ``zero_grad()`` and ``train()``/``eval()`` reach it;
+    calling the module runs ``forward`` (and records the call for ``cr.explain``'s layer groups).
+    Subclasses call ``super().__init__()`` first and define ``forward``.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> class Affine(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.scale = nn.Parameter([2.0])
+    ...         self.shift = nn.Parameter([1.0])
+    ...     def forward(self, x):
+    ...         return self.scale * x + self.shift
+    >>> m = Affine()
+    >>> m(cr.tensor([3.0])).tolist(), [name for name, _ in m.named_parameters()]
+    ([7.0], ['scale', 'shift'])
+    """
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -108,6 +119,15 @@ class Module:
         self._buffers[name] = None if value is None else as_tensor(value)
 
     def register_parameter(self, name: str, value) -> None:
+        """Register ``value`` (a Parameter, a Tensor or an array; None for "no parameter") as
+        parameter ``name``; ``setattr`` with a Parameter does the same.
+
+        >>> import chainrule as cr
+        >>> m = cr.nn.Module()
+        >>> m.register_parameter("w", [1.0, 2.0])
+        >>> [n for n, _ in m.named_parameters()]
+        ['w']
+        """
         self._parameters.pop(name, None)
         if value is None:
             object.__setattr__(self, name, None)
@@ -116,6 +136,14 @@ class Module:
 
     # -- traversal ------------------------------------------------------------------------------
     def named_modules(self, prefix: str = ""):
+        """Yield ``(dotted name, module)`` for this module (name ``prefix``) and every submodule,
+        breadth first.
+
+        >>> from chainrule import nn
+        >>> net = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU()))
+        >>> [name for name, _ in net.named_modules()]
+        ['', '0', '1', '1.0']
+        """
         stack = [(prefix, self)]
         while stack:
             name, m = stack.pop(0)
@@ -124,12 +152,34 @@ class Module:
                          if c is not None]
 
     def modules(self):
+        """Yield this module and every submodule (as ``named_modules``, without names).
+
+        >>> from chainrule import nn
+        >>> [type(m).__name__ for m in nn.Sequential(nn.Linear(2, 2), nn.ReLU()).modules()]
+        ['Sequential', 'Linear', 'ReLU']
+        """
         return (m for _, m in self.named_modules())
 
     def children(self):
+        """Yield the direct submodules, in the order they were assigned.
+
+        >>> from chainrule import nn
+        >>> [type(m).__name__ for m in nn.Sequential(nn.Linear(2, 2), nn.ReLU()).children()]
+        ['Linear', 'ReLU']
+        """
         return (m for m in self._modules.values() if m is not None)
 
     def named_parameters(self, prefix: str = "", recurse: bool = True):
+        """Yield ``(dotted name, Parameter)`` pairs, each shared parameter once.
+
+        Args:
+            prefix: prepended to every name.
+            recurse: include submodules' parameters (default) or only this module's own.
+
+        >>> from chainrule import nn
+        >>> [(n, p.shape) for n, p in nn.Linear(3, 2).named_parameters()]
+        [('weight', (2, 3)), ('bias', (2,))]
+        """
         seen = set()
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mname, m in mods:
@@ -139,9 +189,22 @@ class Module:
                     yield (f"{mname}.{k}" if mname else k), p
 
     def parameters(self, recurse: bool = True):
+        """Yield every learnable Parameter (what an optimizer takes), each shared one once.
+
+        >>> from chainrule import nn
+        >>> sum(p.size for p in nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 1)).parameters())
+        21
+        """
         return (p for _, p in self.named_parameters(recurse=recurse))
 
     def named_buffers(self):
+        """Yield ``(dotted name, Tensor)`` for every buffer: saved state that is not learned, such
+        as BatchNorm's running mean and variance.
+
+        >>> from chainrule import nn
+        >>> [n for n, _ in nn.BatchNorm1d(3).named_buffers()]
+        ['running_mean', 'running_var', 'num_batches_tracked']
+        """
         for mname, m in self.named_modules():
             for k, b in m._buffers.items():
                 if b is not None:
@@ -149,7 +212,13 @@ class Module:
 
     # -- state ----------------------------------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, Tensor]:
-        """Parameters and buffers by dotted name (Tensors sharing the module's arrays)."""
+        """Parameters and buffers by dotted name, as Tensors sharing the module's arrays; save it
+        with ``cr.save`` and restore it with ``load_state_dict``.
+
+        >>> from chainrule import nn
+        >>> list(nn.Linear(3, 2).state_dict())
+        ['weight', 'bias']
+        """
         out = OrderedDict()
         for mname, m in self.named_modules():
             for table in (m._parameters, m._buffers):
@@ -159,8 +228,24 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True):
-        """Copy values into this module's parameters and buffers. Missing, unexpected or
-        mis-shaped keys raise one error listing them all, and nothing is changed."""
+        """Copy the values of ``state_dict`` into this module's parameters and buffers, in place.
+
+        Args:
+            state_dict: name -> Tensor or array, as ``state_dict()`` returns.
+            strict: if True (default), missing or unexpected keys are errors.
+
+        Returns:
+            ``(missing, unexpected)``: the lists of keys (empty when strict).
+
+        Raises:
+            ShapeError: listing every missing, unexpected or mis-shaped key; nothing is changed.
+
+        >>> from chainrule import nn
+        >>> a, b = nn.Linear(3, 2), nn.Linear(3, 2)
+        >>> _ = b.load_state_dict(a.state_dict())
+        >>> bool((a.weight.numpy() == b.weight.numpy()).all())
+        True
+        """
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -181,14 +266,39 @@ class Module:
 
     # -- modes and helpers ----------------------------------------------------------------------
     def train(self, mode: bool = True):
+        """Put this module and every submodule in training mode (``mode=False``: evaluation mode)
+        and return it. Dropout and BatchNorm behave differently in the two modes.
+
+        >>> from chainrule import nn
+        >>> net = nn.Sequential(nn.Dropout(0.5)).train()
+        >>> net[0].training
+        True
+        """
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
     def eval(self):
+        """Put the module in evaluation mode (``train(False)``) and return it: Dropout passes its
+        input through and BatchNorm uses its running statistics.
+
+        >>> from chainrule import nn
+        >>> nn.Sequential(nn.Dropout(0.5)).eval()[0].training
+        False
+        """
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of every parameter: to None (default, as PyTorch), or to zeros
+        with ``set_to_none=False``. Gradients accumulate across ``backward()`` calls otherwise.
+
+        >>> import chainrule as cr
+        >>> lin = cr.nn.Linear(2, 1)
+        >>> cr.sum(lin(cr.ones((1, 2)))).backward()
+        >>> lin.zero_grad()
+        >>> lin.weight.grad is None
+        True
+        """
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
@@ -196,7 +306,12 @@ class Module:
                 p.grad.data[...] = 0
 
     def to(self, dtype):
-        """Cast every parameter and floating buffer to ``dtype`` (in place)."""
+        """Cast every parameter and floating buffer to ``dtype``, in place, and return the module.
+
+        >>> import chainrule as cr
+        >>> cr.nn.Linear(2, 1).to(cr.float64).weight.dtype
+        dtype('float64')
+        """
         dtype = np.dtype(dtype)
         for _, m in self.named_modules():
             for table in (m._parameters, m._buffers):
@@ -206,6 +321,13 @@ class Module:
         return self
 
     def forward(self, *args, **kwargs):
+        """Compute the module's output; every subclass defines it. Call the module itself
+        (``module(x)``) rather than ``forward``, so that the call is recorded for ``cr.explain``.
+
+        >>> import chainrule as cr
+        >>> cr.nn.ReLU()(cr.tensor([-1.0, 2.0])).tolist()
+        [0.0, 2.0]
+        """
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
@@ -216,11 +338,17 @@ class Module:
         if node is not None and node.prim is not None:
             if kwargs:
                 args += tuple(kwargs.values())
-            key = weakref.ref(node, _forget)
-            _CALLS[key] = (self, _input_nodes(args, []), _CALLS.get(key))
+            node.calls = (self, _input_nodes(args, []), getattr(node, "calls", None))
         return out
 
     def extra_repr(self) -> str:
+        """The text inside the parentheses of the module's ``repr`` (its settings, such as
+        ``in_features=3``); subclasses override it.
+
+        >>> from chainrule import nn
+        >>> nn.Linear(3, 2).extra_repr()
+        'in_features=3, out_features=2, bias=True'
+        """
         return ""
 
     def __repr__(self):
@@ -230,7 +358,17 @@ class Module:
 
 
 class Sequential(Module):
-    """Modules applied in order."""
+    """Modules applied in order: ``Sequential(a, b, c)(x)`` is ``c(b(a(x)))``.
+
+    Give the modules as arguments (named ``"0"``, ``"1"``, ...) or as one dict of name -> module.
+    Indexing returns a module, slicing a new ``Sequential`` of the same modules.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> net(cr.ones((5, 4))).shape, len(net), type(net[1]).__name__
+    ((5, 2), 3, 'ReLU')
+    """
 
     def __init__(self, *modules):
         super().__init__()
@@ -257,22 +395,47 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module):
+        """Add ``module`` at the end (named by its position) and return the Sequential.
+
+        >>> from chainrule import nn
+        >>> len(nn.Sequential(nn.Linear(2, 2)).append(nn.ReLU()))
+        2
+        """
         setattr(self, str(len(self._modules)), module)
         return self
 
 
 class ModuleList(Module):
-    """A list of modules, registered so their parameters are found."""
+    """A list of modules, registered so that their parameters are found; unlike
+    ``Sequential`` it has no ``forward``: the owner decides how to use them.
+
+    >>> from chainrule import nn
+    >>> layers = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
+    >>> len(layers), len(list(layers.parameters()))
+    (3, 6)
+    """
 
     def __init__(self, modules=()):
         super().__init__()
         self.extend(modules)
 
     def append(self, module):
+        """Add ``module`` at the end and return the list.
+
+        >>> from chainrule import nn
+        >>> len(nn.ModuleList().append(nn.ReLU()))
+        1
+        """
         setattr(self, str(len(self._modules)), module)
         return self
 
     def extend(self, modules):
+        """Append every module of the iterable ``modules`` and return the list.
+
+        >>> from chainrule import nn
+        >>> len(nn.ModuleList([nn.ReLU()]).extend([nn.Tanh(), nn.Sigmoid()]))
+        3
+        """
         for m in modules:
             self.append(m)
         return self

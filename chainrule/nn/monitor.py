@@ -28,6 +28,12 @@ class GradientMonitor:
         self._before = None
 
     def record(self, after_step: bool = False) -> None:
+        """Record each watched weight's gradient norm (call after ``backward()``), or with
+        ``after_step=True`` (after ``optimizer.step()``) its update/weight ratio ‖Δw‖/‖w‖.
+
+        Raises:
+            RuntimeError: ``after_step=True`` without a gradient record before the step.
+        """
         if after_step:
             if self._before is None:
                 raise RuntimeError("GradientMonitor: record() the gradients before the step")

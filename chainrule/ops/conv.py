@@ -14,91 +14,42 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import apply
+from ..apply import apply
 from ..errors import ShapeError, describe
-from ..registry import Primitive, linear, register
-from ..tensor import as_tensor
-from ._front import promoted
+from ..registry import general, linear, multilinear
+from ._front import data as D
 from .conv_kernels import conv as _conv
 from .conv_kernels import conv_input_grad as _conv_input_grad
 from .conv_kernels import conv_weight_grad as _conv_weight_grad
 from .conv_kernels import offsets as _offsets
 from .conv_kernels import out_len as _out_len
+from .shape import as_tensor, expand_dims, promoted, reshape, squeeze
 
 
-def _p(params, **extra):
-    return {**params, **extra}
+def _geometry(p, **extra):
+    return {"stride": p["stride"], "padding": p["padding"], "dilation": p["dilation"], **extra}
 
 
-def _strip(p):
-    return {k: p[k] for k in ("stride", "padding", "dilation")}
-
-
-# ⟨C(x,w), g⟩ = ⟨x, T(g,w)⟩ = ⟨w, W(x,g)⟩: each transpose is one of the other two.
-def _conv_vjp(ops, g, xs, out, p, needs):
-    x, w = xs
-    p = _strip(p)
-    return [ops.apply(CONV_TGRAD, (g, w), _p(p, x_shape=x.shape)) if needs[0] else None,
-            ops.apply(CONV_WGRAD, (x, g), _p(p, w_shape=w.shape)) if needs[1] else None]
-
-
-def _tgrad_vjp(ops, h, xs, out, p, needs):  # T(g, w) with cotangent h (x-shaped)
-    g, w = xs
-    p = _strip(p)
-    return [ops.apply(CONV, (h, w), p) if needs[0] else None,
-            ops.apply(CONV_WGRAD, (h, g), _p(p, w_shape=w.shape)) if needs[1] else None]
-
-
-def _wgrad_vjp(ops, k, xs, out, p, needs):  # W(x, g) with cotangent k (w-shaped)
-    x, g = xs
-    p = _strip(p)
-    return [ops.apply(CONV_TGRAD, (g, k), _p(p, x_shape=x.shape)) if needs[0] else None,
-            ops.apply(CONV, (x, k), p) if needs[1] else None]
-
-
-def _fold(prim, a, b, params):
-    """Apply a conv primitive where one operand carries extra leading (batch-of-tangents)
-    dimensions: fold them into an axis the primitive is linear and independent along, then
-    unfold them from the output."""
-    from .shape import reshape, transpose
-    la, lb = a.ndim - 4, b.ndim - 4
-    if la == 0 and lb == 0:
-        return apply(prim, (a, b), params)
-    if la and lb:
-        raise NotImplementedError(f"{prim.name}: both operands carry batched tangents")
+def _fold(ops, prim, xs, i, dx, p):
+    """Apply a conv primitive where input i's tangent carries extra leading (batch-of-
+    tangents) dimensions: fold them into an axis the primitive is linear and independent
+    along, then unfold them from the output."""
     (fa, fb), (oa, ob) = _FOLD[prim.name]
-    t, f, o = (a, fa, oa) if la else (b, fb, ob)
-    lead = t.shape[:t.ndim - 4]
+    f, o = (fa, oa) if i == 0 else (fb, ob)
+    lead = dx.shape[:dx.ndim - 4]
     nb = int(np.prod(lead))
-    core = t.shape[len(lead):]
-    t = reshape(t, (nb,) + core)
+    core = dx.shape[len(lead):]
+    t = ops.reshape(dx, (nb,) + core)
     perm = list(range(1, f + 1)) + [0] + list(range(f + 1, 5))  # batch next to axis f
-    t = reshape(transpose(t, perm), core[:f] + (nb * core[f],) + core[f + 1:])
-    out = apply(prim, (t, b) if la else (a, t), params)
+    t = ops.reshape(ops.transpose(t, perm), core[:f] + (nb * core[f],) + core[f + 1:])
+    args = (t, xs[1]) if i == 0 else (xs[0], t)
+    out = ops.apply(prim, args, p)
     s = out.shape
-    out = reshape(out, s[:o] + (nb, s[o] // nb) + s[o + 1:])
-    perm = [o] + [i for i in range(5) if i != o]
-    return reshape(transpose(out, perm), lead + s[:o] + (s[o] // nb,) + s[o + 1:])
+    out = ops.reshape(out, s[:o] + (nb, s[o] // nb) + s[o + 1:])
+    perm = [o] + [k for k in range(5) if k != o]
+    return ops.reshape(ops.transpose(out, perm), lead + s[:o] + (s[o] // nb,) + s[o + 1:])
 
 
-def _bilinear_jvp(prim):
-    """jvp = P(da, b) + P(a, db), each term folding a batch of tangents if there is one."""
-    def jvp(xs, dxs, out, p):
-        (a, b), (da, db) = xs, dxs
-        terms = ([_fold(prim, da, b, p)] if da is not None else []) + (
-            [_fold(prim, a, db, p)] if db is not None else [])
-        return None if not terms else terms[0] if len(terms) == 1 else terms[0] + terms[1]
-    return jvp
-
-
-CONV = register(Primitive("conv2d", "bilinear", _conv, _conv_vjp, None,
-                          "∂/∂x: transposed convolution with w; ∂/∂w: correlate x with ȳ"))
-CONV_TGRAD = register(Primitive("conv2d_input_grad", "bilinear", _conv_input_grad, _tgrad_vjp,
-                                None, "transposed convolution (the input-gradient of conv2d)"))
-CONV_WGRAD = register(Primitive("conv2d_weight_grad", "bilinear", _conv_weight_grad,
-                                _wgrad_vjp, None, "the weight-gradient of conv2d"))
-for _prim in (CONV, CONV_TGRAD, CONV_WGRAD):
-    _prim.jvp = _bilinear_jvp(_prim)
 # Per primitive: the axis of each operand a batch of tangents folds into, and the output
 # axis it comes out of (conv: x's batch -> N, w's batch -> O; and so on by the trilinear form).
 _FOLD = {
@@ -106,6 +57,23 @@ _FOLD = {
     "conv2d_input_grad": ((0, 1), (0, 1)),
     "conv2d_weight_grad": ((1, 1), (1, 0)),
 }
+
+# ⟨C(x,w), g⟩ = ⟨x, T(g,w)⟩ = ⟨w, W(x,g)⟩: each primitive's transposes are the other two.
+CONV = multilinear(
+    "conv2d", _conv,
+    lambda ops, g, out, x, w, **p: ops.apply(CONV_TGRAD, (g, w), _geometry(p, x_shape=x.shape)),
+    lambda ops, g, out, x, w, **p: ops.apply(CONV_WGRAD, (x, g), _geometry(p, w_shape=w.shape)),
+    batch=_fold, formula="∂/∂x: transposed convolution with w; ∂/∂w: correlate x with ȳ")
+CONV_TGRAD = multilinear(  # T(g, w), with cotangent h (x-shaped)
+    "conv2d_input_grad", _conv_input_grad,
+    lambda ops, h, out, g, w, **p: ops.apply(CONV, (h, w), _geometry(p)),
+    lambda ops, h, out, g, w, **p: ops.apply(CONV_WGRAD, (h, g), _geometry(p, w_shape=w.shape)),
+    batch=_fold, formula="transposed convolution (the input-gradient of conv2d)")
+CONV_WGRAD = multilinear(  # W(x, g), with cotangent k (w-shaped)
+    "conv2d_weight_grad", _conv_weight_grad,
+    lambda ops, k, out, x, g, **p: ops.apply(CONV_TGRAD, (g, k), _geometry(p, x_shape=x.shape)),
+    lambda ops, k, out, x, g, **p: ops.apply(CONV, (x, k), _geometry(p)),
+    batch=_fold, formula="the weight-gradient of conv2d")
 
 
 def _pair(v, name):
@@ -132,14 +100,12 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     x, w = promoted(x, w)
     out = apply(CONV, (x, w), p)
     if b is not None:
-        from .shape import reshape
         out = out + reshape(as_tensor(b), (-1, 1, 1))
     return out
 
 
 def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
     """1-D cross-correlation of ``x`` (N, C, L) with ``w`` (O, C, K), via ``conv2d``."""
-    from .shape import expand_dims, squeeze
     x, w = as_tensor(x), as_tensor(w)
     if x.ndim != 3 or w.ndim != 3:
         raise ShapeError(f"conv1d: expected x (N, C, L) and w (O, C, K), got {describe(x)} "
@@ -148,7 +114,6 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
                  (1, dilation))
     out = squeeze(out, 2)
     if b is not None:
-        from .shape import reshape
         out = out + reshape(as_tensor(b), (-1, 1))
     return out
 
@@ -194,11 +159,55 @@ def _pool_out(x_shape, ksize, stride):
     return tuple(_out_len(n, k, s, 0, 1) for n, k, s in zip(x_shape[-2:], ksize, stride))
 
 
-POOL_GATHER = linear("pool_gather", _gather, lambda ops, g, p, needs: [
-    ops.apply(POOL_SCATTER, (g,), p)],
+POOL_GATHER = linear("pool_gather", _gather, lambda ops, g, out, x, **p: ops.apply(
+    POOL_SCATTER, (g,), p),
     formula="∂/∂x: each window's weights (argmax one-hot for max, 1/k² for average)")
-POOL_SCATTER = linear("pool_scatter", _scatter, lambda ops, g, p, needs: [
-    ops.apply(POOL_GATHER, (g,), p)], formula="the transpose of pool_gather")
+POOL_SCATTER = linear("pool_scatter", _scatter, lambda ops, g, out, x, **p: ops.apply(
+    POOL_GATHER, (g,), p), formula="the transpose of pool_gather")
+
+
+def _window_max(x, ksize, stride):
+    top = None
+    for _, _, idx in _offsets(ksize, stride, (1, 1), _pool_out(x.shape, ksize, stride)):
+        v = x[(Ellipsis,) + idx]
+        top = v.copy() if top is None else np.maximum(top, v, out=top)
+    return top
+
+
+def _first_max(x, top, ksize, stride):
+    """The one-hot of each window's first maximum, offset-first (locally constant); in a
+    window holding NaN (whose maximum is NaN) its last NaN, as PyTorch's."""
+    views = [(i, j, x[(Ellipsis,) + idx])
+             for i, j, idx in _offsets(ksize, stride, (1, 1), top.shape[-2:])]
+    onehot = np.empty(ksize + top.shape, bool)
+    free = np.ones(top.shape, bool)
+    for i, j, v in views:
+        hit = np.equal(v, top, out=onehot[i, j])
+        hit &= free
+        free ^= hit  # hit ⊆ free: drop the windows just claimed
+    free = np.isnan(top)
+    if free.any():
+        for i, j, v in reversed(views):
+            hit = np.isnan(v) & free
+            free ^= hit
+            onehot[i, j] |= hit
+    return onehot
+
+
+def _winner_weights(x, out, ksize, stride):
+    return {"weight": _first_max(D(x), D(out), ksize, stride), "ksize": ksize,
+            "stride": stride, "x_shape": x.shape}
+
+
+# General: a maximum over sliding windows is neither a reduction over axes nor linear; its
+# derivative is the linear pool_gather/pool_scatter pair weighted by each window's winner.
+MAX_POOL = general(
+    "max_pool2d", lambda x, ksize, stride: _window_max(x, ksize, stride),
+    vjp=[lambda ops, g, out, x, ksize, stride: ops.apply(
+        POOL_SCATTER, (g,), _winner_weights(x, out, ksize, stride))],
+    jvp=lambda ops, g, out, x, ksize, stride: ops.apply(
+        POOL_GATHER, (g[0],), _winner_weights(x, out, ksize, stride)),
+    uses_out=True, formula="the gradient goes to each window's maximum")
 
 
 def _pool_args(x, kernel_size, stride, name):
@@ -215,26 +224,7 @@ def max_pool2d(x, kernel_size, stride=None):
     """Max over each window; the gradient goes to the first maximum, or in a window holding
     NaN (whose maximum is NaN) to its last NaN, as PyTorch's."""
     x, k, s = _pool_args(x, kernel_size, stride, "max_pool2d")
-    out_hw = _pool_out(x.shape, k, s)
-    views = [(i, j, x.data[(Ellipsis,) + idx]) for i, j, idx in _offsets(k, s, (1, 1), out_hw)]
-    top = views[0][2].copy()
-    for _, _, v in views[1:]:
-        np.maximum(top, v, out=top)
-    # The weight: a one-hot of the first maximum of each window (locally constant).
-    onehot = np.empty(k + top.shape, bool)
-    free = np.ones(top.shape, bool)
-    for i, j, v in views:
-        hit = np.equal(v, top, out=onehot[i, j])
-        hit &= free
-        free ^= hit  # hit ⊆ free: drop the windows just claimed
-    free = np.isnan(top)  # a window holding NaN: the gradient goes to its last NaN (PyTorch's)
-    if free.any():
-        for i, j, v in reversed(views):
-            hit = np.isnan(v) & free
-            free ^= hit
-            onehot[i, j] |= hit
-    return apply(POOL_GATHER, (x,), {"weight": onehot, "ksize": k, "stride": s,
-                                     "x_shape": x.shape}, data=top)
+    return apply(MAX_POOL, (x,), {"ksize": k, "stride": s})
 
 
 def avg_pool2d(x, kernel_size, stride=None):
@@ -247,6 +237,5 @@ def avg_pool2d(x, kernel_size, stride=None):
 
 def max_pool1d(x, kernel_size, stride=None):
     """Max over windows of (N, C, L), via ``max_pool2d``."""
-    from .shape import expand_dims, squeeze
     stride = kernel_size if stride is None else stride
     return squeeze(max_pool2d(expand_dims(x, 2), (1, kernel_size), (1, stride)), 2)

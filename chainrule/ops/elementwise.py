@@ -5,12 +5,13 @@ import math
 
 import numpy as np
 
-from ..engine import apply
+from ..apply import apply
 from ..errors import ShapeError, describe
 from ..registry import ONE, elementwise, linear
-from ..tensor import Tensor, as_tensor
-from ._front import broadcast_shape, is_scalar, nary, tracked, unify
+from ..tensor import Tensor
+from ._front import broadcast_shape, is_scalar, tracked
 from ._front import data as D
+from .shape import as_tensor, broadcast_to, unify
 from .special import erf_array
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -33,14 +34,14 @@ def _gelu_forward(x, approximate):
     return (0.5 * x * (1.0 + erf_array(x / math.sqrt(2.0)))).astype(x.dtype, copy=False)
 
 
-def _gelu_deriv(ops, x, out, approximate):
+def _gelu_rule(ops, g, out, x, approximate):
     if approximate == "tanh":
         u = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         t = ops.tanh(u)
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (
-            1 + 3 * 0.044715 * x * x)
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (
+            1 + 3 * 0.044715 * x * x))
     cdf = 0.5 * (1 + ops.erf(x * (1 / math.sqrt(2.0))))
-    return cdf + x * ops.exp(-0.5 * x * x) * _INV_SQRT_2PI
+    return g * (cdf + x * ops.exp(-0.5 * x * x) * _INV_SQRT_2PI)
 
 
 def _tie(x, y, dtype):
@@ -54,159 +55,166 @@ def _safe_log_base(ops, x, y):
     return zero, ops.log(ops.where(zero, 1, x))
 
 
-# -- the primitives --------------------------------------------------------------------------
-NEG = linear("neg", np.negative, lambda ops, g, p, needs: [-g], formula="∂(−x)/∂x = −1",
+# -- the primitives: each rule is g·∂out/∂x (registry.py) -------------------------------------
+NEG = linear("neg", np.negative, lambda ops, g, out, x: -g, formula="∂(−x)/∂x = −1",
              sympy=lambda sp, a: -a)
 ADD = elementwise("add", np.add, ONE, ONE, formula="∂(x+y)/∂x = 1, ∂(x+y)/∂y = 1",
-                  sympy=lambda sp, a, b: a + b)
-SUB = elementwise("subtract", np.subtract, ONE, lambda ops, x, y, out: -1,
-                  formula="∂(x−y)/∂x = 1, ∂(x−y)/∂y = −1",
+                  saves=False, sympy=lambda sp, a, b: a + b)
+SUB = elementwise("subtract", np.subtract, ONE, lambda ops, g, out, x, y: -g,
+                  formula="∂(x−y)/∂x = 1, ∂(x−y)/∂y = −1", saves=False,
                   sympy=lambda sp, a, b: a - b)
-MUL = elementwise("multiply", np.multiply, lambda ops, x, y, out: y,
-                  lambda ops, x, y, out: x, formula="∂(xy)/∂x = y, ∂(xy)/∂y = x",
+MUL = elementwise("multiply", np.multiply, lambda ops, g, out, x, y: g * y,
+                  lambda ops, g, out, x, y: g * x, formula="∂(xy)/∂x = y, ∂(xy)/∂y = x",
                   sympy=lambda sp, a, b: a * b)
-DIV = elementwise("divide", np.divide, lambda ops, x, y, out: 1 / y,
-                  lambda ops, x, y, out: -x / (y * y),
+DIV = elementwise("divide", np.divide, lambda ops, g, out, x, y: g / y,
+                  lambda ops, g, out, x, y: -g * x / (y * y),
                   formula="∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = −x/y²",
                   sympy=lambda sp, a, b: a / b)
 
 
-def _pow_dy(ops, x, y, out):
+def _pow_dy(ops, g, out, x, y):
     zero, log_x = _safe_log_base(ops, x, y)
-    return ops.where(zero, 0, out * log_x)
+    return g * ops.where(zero, 0, out * log_x)
 
 
-POW = elementwise("power", np.power, lambda ops, x, y, out: y * x ** (y - 1), _pow_dy,
+POW = elementwise("power", np.power, lambda ops, g, out, x, y: g * y * x ** (y - 1), _pow_dy,
                   uses_out=True, formula="∂xʸ/∂x = y·xʸ⁻¹, ∂xʸ/∂y = xʸ·log x",
                   sympy=lambda sp, a, b: a ** b)
 MAXIMUM = elementwise("maximum", np.maximum,
-                      lambda ops, x, y, out: _tie(D(x), D(y), D(x).dtype),
-                      lambda ops, x, y, out: _tie(D(y), D(x), D(y).dtype),
+                      lambda ops, g, out, x, y: g * _tie(D(x), D(y), D(x).dtype),
+                      lambda ops, g, out, x, y: g * _tie(D(y), D(x), D(y).dtype),
                       formula="∂max(x,y)/∂x = [x > y] (½ on ties)",
                       sympy=lambda sp, a, b: sp.Max(a, b))
 MINIMUM = elementwise("minimum", np.minimum,
-                      lambda ops, x, y, out: _tie(D(y), D(x), D(x).dtype),
-                      lambda ops, x, y, out: _tie(D(x), D(y), D(y).dtype),
+                      lambda ops, g, out, x, y: g * _tie(D(y), D(x), D(x).dtype),
+                      lambda ops, g, out, x, y: g * _tie(D(x), D(y), D(y).dtype),
                       formula="∂min(x,y)/∂x = [x < y] (½ on ties)",
                       sympy=lambda sp, a, b: sp.Min(a, b))
-WHERE = elementwise("where", np.where, None, lambda ops, c, x, y, out: D(c),
-                    lambda ops, c, x, y, out: ~D(c),
-                    formula="∂where(c,x,y)/∂x = [c], ∂/∂y = [¬c]",
+WHERE = elementwise("where", np.where, None, lambda ops, g, out, c, x, y: g * D(c),
+                    lambda ops, g, out, c, x, y: g * ~D(c),
+                    formula="∂where(c,x,y)/∂x = [c], ∂/∂y = [¬c]", saves=False,
                     sympy=lambda sp, c, a, b: a if bool(c) else b)
 
 # Python-number operands are parameters, not inputs: one op instead of three and no upcast.
 ADD_S = elementwise("add_scalar", lambda x, c: x + c, ONE, formula="∂(x+c)/∂x = 1",
-                    sympy=lambda sp, a, c: a + c)
-RSUB_S = elementwise("rsub_scalar", lambda x, c: c - x, lambda ops, x, out, c: -1,
-                     formula="∂(c−x)/∂x = −1",
+                    saves=False, sympy=lambda sp, a, c: a + c)
+RSUB_S = elementwise("rsub_scalar", lambda x, c: c - x, lambda ops, g, out, x, c: -g,
+                     formula="∂(c−x)/∂x = −1", saves=False,
                      sympy=lambda sp, a, c: c - a)
-MUL_S = elementwise("mul_scalar", lambda x, c: x * c, lambda ops, x, out, c: c,
-                    formula="∂(c·x)/∂x = c",
+MUL_S = elementwise("mul_scalar", lambda x, c: x * c, lambda ops, g, out, x, c: g * c,
+                    formula="∂(c·x)/∂x = c", saves=False,
                     sympy=lambda sp, a, c: c * a)
-DIV_S = elementwise("div_scalar", lambda x, c: x / c, lambda ops, x, out, c: 1 / c,
-                    formula="∂(x/c)/∂x = 1/c",
+DIV_S = elementwise("div_scalar", lambda x, c: x / c, lambda ops, g, out, x, c: g / c,
+                    formula="∂(x/c)/∂x = 1/c", saves=False,
                     sympy=lambda sp, a, c: a / c)
-RDIV_S = elementwise("rdiv_scalar", lambda x, c: c / x, lambda ops, x, out, c: -c / (x * x),
+RDIV_S = elementwise("rdiv_scalar", lambda x, c: c / x,
+                     lambda ops, g, out, x, c: g * (-c / (x * x)),
                      formula="∂(c/x)/∂x = −c/x²",
                      sympy=lambda sp, a, c: c / a)
 POW_S = elementwise("pow_scalar", lambda x, c: x ** c,
-                    lambda ops, x, out, c: 2 * x if c == 2 else c * x ** (c - 1) if c else 0,
+                    lambda ops, g, out, x, c: g * (2 * x if c == 2 else c * x ** (c - 1))
+                    if c else g * 0,
                     formula="∂xᶜ/∂x = c·xᶜ⁻¹",
                     sympy=lambda sp, a, c: a ** c)
 RPOW_S = elementwise("rpow_scalar", lambda x, c: c ** x,
-                     lambda ops, x, out, c: out * math.log(c), uses_out=True,
+                     lambda ops, g, out, x, c: g * out * math.log(c), uses_out=True,
                      formula="∂cˣ/∂x = cˣ·log c",
                      sympy=lambda sp, a, c: c ** a)
 
-EXP = elementwise("exp", np.exp, lambda ops, x, out: out, uses_out=True,
+EXP = elementwise("exp", np.exp, lambda ops, g, out, x: g * out, uses_out=True,
                   formula="∂eˣ/∂x = eˣ",
                   sympy=lambda sp, a: sp.exp(a))
-LOG = elementwise("log", np.log, lambda ops, x, out: 1 / x, formula="∂log x/∂x = 1/x",
+LOG = elementwise("log", np.log, lambda ops, g, out, x: g / x, formula="∂log x/∂x = 1/x",
                   sympy=lambda sp, a: sp.log(a))
-LOG1P = elementwise("log1p", np.log1p, lambda ops, x, out: 1 / (x + 1),
+LOG1P = elementwise("log1p", np.log1p, lambda ops, g, out, x: g / (x + 1),
                     formula="∂log(1+x)/∂x = 1/(1+x)",
                     sympy=lambda sp, a: sp.log(1 + a))
-EXPM1 = elementwise("expm1", np.expm1, lambda ops, x, out: out + 1, uses_out=True,
+EXPM1 = elementwise("expm1", np.expm1, lambda ops, g, out, x: g * (out + 1), uses_out=True,
                     formula="∂(eˣ−1)/∂x = eˣ",
                     sympy=lambda sp, a: sp.exp(a) - 1)
-SQRT = elementwise("sqrt", np.sqrt, lambda ops, x, out: 0.5 / out, uses_out=True,
+SQRT = elementwise("sqrt", np.sqrt, lambda ops, g, out, x: g * (0.5 / out), uses_out=True,
                    formula="∂√x/∂x = 1/(2√x)",
                    sympy=lambda sp, a: sp.sqrt(a))
-SQUARE = elementwise("square", np.square, lambda ops, x, out: 2 * x,
+SQUARE = elementwise("square", np.square, lambda ops, g, out, x: g * (2 * x),
                      formula="∂x²/∂x = 2x",
                      sympy=lambda sp, a: a ** 2)
-RECIPROCAL = elementwise("reciprocal", np.reciprocal, lambda ops, x, out: -(out * out),
+RECIPROCAL = elementwise("reciprocal", np.reciprocal, lambda ops, g, out, x: g * -(out * out),
                          uses_out=True, formula="∂(1/x)/∂x = −1/x²",
                          sympy=lambda sp, a: 1 / a)
-SIN = elementwise("sin", np.sin, lambda ops, x, out: ops.cos(x), formula="∂sin x/∂x = cos x",
+SIN = elementwise("sin", np.sin, lambda ops, g, out, x: g * ops.cos(x),
+                  formula="∂sin x/∂x = cos x",
                   sympy=lambda sp, a: sp.sin(a))
-COS = elementwise("cos", np.cos, lambda ops, x, out: -ops.sin(x),
+COS = elementwise("cos", np.cos, lambda ops, g, out, x: g * -ops.sin(x),
                   formula="∂cos x/∂x = −sin x",
                   sympy=lambda sp, a: sp.cos(a))
-TAN = elementwise("tan", np.tan, lambda ops, x, out: 1 + out * out, uses_out=True,
+TAN = elementwise("tan", np.tan, lambda ops, g, out, x: g * (1 + out * out), uses_out=True,
                   formula="∂tan x/∂x = 1 + tan²x",
                   sympy=lambda sp, a: sp.tan(a))
-TANH = elementwise("tanh", np.tanh, lambda ops, x, out: 1 - out * out, uses_out=True,
+TANH = elementwise("tanh", np.tanh, lambda ops, g, out, x: g * (1 - out * out), uses_out=True,
                    formula="∂tanh x/∂x = 1 − tanh²x",
                    sympy=lambda sp, a: sp.tanh(a))
-SIGMOID = elementwise("sigmoid", _sigmoid_array, lambda ops, x, out: out * (1 - out),
+SIGMOID = elementwise("sigmoid", _sigmoid_array, lambda ops, g, out, x: g * (out * (1 - out)),
                       uses_out=True, formula="∂σ(x)/∂x = σ(x)(1 − σ(x))",
                       sympy=lambda sp, a: 1 / (1 + sp.exp(-a)))
-RELU = elementwise("relu", lambda x: np.maximum(x, 0), lambda ops, x, out: D(x) > 0,
+RELU = elementwise("relu", lambda x: np.maximum(x, 0), lambda ops, g, out, x: g * (D(x) > 0),
                    formula="∂relu(x)/∂x = [x > 0]",
                    sympy=lambda sp, a: sp.Max(a, 0))
 LEAKY_RELU = elementwise(
     "leaky_relu", lambda x, negative_slope: np.where(x > 0, x, x * negative_slope),
-    lambda ops, x, out, negative_slope: np.where(D(x) > 0, 1, negative_slope).astype(
+    lambda ops, g, out, x, negative_slope: g * np.where(D(x) > 0, 1, negative_slope).astype(
         D(x).dtype), formula="∂leaky_relu(x)/∂x = 1 if x > 0 else α",
     sympy=lambda sp, a, negative_slope: sp.Piecewise((a, a > 0), (negative_slope * a, True)))
 ELU = elementwise(
     "elu", lambda x, alpha: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))),
-    lambda ops, x, out, alpha: ops.where(D(x) > 0, 1, out + alpha), uses_out=True,
+    lambda ops, g, out, x, alpha: g * ops.where(D(x) > 0, 1, out + alpha), uses_out=True,
     formula="∂elu(x)/∂x = 1 if x > 0 else elu(x) + α",
     sympy=lambda sp, a, alpha: sp.Piecewise((a, a > 0), (alpha * (sp.exp(a) - 1), True)))
 SOFTPLUS = elementwise(
     "softplus",
     lambda x, beta, threshold: np.where(x * beta > threshold, x,
                                         np.logaddexp(0, x * beta) / beta).astype(x.dtype),
-    lambda ops, x, out, beta, threshold: ops.where(D(x) * beta > threshold, 1,
-                                                   ops.sigmoid(x * beta)),
+    lambda ops, g, out, x, beta, threshold: g * ops.where(D(x) * beta > threshold, 1,
+                                                          ops.sigmoid(x * beta)),
     formula="∂softplus(x)/∂x = σ(βx)",
     sympy=lambda sp, a, beta, threshold: sp.log(1 + sp.exp(beta * a)) / beta)
+
+
 def _gelu_sympy(sp, a, approximate):
     phi = (sp.erf(a / sp.sqrt(2)) if approximate == "none" else
            sp.tanh(sp.sqrt(2 / sp.pi) * (a + sp.Rational(44715, 10**6) * a ** 3)))
     return a * (1 + phi) / 2
 
 
-GELU = elementwise("gelu", _gelu_forward, _gelu_deriv,
+GELU = elementwise("gelu", _gelu_forward, _gelu_rule,
                    formula="∂(xΦ(x))/∂x = Φ(x) + x·φ(x)",
                    sympy=_gelu_sympy)
-ABS = elementwise("abs", np.abs, lambda ops, x, out: np.sign(D(x)),
+ABS = elementwise("abs", np.abs, lambda ops, g, out, x: g * np.sign(D(x)),
                   formula="∂|x|/∂x = sign x",
                   sympy=lambda sp, a: sp.Abs(a))
-SIGN = elementwise("sign", np.sign, lambda ops, x, out: 0, formula="∂sign x/∂x = 0",
+SIGN = elementwise("sign", np.sign, lambda ops, g, out, x: g * 0, formula="∂sign x/∂x = 0",
+                   saves=False,
                    sympy=lambda sp, a: sp.sign(a))
 
 
-def _clip_mask(ops, x, out, lo, hi):
+def _clip_rule(ops, g, out, x, lo, hi):
     x = D(x)
     inside = np.ones(x.shape, bool)
     if lo is not None:
         inside &= x >= lo
     if hi is not None:
         inside &= x <= hi
-    return inside
+    return g * inside
 
 
 def _clip_sympy(sp, a, lo, hi):
     return sp.Min(sp.Max(a, -sp.oo if lo is None else lo), sp.oo if hi is None else hi)
 
 
-CLIP = elementwise("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_mask,
+CLIP = elementwise("clip", lambda x, lo, hi: np.clip(x, lo, hi), _clip_rule,
                    formula="∂clip(x,a,b)/∂x = [a ≤ x ≤ b]",
                    sympy=_clip_sympy)
-ERF = elementwise("erf", erf_array, lambda ops, x, out: _TWO_OVER_SQRT_PI * ops.exp(-(x * x)),
+ERF = elementwise("erf", erf_array,
+                  lambda ops, g, out, x: g * (_TWO_OVER_SQRT_PI * ops.exp(-(x * x))),
                   formula="∂erf x/∂x = 2/√π·e^(−x²)",
                   sympy=lambda sp, a: sp.erf(a))
 
@@ -283,6 +291,16 @@ def _like(v, other):
 _FLOAT_INT = (float, int)
 
 
+def nary(prim, *xs, params=None):
+    """``prim`` on ``xs`` (anything ``as_tensor`` takes), broadcast and promoted to one shape
+    and dtype first when they differ."""
+    xs = tuple(as_tensor(x) for x in xs)
+    first = xs[0]
+    if any(x.shape != first.shape or x.dtype != first.dtype for x in xs[1:]):
+        xs = unify(prim.name, *xs)
+    return apply(prim, xs, params)
+
+
 def _binary(prim, scalar_prim, rscalar_prim, x, y):
     if is_scalar(y) and not is_scalar(x):
         return apply(scalar_prim, (as_tensor(x),), {"c": y})
@@ -328,7 +346,7 @@ def where(cond, x, y):
     """``x`` where ``cond`` is true, else ``y``; ``cond`` is not differentiated."""
     c = as_tensor(cond)
     if c.dtype != np.bool_:
-        c = Tensor._wrap(c.data.astype(bool))
+        c = Tensor._wrap(c._data.astype(bool))
     x, y = as_tensor(_like(x, y)), as_tensor(_like(y, x))
     shape = broadcast_shape(c.shape, x.shape, y.shape)
     if shape is None:
@@ -336,9 +354,8 @@ def where(cond, x, y):
                          f"{describe(c)}, {describe(x)}, {describe(y)}")
     if tracked(x) or tracked(y):
         x, y = unify("where", x, y)
-        from .shape import broadcast_to
         x = x if x.shape == shape else broadcast_to(x, shape)
         y = y if y.shape == shape else broadcast_to(y, shape)
         if c.shape != shape:
-            c = Tensor._wrap(np.broadcast_to(c.data, shape))
+            c = Tensor._wrap(np.broadcast_to(c._data, shape))
     return apply(WHERE, (c, x, y))

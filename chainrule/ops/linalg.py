@@ -3,22 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import apply
+from ..apply import apply
 from ..errors import ShapeError, describe
-from ..registry import bilinear, fit, general, pad_core
-from ..tensor import as_tensor
-from ._front import check_batch_dims, promoted, tracked
+from ..registry import general, multilinear, pad_core
+from ._front import check_batch_dims, tracked
+from .reduce import sum as sum_
+from .shape import as_tensor, promoted, reshape
 
-
-def _matmul_fn():
-    return matmul
-
-
-MATMUL = bilinear(
+# The primitive sees ≥2-D operands only (the front end reshapes vectors), so its rules need
+# no 1-D special cases; batch dimensions broadcast, and the kind sums them back (fit).
+MATMUL = multilinear(
     "matmul", np.matmul,
-    lambda ops, g, y, p: ops.matmul(g, ops.swapaxes(y, -1, -2)),
-    lambda ops, g, x, p: ops.matmul(ops.swapaxes(x, -1, -2), g),
-    tensor_fn=_matmul_fn, formula="∂(XY)/∂X: X̄ = Ȳ·Yᵀ, Ȳ-side: Xᵀ·Ȳ")
+    lambda ops, g, out, x, y: ops.matmul(g, ops.swapaxes(y, -1, -2)),
+    lambda ops, g, out, x, y: ops.matmul(ops.swapaxes(x, -1, -2), g),
+    formula="Z = XY: X̄ = Z̄·Yᵀ, Ȳ = Xᵀ·Z̄")
 
 
 def matmul(x, y):
@@ -34,7 +32,6 @@ def matmul(x, y):
     check_batch_dims("matmul", x, y)
     if not (tracked(x) or tracked(y)):
         return apply(MATMUL, (x, y))
-    from .shape import reshape
     x, y = promoted(x, y)
     # The primitive sees ≥2-D operands only, so its rules need no 1-D special cases.
     xv = reshape(x, (1,) + x.shape) if x.ndim == 1 else x
@@ -53,47 +50,40 @@ def _letters(spec: str) -> str:
     return spec.replace("...", "")
 
 
-def _einsum_vjp(ops, g, xs, out, p, needs):
-    """x̄ᵢ = einsum(ȳ, other operands -> xᵢ's indices); indices that only xᵢ has (summed in
+def _einsum_transpose(i):
+    """x̄ᵢ = einsum(ȳ, the other operands -> xᵢ's indices); indices only xᵢ has (summed in
     the forward) get the result broadcast back over them."""
-    ins, res_spec = p["ins"], p["out"]
-    grads = []
-    for i, x in enumerate(xs):
-        if not needs[i]:
-            grads.append(None)
-            continue
-        others = [res_spec] + [s for j, s in enumerate(ins) if j != i]
+    def rule(ops, g, out, *xs, ins, out_spec):
+        others = [out_spec] + [s for j, s in enumerate(ins) if j != i]
         operands = [g] + [v for j, v in enumerate(xs) if j != i]
         present = set(_letters("".join(others)))
         letters = _letters(ins[i])
         kept = "".join(c for c in letters if c in present)
         r = ops.einsum(",".join(others) + "->..." + kept, *operands)
         if kept != letters:
+            x = xs[i]
             ell = r.shape[:r.ndim - len(kept)]
             sizes = dict(zip(letters, x.shape[x.ndim - len(letters):]))
             ones = ell + tuple(sizes[c] if c in present else 1 for c in letters)
             r = ops.broadcast_to(ops.reshape(r, ones), ell + tuple(sizes[c] for c in letters))
-        grads.append(fit(ops, r, x.shape))
-    return grads
+        return r
+    return rule
 
 
-def _einsum_jvp(xs, dxs, out, p):
-    spec = ",".join(p["ins"]) + "->" + p["out"]
+def _einsum_batch(ops, prim, xs, i, dx, p):
+    """A batched tangent at operand i: its batch dims go in front of every operand's '...'
+    dims, so pad its '...' part to the longest one."""
     ells = [x.ndim - len(_letters(s)) for x, s in zip(xs, p["ins"])]
-    total = None
-    for i, dx in enumerate(dxs):
-        if dx is None:
-            continue
-        dx = pad_core(dx, xs[i].ndim, xs[i].ndim + max(ells) - ells[i])
-        term = einsum(spec, *[dx if j == i else x for j, x in enumerate(xs)])
-        total = term if total is None else total + term
-    return total
+    args = list(xs)
+    args[i] = pad_core(dx, xs[i].ndim, xs[i].ndim + max(ells) - ells[i])
+    return ops.apply(prim, tuple(args), p)
 
 
-EINSUM = general(
-    "einsum", lambda *xs, ins, out: np.einsum(",".join(ins) + "->" + out, *xs,
-                                              optimize=len(xs) > 2),
-    _einsum_vjp, _einsum_jvp, formula="multilinear: ∂/∂xᵢ contracts ȳ with the other operands")
+EINSUM = multilinear(
+    "einsum", lambda *xs, ins, out_spec: np.einsum(",".join(ins) + "->" + out_spec, *xs,
+                                                   optimize=len(xs) > 2),
+    rule_for=_einsum_transpose, batch=_einsum_batch,
+    formula="multilinear: x̄ᵢ contracts the output's gradient with the other operands")
 
 
 def einsum(subscripts: str, *operands):
@@ -127,7 +117,7 @@ def einsum(subscripts: str, *operands):
     rhs = rhs if rhs.startswith("...") else "..." + rhs
     xs = promoted(*xs)
     try:
-        return apply(EINSUM, tuple(xs), {"ins": tuple(ins), "out": rhs})
+        return apply(EINSUM, tuple(xs), {"ins": tuple(ins), "out_spec": rhs})
     except ShapeError as err:
         raise ShapeError(f"einsum {subscripts!r}: {err}") from None
 
@@ -143,7 +133,6 @@ def dot(x, y):
 
 def outer(x, y):
     """Outer product of two vectors (flattened first, as ``numpy.outer``)."""
-    from .shape import reshape
     return reshape(x, (-1, 1)) * reshape(y, (1, -1))
 
 
@@ -152,7 +141,6 @@ def trace(x):
     x = as_tensor(x)
     if x.ndim != 2:
         raise ShapeError(f"trace: expected a 2-D tensor, got {describe(x)}")
-    from .reduce import sum as sum_
     return sum_(x * np.eye(*x.shape, dtype=x.dtype))
 
 
@@ -166,38 +154,37 @@ def _linear_forward(x, w, b=None):
     return out
 
 
-def _linear_vjp(ops, g, xs, out, p, needs):
-    """x̄ = ȳ·W, W̄ = ȳᵀ·x (over all leading dims), b̄ = Σ ȳ: W̄ comes out in W's own layout."""
-    x, w = xs[0], xs[1]
-    g2 = ops.reshape(g, (-1, g.shape[-1]))
-    return [ops.matmul(g, w) if needs[0] else None,
-            ops.matmul(ops.swapaxes(g2, -1, -2), ops.reshape(x, (-1, x.shape[-1])))
-            if needs[1] else None] + (
-        [ops.sum(g2, axis=0) if needs[2] else None] if len(xs) == 3 else [])
-
-
-def _linear_jvp(xs, dxs, out, p):
-    from .shape import swapaxes
-    x, w = xs[0], xs[1]
+def _linear_jvp(ops, g, out, x, w, b=None):
+    dx, dw = g[0], g[1]
     terms = []
-    if dxs[0] is not None:
-        terms.append(matmul(dxs[0], swapaxes(w, -1, -2)))
-    if dxs[1] is not None:  # a batch of weight tangents must not meet x's leading dims
-        terms.append(matmul(x, swapaxes(pad_core(dxs[1], 2, x.ndim), -1, -2)))
-    if len(xs) == 3 and dxs[2] is not None:
-        terms.append(pad_core(dxs[2], 1, x.ndim))
+    if dx is not None:
+        terms.append(ops.matmul(dx, ops.swapaxes(w, -1, -2)))
+    if dw is not None:  # a batch of weight tangents must not meet x's leading dims
+        terms.append(ops.matmul(x, ops.swapaxes(pad_core(dw, 2, x.ndim), -1, -2)))
+    if len(g) == 3 and g[2] is not None:
+        terms.append(pad_core(g[2], 1, x.ndim))
     if not terms:
         return None
     total = terms[0]
     for t in terms[1:]:
         total = total + t
-    from .shape import broadcast_to
     out_shape = x.shape[:-1] + (w.shape[0],)
-    return broadcast_to(total, total.shape[:total.ndim - len(out_shape)] + out_shape)
+    return ops.broadcast_to(total, total.shape[:total.ndim - len(out_shape)] + out_shape)
 
 
-LINEAR = general("linear", _linear_forward, _linear_vjp, _linear_jvp,
-                 formula="y = x·Wᵀ + b: x̄ = ȳ·W, W̄ = ȳᵀ·x, b̄ = Σₙ ȳₙ")
+def _flat(ops, v):
+    return ops.reshape(v, (-1, v.shape[-1]))
+
+
+# General: affine, not multilinear (the bias enters linearly, not as a factor), and fused so
+# that W̄ = ȳᵀ·x comes out in the weight's own (out, in) layout without a transposing copy.
+LINEAR = general(
+    "linear", _linear_forward,
+    vjp=[lambda ops, g, out, x, w, b=None: ops.matmul(g, w),
+         lambda ops, g, out, x, w, b=None: ops.matmul(ops.swapaxes(_flat(ops, g), -1, -2),
+                                                       _flat(ops, x)),
+         lambda ops, g, out, x, w, b=None: ops.sum(_flat(ops, g), axis=0)],
+    jvp=_linear_jvp, formula="y = x·Wᵀ + b: x̄ = ȳ·W, W̄ = ȳᵀ·x, b̄ = Σₙ ȳₙ")
 
 
 def linear(x, weight, bias=None):

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import apply
+from ..apply import apply
 from ..errors import LinAlgError, ShapeError, describe
-from ..registry import TENSOR, fit, general, pad_core
-from ..tensor import as_tensor
-from ._front import check_batch_dims, promoted
+from ..registry import fit, general, pad_core
+from ..tensor import Tensor
+from ._front import check_batch_dims
+from .shape import as_tensor, promoted, reshape
+
+# Matrix functions are "general": none is elementwise, linear or a reduction of its input.
 
 
 def _checked(name, fn):
@@ -50,29 +53,29 @@ def _mat(ops, v):
 
 INV = general(
     "inv", _checked("inv", np.linalg.inv),
-    lambda ops, g, xs, out, p, needs: [-ops.matmul(ops.matmul(_t(ops, out), g),
-                                                   _t(ops, out))],
-    lambda xs, dxs, out, p: -(out @ dxs[0] @ out),
+    vjp=[lambda ops, g, out, a: -ops.matmul(ops.matmul(_t(ops, out), g), _t(ops, out))],
+    jvp=lambda ops, g, out, a: -ops.matmul(ops.matmul(out, g[0]), out),
     uses_out=True, formula="∂A⁻¹ = −A⁻¹ (∂A) A⁻¹: Ā = −A⁻ᵀ Ȳ A⁻ᵀ")
 
 
-def _solve_vjp(ops, g, xs, out, p, needs):
-    a, b = xs
-    gb = ops.apply(SOLVE, (_t(ops, a), g))
-    return [fit(ops, -ops.matmul(gb, _t(ops, out)), a.shape) if needs[0] else None,
-            fit(ops, gb, b.shape) if needs[1] else None]
-
-
-def _solve_jvp(xs, dxs, out, p):
-    a = xs[0]
+def _solve_jvp(ops, g, out, a, b):
     # A batch of tangents must not meet the batch dimensions the other operand brings.
-    da, db = [None if d is None else pad_core(d, x.ndim, out.ndim) for x, d in zip(xs, dxs)]
-    rhs = db if da is None else (-(da @ out) if db is None else db - da @ out)
-    return apply(SOLVE, (a, rhs))
+    da, db = [None if d is None else pad_core(d, x.ndim, out.ndim) for x, d in zip((a, b), g)]
+    rhs = db if da is None else (-ops.matmul(da, out) if db is None else
+                                 db - ops.matmul(da, out))
+    return ops.apply(SOLVE, (a, rhs))
 
 
-SOLVE = general("solve", _checked("solve", np.linalg.solve), _solve_vjp, _solve_jvp,
-                uses_out=True, formula="X = A⁻¹B: B̄ = A⁻ᵀ X̄, Ā = −B̄ Xᵀ")
+def _b_bar(ops, g, a):
+    return ops.apply(SOLVE, (_t(ops, a), g))
+
+
+SOLVE = general(
+    "solve", _checked("solve", np.linalg.solve),
+    vjp=[lambda ops, g, out, a, b: fit(ops, -ops.matmul(_b_bar(ops, g, a), _t(ops, out)),
+                                       a.shape),
+         lambda ops, g, out, a, b: fit(ops, _b_bar(ops, g, a), b.shape)],
+    jvp=_solve_jvp, uses_out=True, formula="X = A⁻¹B: B̄ = A⁻ᵀ X̄, Ā = −B̄ Xᵀ")
 
 
 def _inverse_t(name, ops, a):
@@ -85,21 +88,21 @@ def _inverse_t(name, ops, a):
                           f"(shape {tuple(a.shape)})") from None
 
 
-def _trace_against_inverse(name, a, da):
+def _trace_against_inverse(ops, name, a, da):
     """tr(A⁻¹ dA) for stacks (and batches of tangents) of matrices."""
-    return TENSOR.sum(_inverse_t(name, TENSOR, a) * da, axis=(-2, -1))
+    return ops.sum(_inverse_t(name, ops, a) * da, axis=(-2, -1))
 
 
 DET = general(
     "det", _checked("det", np.linalg.det),
-    lambda ops, g, xs, out, p, needs: [_mat(ops, g * out) * _inverse_t("det", ops, xs[0])],
-    lambda xs, dxs, out, p: out * _trace_against_inverse("det", xs[0], dxs[0]),
+    vjp=[lambda ops, g, out, a: _mat(ops, g * out) * _inverse_t("det", ops, a)],
+    jvp=lambda ops, g, out, a: out * _trace_against_inverse(ops, "det", a, g[0]),
     uses_out=True, formula="∂det A/∂A = det A · A⁻ᵀ")
 
 LOGABSDET = general(
     "logabsdet", _checked("slogdet", lambda a: np.linalg.slogdet(a)[1]),
-    lambda ops, g, xs, out, p, needs: [_mat(ops, g) * _inverse_t("slogdet", ops, xs[0])],
-    lambda xs, dxs, out, p: _trace_against_inverse("slogdet", xs[0], dxs[0]),
+    vjp=[lambda ops, g, out, a: _mat(ops, g) * _inverse_t("slogdet", ops, a)],
+    jvp=lambda ops, g, out, a: _trace_against_inverse(ops, "slogdet", a, g[0]),
     formula="∂log|det A|/∂A = A⁻ᵀ")
 
 
@@ -112,21 +115,20 @@ def _sym(ops, m):
     return 0.5 * (m + _t(ops, m))
 
 
-def _cholesky_vjp(ops, g, xs, out, p, needs):
+def _cholesky_vjp(ops, g, out, a):
     inv_l = _inverse(ops, out)
     inner = ops.matmul(_t(ops, out), g) * _phi(out.shape[-1], out.dtype)
-    return [_sym(ops, ops.matmul(ops.matmul(_t(ops, inv_l), inner), inv_l))]
+    return _sym(ops, ops.matmul(ops.matmul(_t(ops, inv_l), inner), inv_l))
 
 
-def _cholesky_jvp(xs, dxs, out, p):
-    ops = TENSOR
+def _cholesky_jvp(ops, g, out, a):
     inv_l = _inverse(ops, out)
-    inner = inv_l @ _sym(ops, dxs[0]) @ _t(ops, inv_l)
-    return out @ (inner * _phi(out.shape[-1], out.dtype))
+    inner = ops.matmul(ops.matmul(inv_l, _sym(ops, g[0])), _t(ops, inv_l))
+    return ops.matmul(out, inner * _phi(out.shape[-1], out.dtype))
 
 
-CHOLESKY = general("cholesky", _checked("cholesky", np.linalg.cholesky), _cholesky_vjp,
-                   _cholesky_jvp, uses_out=True,
+CHOLESKY = general("cholesky", _checked("cholesky", np.linalg.cholesky), vjp=[_cholesky_vjp],
+                   jvp=_cholesky_jvp, uses_out=True,
                    formula="A = LLᵀ: Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹), Φ = lower triangle, ½ diagonal")
 
 
@@ -157,7 +159,6 @@ def solve(a, b):
         raise ShapeError(f"solve: the right-hand side must have {n} rows to match "
                          f"{describe(a)}, got {describe(b)}")
     check_batch_dims("solve", a, b)
-    from .shape import reshape
     a, b = promoted(a, b)
     x = apply(SOLVE, (a, reshape(b, (n, 1)) if vector else b))
     return reshape(x, x.shape[:-1]) if vector else x
@@ -173,9 +174,8 @@ def det(a):
 def slogdet(a):
     """``(sign, log|det A|)``, as ``numpy.linalg.slogdet``; the log is differentiable, the
     sign is a constant."""
-    from ..tensor import Tensor
     a = _square("slogdet", a)
-    sign, logabsdet = _checked("slogdet", np.linalg.slogdet)(a.data)  # one factorisation
+    sign, logabsdet = _checked("slogdet", np.linalg.slogdet)(a._data)  # one factorisation
     return Tensor(sign), apply(LOGABSDET, (a,), data=logabsdet)
 
 

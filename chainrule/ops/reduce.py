@@ -1,76 +1,44 @@
-"""Reductions. ``sum`` is linear; max/min/prod/logsumexp/norm have explicit rules."""
+"""Reductions, one kind for all: each declares g·∂out/∂x (``registry.reduction``)."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..engine import apply
-from ..registry import TENSOR, general, linear, one_element
-from ..tensor import as_tensor
+from ..apply import apply
+from ..registry import general, one_element, reduction
 from ._front import data as D
 from ._front import norm_axis
-from .shape import BROADCAST, RESHAPE
+from .elementwise import abs as _abs
+from .shape import as_tensor
+
+# Each rule is g·∂out/∂x, with g and out broadcast back over the reduced axes (registry.py).
+SUM = reduction("sum", lambda x, axis, keepdims, shape_in: np.sum(x, axis=axis,
+                                                                  keepdims=keepdims),
+                lambda ops, g, out, x, **p: g, saves=False,
+                formula="∂(Σx)/∂xᵢ = 1: the gradient is broadcast back", sympy=one_element)
 
 
-def _kd_shape(shape_in, axis):
-    n = len(shape_in)
-    return tuple(1 if i - n in axis else s for i, s in enumerate(shape_in))
-
-
-def _keepdims(ops, v, p):
-    """``v`` (a reduced value, no batch dims) reshaped to keep the reduced axes as size 1."""
-    if p["keepdims"]:
-        return v
-    return ops.apply(RESHAPE, (v,), {"shape": _kd_shape(p["shape_in"], p["axis"]),
-                                     "shape_in": v.shape})
-
-
-def _expand(ops, g, p):
-    """A reduced cotangent broadcast back over the input's shape (the transpose of sum)."""
-    kd = _keepdims(ops, g, p)
-    return ops.apply(BROADCAST, (kd,), {"shape": p["shape_in"], "shape_in": kd.shape})
-
-
-def _reduce_jvp(dx, weights, p):
-    """Σ over the reduced axes of dx·w (dx may carry leading batch dimensions)."""
-    return sum(dx * weights, axis=p["axis"], keepdims=p["keepdims"])
-
-
-SUM = linear("sum", lambda x, axis, keepdims, shape_in: np.sum(x, axis=axis,
-                                                               keepdims=keepdims),
-             lambda ops, g, p, needs: [_expand(ops, g, p)],
-             formula="∂(Σx)/∂xᵢ = 1: the gradient is broadcast back",
-             sympy=one_element)
-
-
-def _extreme_weights(x, out, p):
+def _extreme_rule(ops, g, out, x, axis, **p):
     """1/k on the k positions that attain the max (or min), 0 elsewhere (as torch.amax)."""
-    out_kd = out if p["keepdims"] else out.reshape(_kd_shape(p["shape_in"], p["axis"]))
-    hit = x == out_kd
-    return (hit / hit.sum(axis=p["axis"], keepdims=True)).astype(x.dtype)
+    hit = D(x) == D(out)
+    return g * (hit / hit.sum(axis=axis, keepdims=True)).astype(D(x).dtype)
 
 
 def _extreme(name, fn, formula):
-    def vjp(ops, g, xs, out, p, needs):
-        return [_expand(ops, g, p) * _extreme_weights(D(xs[0]), D(out), p)]
-
-    def jvp(xs, dxs, out, p):
-        return _reduce_jvp(dxs[0], _extreme_weights(D(xs[0]), D(out), p), p)
-
-    return general(name, lambda x, axis, keepdims, shape_in: fn(x, axis=axis,
+    return reduction(name, lambda x, axis, keepdims, shape_in: fn(x, axis=axis,
                                                                   keepdims=keepdims),
-                   vjp, jvp, uses_out=True, formula=formula)
+                     _extreme_rule, uses_out=True, formula=formula)
 
 
 MAX = _extreme("max", np.max, "∂max(x)/∂xᵢ = [xᵢ = max] / (number of maxima)")
 MIN = _extreme("min", np.min, "∂min(x)/∂xᵢ = [xᵢ = min] / (number of minima)")
 
 
-def _prod_others(ops, x, out, p):
+def _prod_others(ops, x, out, axis):
     """∏_{j≠i} xⱼ within each reduced group, valid even where some xⱼ are zero."""
     if (D(x) != 0).all():
-        return _keepdims(ops, out, p) / x
+        return out / x
     # With zeros, divide-free: row i of an n×n table is the group with xᵢ replaced by 1.
-    nd, axis = x.ndim, p["axis"]
+    nd = x.ndim
     keep = [i for i in range(nd) if i - nd not in axis]
     red = [i + nd for i in axis]
     perm = keep + red
@@ -83,11 +51,10 @@ def _prod_others(ops, x, out, p):
     return ops.transpose(others, np.argsort(perm))
 
 
-PROD = general(
-    "prod", lambda x, axis, keepdims, shape_in: np.prod(x, axis=axis, keepdims=keepdims),
-    lambda ops, g, xs, out, p, needs: [_expand(ops, g, p) * _prod_others(ops, xs[0], out, p)],
-    lambda xs, dxs, out, p: _reduce_jvp(dxs[0], _prod_others(TENSOR, xs[0], out, p), p),
-    uses_out=True, formula="∂(∏x)/∂xᵢ = ∏_{j≠i} xⱼ")
+PROD = reduction("prod", lambda x, axis, keepdims, shape_in: np.prod(x, axis=axis,
+                                                                    keepdims=keepdims),
+                 lambda ops, g, out, x, axis, **p: g * _prod_others(ops, x, out, axis),
+                 uses_out=True, formula="∂(∏x)/∂xᵢ = ∏_{j≠i} xⱼ")
 
 
 def _lse(x, axis, keepdims, shape_in):
@@ -97,30 +64,12 @@ def _lse(x, axis, keepdims, shape_in):
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
-def _softmax_weights(ops, x, out, p):
-    return ops.exp(x - _keepdims(ops, out, p))
-
-
-LOGSUMEXP = general(
-    "logsumexp", _lse,
-    lambda ops, g, xs, out, p, needs: [_expand(ops, g, p) * _softmax_weights(ops, xs[0], out,
-                                                                              p)],
-    lambda xs, dxs, out, p: _reduce_jvp(dxs[0], _softmax_weights(TENSOR, xs[0], out, p),
-                                        p),
-    uses_out=True, formula="∂logΣeˣ/∂xᵢ = softmax(x)ᵢ")
-
-
-def _norm_weights(ops, x, out, p):
-    """x/‖x‖, taken as 0 where ‖x‖ = 0 (the subgradient PyTorch picks)."""
-    out_kd = _keepdims(ops, out, p)
-    return x / (out_kd + (D(out_kd) == 0))
-
-
-NORM = general(
-    "norm", lambda x, axis, keepdims, shape_in: np.sqrt(np.sum(x * x, axis=axis,
-                                                              keepdims=keepdims)),
-    lambda ops, g, xs, out, p, needs: [_expand(ops, g, p) * _norm_weights(ops, xs[0], out, p)],
-    lambda xs, dxs, out, p: _reduce_jvp(dxs[0], _norm_weights(TENSOR, xs[0], out, p), p),
+LOGSUMEXP = reduction("logsumexp", _lse, lambda ops, g, out, x, **p: g * ops.exp(x - out),
+                      uses_out=True, formula="∂logΣeˣ/∂xᵢ = softmax(x)ᵢ")
+# x/‖x‖, taken as 0 where ‖x‖ = 0 (the subgradient PyTorch picks).
+NORM = reduction("norm", lambda x, axis, keepdims, shape_in: np.sqrt(np.sum(
+    x * x, axis=axis, keepdims=keepdims)),
+    lambda ops, g, out, x, **p: g * (x / (out + (D(out) == 0))),
     uses_out=True, formula="∂‖x‖/∂xᵢ = xᵢ/‖x‖")
 
 
@@ -163,13 +112,12 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002
     """
     if ord in (None, 2, "fro"):
         return _reduction(NORM, x, axis, keepdims)
-    from .elementwise import abs as abs_
     if ord == 1:
-        return sum(abs_(x), axis, keepdims)
+        return sum(_abs(x), axis, keepdims)
     if ord == np.inf:
-        return max(abs_(x), axis, keepdims)
+        return max(_abs(x), axis, keepdims)
     if isinstance(ord, (int, float)) and ord > 0:
-        return sum(abs_(x) ** ord, axis, keepdims) ** (1.0 / ord)
+        return sum(_abs(x) ** ord, axis, keepdims) ** (1.0 / ord)
     raise ValueError(f"norm: unsupported ord {ord!r}")
 
 
@@ -187,12 +135,14 @@ def _sce_forward(x, onehot, scale):
     return np.asarray(scale * (lse.sum() - (shifted * onehot).sum()), dtype=x.dtype)
 
 
+# General: a loss, not a reduction of one input by one rule: it reduces over two axes with
+# a constant (the one-hot targets) inside, and its jvp contracts the tangent with the rule.
 SOFTMAX_CE = general(
     "softmax_cross_entropy", _sce_forward,
-    lambda ops, g, xs, out, p, needs: [_softmax_minus_target(ops, xs[0], p["onehot"])
-                                       * (g * p["scale"])],
-    lambda xs, dxs, out, p: sum(dxs[0] * _softmax_minus_target(TENSOR, xs[0], p["onehot"]),
-                                axis=(-2, -1)) * p["scale"],
+    vjp=[lambda ops, g, out, x, onehot, scale: _softmax_minus_target(ops, x, onehot)
+         * (g * scale)],
+    jvp=lambda ops, g, out, x, onehot, scale: ops.sum(
+        g[0] * _softmax_minus_target(ops, x, onehot), axis=(-2, -1)) * scale,
     formula="∂L/∂xᵢ = (softmax(x)ᵢ − [i = target]) · scale")
 
 

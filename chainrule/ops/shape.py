@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import apply
+from ..apply import apply
 from ..errors import ShapeError, describe
 from ..registry import linear, one_element
-from ..tensor import Tensor, as_tensor
-from ._front import broadcast_shape, norm_axis, promoted
+from ..tensor import Tensor, holds_tensor
+from ..tensor import as_tensor as _plain_tensor
+from ..tensor import tensor as _new_leaf
+from ._front import broadcast_shape, norm_axis, tracked
 
 
 def _lead(x, core_ndim):
@@ -21,10 +23,9 @@ def _reshape(x, shape, shape_in):
     return x.reshape(_lead(x, len(shape_in)) + shape)
 
 
-RESHAPE = linear("reshape", _reshape, lambda ops, g, p, needs: [
-    ops.apply(RESHAPE, (g,), {"shape": p["shape_in"], "shape_in": p["shape"]})],
-    formula="the gradient is reshaped back to the input's shape",
-                 sympy=one_element)
+RESHAPE = linear("reshape", _reshape, lambda ops, g, out, x, shape, shape_in: ops.apply(
+    RESHAPE, (g,), {"shape": shape_in, "shape_in": shape}),
+    formula="the gradient is reshaped back to the input's shape", sympy=one_element)
 
 
 def _transpose(x, axes):
@@ -37,8 +38,8 @@ def _inverse_perm(axes):
     return tuple(int(i) - n for i in np.argsort([a + n for a in axes]))
 
 
-TRANSPOSE = linear("transpose", _transpose, lambda ops, g, p, needs: [
-    ops.apply(TRANSPOSE, (g,), {"axes": _inverse_perm(p["axes"])})],
+TRANSPOSE = linear("transpose", _transpose, lambda ops, g, out, x, axes: ops.apply(
+    TRANSPOSE, (g,), {"axes": _inverse_perm(axes)}),
     formula="the gradient is transposed back (inverse permutation)")
 
 
@@ -56,12 +57,12 @@ def _sum_to(x, shape, shape_from):
     return x.sum(axis=axes).reshape(x.shape[:lead] + shape) if axes else x
 
 
-BROADCAST = linear("broadcast_to", _broadcast, lambda ops, g, p, needs: [
-    ops.apply(SUM_TO, (g,), {"shape": p["shape_in"], "shape_from": p["shape"]})],
-    formula="the gradient is summed over the broadcast dimensions",
+BROADCAST = linear("broadcast_to", _broadcast, lambda ops, g, out, x, shape, shape_in:
+                   ops.apply(SUM_TO, (g,), {"shape": shape_in, "shape_from": shape}),
+                   formula="the gradient is summed over the broadcast dimensions",
                    sympy=one_element)
-SUM_TO = linear("sum_to", _sum_to, lambda ops, g, p, needs: [
-    ops.apply(BROADCAST, (g,), {"shape": p["shape_from"], "shape_in": p["shape"]})],
+SUM_TO = linear("sum_to", _sum_to, lambda ops, g, out, x, shape, shape_from: ops.apply(
+    BROADCAST, (g,), {"shape": shape_from, "shape_in": shape}),
     formula="the gradient is broadcast back")
 
 
@@ -81,28 +82,26 @@ def _scatter(g, index, shape, ndim_g, basic):
     return out
 
 
-GETITEM = linear("getitem", _getitem, lambda ops, g, p, needs: [
-    ops.apply(SCATTER, (g,), {"index": p["index"], "shape": p["shape_in"],
-                              "ndim_g": g.ndim, "basic": p["basic"]})],
+GETITEM = linear("getitem", _getitem, lambda ops, g, out, x, index, shape_in, basic: ops.apply(
+    SCATTER, (g,), {"index": index, "shape": shape_in, "ndim_g": g.ndim, "basic": basic}),
     formula="the gradient is scattered (added) back into the indexed positions")
-SCATTER = linear("scatter_add", _scatter, lambda ops, g, p, needs: [
-    ops.apply(GETITEM, (g,), {"index": p["index"], "shape_in": p["shape"],
-                              "basic": p["basic"]})],
-    formula="the gradient is gathered from the scattered positions")
+SCATTER = linear("scatter_add", _scatter,
+                 lambda ops, g, out, x, index, shape, ndim_g, basic: ops.apply(
+                     GETITEM, (g,), {"index": index, "shape_in": shape, "basic": basic}),
+                 formula="the gradient is gathered from the scattered positions")
 
 
-def _concat_T(ops, g, p, needs):
-    axis, out, start = p["axis"], [], 0
-    for n, need in zip(p["sizes"], needs):
-        index = (Ellipsis, slice(start, start + n)) + (slice(None),) * (-axis - 1)
-        out.append(ops.apply(GETITEM, (g,), {"index": index, "shape_in": p["shape"],
-                                             "basic": True}) if need else None)
-        start += n
-    return out
+def _concat_transpose(i):
+    """The transpose for piece i: its slice of the cotangent."""
+    def rule(ops, g, out, *xs, axis, sizes, shape):
+        start = sum(sizes[:i])
+        index = (Ellipsis, slice(start, start + sizes[i])) + (slice(None),) * (-axis - 1)
+        return ops.apply(GETITEM, (g,), {"index": index, "shape_in": shape, "basic": True})
+    return rule
 
 
 CONCAT = linear("concatenate", lambda *xs, axis, sizes, shape: np.concatenate(xs, axis=axis),
-                _concat_T, formula="the gradient is split back into the pieces")
+                rule_for=_concat_transpose, formula="the gradient is split back into the pieces")
 
 
 def _pad(x, pad_width, shape_in):
@@ -110,22 +109,94 @@ def _pad(x, pad_width, shape_in):
     return np.pad(x, ((0, 0),) * lead + pad_width)
 
 
-def _pad_T(ops, g, p, needs):
-    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(p["pad_width"], p["shape_in"]))
-    shape = tuple(n + lo + hi for (lo, hi), n in zip(p["pad_width"], p["shape_in"]))
-    return [ops.apply(GETITEM, (g,), {"index": (Ellipsis,) + index, "shape_in": shape,
-                                      "basic": True})]
+def _pad_transpose(ops, g, out, x, pad_width, shape_in):
+    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, shape_in))
+    shape = tuple(n + lo + hi for (lo, hi), n in zip(pad_width, shape_in))
+    return ops.apply(GETITEM, (g,), {"index": (Ellipsis,) + index, "shape_in": shape,
+                                     "basic": True})
 
 
-PAD = linear("pad", _pad, _pad_T, formula="the gradient is cropped back (padding gets none)")
+PAD = linear("pad", _pad, _pad_transpose,
+             formula="the gradient is cropped back (padding gets none)")
 FLIP = linear("flip", lambda x, axis: np.flip(x, axis),
-              lambda ops, g, p, needs: [ops.apply(FLIP, (g,), p)],
+              lambda ops, g, out, x, axis: ops.apply(FLIP, (g,), {"axis": axis}),
               formula="the gradient is flipped back")
 ASTYPE = linear("astype", lambda x, dtype, dtype_in: x.astype(dtype),
-                lambda ops, g, p, needs: [ops.apply(ASTYPE, (g,), {
-                    "dtype": p["dtype_in"], "dtype_in": p["dtype"]})],
-                formula="the gradient is cast back to the input's dtype",
-                sympy=one_element)
+                lambda ops, g, out, x, dtype, dtype_in: ops.apply(
+                    ASTYPE, (g,), {"dtype": dtype_in, "dtype_in": dtype}),
+                formula="the gradient is cast back to the input's dtype", sympy=one_element)
+
+
+# -- conversion, broadcasting and promotion ---------------------------------------------------
+def as_tensor(x):
+    """``x`` as a Tensor: itself, a constant wrapping an array or number, or, for a (nested)
+    list or tuple holding Tensors, their ``stack``: differentiable, never a constant."""
+    if type(x) is Tensor:  # the hot case first
+        return x
+    if isinstance(x, (list, tuple)) and holds_tensor(x):
+        return stack([as_tensor(v) for v in x])
+    return _plain_tensor(x)
+
+
+def tensor(data, *, dtype=None, requires_grad=False, name=None):
+    """A new leaf tensor holding a copy of ``data`` (a number, nested list, array or Tensor).
+
+    A list of tensors with gradient history is stacked differentiably (as JAX's
+    ``jnp.array``), unless ``requires_grad=True`` asks for a new leaf.
+
+    >>> import chainrule as cr
+    >>> cr.tensor([1.0, 2.0]).dtype
+    dtype('float32')
+    >>> x = cr.tensor(2.0, requires_grad=True)
+    >>> cr.grad(lambda x: cr.tensor([x, 3 * x]).sum())(x).item()
+    4.0
+    """
+    if not requires_grad and isinstance(data, (list, tuple)) and holds_tensor(data) and any(
+            tracked(t) for t in _tensors_in(data)):
+        out = as_tensor(data)
+        out = out if dtype is None else astype(out, dtype)
+        out.name = name
+        return out
+    return _new_leaf(data, dtype=dtype, requires_grad=requires_grad, name=name)
+
+
+def _tensors_in(data):
+    for d in data:
+        if isinstance(d, Tensor):
+            yield d
+        elif isinstance(d, (list, tuple)):
+            yield from _tensors_in(d)
+
+
+def unify(opname: str, *xs: Tensor) -> tuple:
+    """Broadcast and promote ``xs`` to one shape and dtype, as graph ops when tracked, so that
+    no primitive ever sees operands of unequal shape or dtype and no rule unbroadcasts."""
+    shape = broadcast_shape(*[x.shape for x in xs])
+    if shape is None:
+        names = ", ".join(describe(x) for x in xs)
+        raise ShapeError(f"{opname}: operands cannot be broadcast together: {names}")
+    if not any(tracked(x) for x in xs):
+        return xs  # NumPy broadcasts and promotes by itself; nothing to differentiate
+    dtype = xs[0].dtype
+    if any(x.dtype != dtype for x in xs):
+        dtype = np.result_type(*[x.dtype for x in xs])
+    out = []
+    for x in xs:
+        if x.dtype != dtype:
+            x = astype(x, dtype)
+        if x.shape != shape:
+            x = broadcast_to(x, shape)
+        out.append(x)
+    return tuple(out)
+
+
+def promoted(*xs: Tensor) -> tuple:
+    """``xs`` cast to their common dtype by ``astype`` ops when any is tracked, so a
+    primitive's rules meet one dtype; untracked operands are left to NumPy's promotion."""
+    if not any(tracked(x) for x in xs):
+        return xs
+    dtype = np.result_type(*[x.dtype for x in xs])
+    return tuple(astype(x, dtype) for x in xs)
 
 
 # -- the front end ----------------------------------------------------------------------------
@@ -327,10 +398,3 @@ def flip(x, axis=None):
     """Reverse the order of elements along ``axis`` (all axes if None)."""
     x = as_tensor(x)
     return apply(FLIP, (x,), {"axis": norm_axis(axis, x.ndim)})
-
-
-def zero_fill_tangents(xs, dxs) -> list:
-    """Replace absent (zero) tangents with zero arrays carrying the others' batch dims."""
-    lead = next(dx.shape[:dx.ndim - x.ndim] for x, dx in zip(xs, dxs) if dx is not None)
-    return [Tensor._wrap(np.zeros(lead + x.shape, x.dtype)) if dx is None else dx
-            for x, dx in zip(xs, dxs)]

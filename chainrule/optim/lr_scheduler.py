@@ -27,7 +27,22 @@ from .optimizer import Optimizer
 
 
 class LRScheduler:
-    """Base class: subclasses define ``get_lr()``, the lrs for the current ``last_epoch``."""
+    """Base class: subclasses define ``get_lr()``, the lrs for the current ``last_epoch``.
+
+    A subclass sets ``get_lr``; here a schedule that halves the lr on every step:
+
+    >>> import chainrule as cr
+    >>> from chainrule.optim.lr_scheduler import LRScheduler
+    >>> class Halve(LRScheduler):
+    ...     def get_lr(self):
+    ...         return [g["lr"] * (1 if self.last_epoch == 0 else 0.5)
+    ...                 for g in self.optimizer.param_groups]
+    >>> opt = cr.optim.SGD([cr.tensor(1.0, requires_grad=True)], lr=0.8)
+    >>> sched = Halve(opt)
+    >>> sched.step(); sched.step()
+    >>> sched.get_last_lr()
+    [0.2]
+    """
 
     # Attributes saved by state_dict (plain numbers and lists of numbers), besides these.
     _hyper: tuple[str, ...] = ()
@@ -52,6 +67,8 @@ class LRScheduler:
         self._initial = False
 
     def get_lr(self) -> list[float]:
+        """The learning rates, one per parameter group, for the current ``last_epoch``;
+        ``step()`` writes them into the optimizer. Every schedule defines it."""
         raise NotImplementedError
 
     def get_last_lr(self) -> list[float]:
@@ -96,6 +113,15 @@ class StepLR(LRScheduler):
     lr_t = lr_{t-1} · γ when t > 0 and t mod step_size = 0, else lr_{t-1}; i.e.
     base_lr · γ^⌊t / step_size⌋ when nothing else changes the lr. Computed recursively,
     as in PyTorch, so it composes with changes made to the groups' lr.
+
+    >>> import chainrule as cr
+    >>> opt = cr.optim.SGD([cr.tensor(1.0, requires_grad=True)], lr=1.0)
+    >>> sched = cr.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    >>> lrs = []
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); lrs.append(sched.get_last_lr()[0])
+    >>> lrs
+    [1.0, 0.5, 0.5, 0.25, 0.25]
     """
 
     _hyper = ("step_size", "gamma")
@@ -109,6 +135,8 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """The lrs for step ``last_epoch``: the previous lr, times ``gamma`` every
+        ``step_size`` steps."""
         groups = self.optimizer.param_groups
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [group["lr"] for group in groups]
@@ -121,6 +149,15 @@ class CosineAnnealingLR(LRScheduler):
     lr_t = η_min + (base_lr - η_min) · (1 + cos(π t / T_max)) / 2 — the closed form of
     PyTorch's recursion (equal to it within ~1e-15 relative, tested), which also continues
     the same way past T_max (the lr rises again, period 2·T_max).
+
+    >>> import chainrule as cr
+    >>> opt = cr.optim.SGD([cr.tensor(1.0, requires_grad=True)], lr=1.0)
+    >>> sched = cr.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); lrs.append(round(sched.get_last_lr()[0], 4))
+    >>> lrs
+    [0.8536, 0.5, 0.1464, 0.0]
     """
 
     _hyper = ("T_max", "eta_min")
@@ -134,6 +171,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """The lrs for step ``last_epoch``: η_min + (base_lr − η_min)(1 + cos(π t / T_max)) / 2."""
         if self._initial:  # as torch: construction keeps the groups' lr
             return [group["lr"] for group in self.optimizer.param_groups]
         c = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
@@ -174,6 +212,8 @@ class LinearWarmup(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """The lrs for step ``last_epoch``: base_lr scaled linearly from ``start_factor``
+        to 1 over the warmup."""
         if self.last_epoch >= self.warmup_steps:
             return list(self.base_lrs)
         f = self.start_factor + (1 - self.start_factor) * self.last_epoch / self.warmup_steps

@@ -32,6 +32,14 @@ class Optimizer:
     ``params`` is an iterable of Tensors, or of dicts (parameter groups) each with a
     ``"params"`` entry and optional per-group hyperparameters that override ``defaults``.
     ``state`` maps a parameter (by identity) to a dict of NumPy arrays and Python numbers.
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> opt = cr.optim.SGD([{"params": [w], "lr": 0.5}], lr=0.1)   # a group's own lr wins
+    >>> cr.sum(w * w).backward()
+    >>> opt.step()
+    >>> w.tolist(), opt.param_groups[0]["lr"]
+    ([0.0, 0.0], 0.5)
     """
 
     # State entries that are scalars (saved as Python numbers); every other array in a
@@ -59,7 +67,14 @@ class Optimizer:
 
     # -- parameter groups -------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group of parameters with its own hyperparameters (missing ones: defaults)."""
+        """Add a group of parameters with its own hyperparameters (missing ones: defaults).
+
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.tensor(1.0, requires_grad=True)], lr=0.1)
+        >>> opt.add_param_group({"params": [cr.tensor(2.0, requires_grad=True)], "lr": 0.01})
+        >>> [g["lr"] for g in opt.param_groups]
+        [0.1, 0.01]
+        """
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         params = param_group.get("params")
@@ -100,7 +115,16 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients: ``p.grad = None``, or (``set_to_none=False``) fill existing
         gradients with zeros in place (parameters without a gradient keep ``None``, as in
-        PyTorch)."""
+        PyTorch).
+
+        >>> import chainrule as cr
+        >>> w = cr.tensor(3.0, requires_grad=True)
+        >>> opt = cr.optim.SGD([w], lr=0.1)
+        >>> (w * w).backward()
+        >>> opt.zero_grad()
+        >>> w.grad is None
+        True
+        """
         for group in self.param_groups:
             for p in group["params"]:
                 g = p.grad
@@ -117,6 +141,14 @@ class Optimizer:
         """Update every parameter that has a gradient; returns ``closure()`` if given.
 
         ``closure`` re-evaluates the model and returns the loss (it runs with grad enabled).
+
+        >>> import chainrule as cr
+        >>> w = cr.tensor(3.0, requires_grad=True)
+        >>> opt = cr.optim.SGD([w], lr=0.1)
+        >>> (w * w).backward()      # dw = 2w = 6
+        >>> opt.step()
+        >>> round(w.item(), 6)
+        2.4
         """
         loss = None
         if closure is not None:
@@ -133,8 +165,9 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}.step: the gradient has shape "
                                      f"{g.shape}, but its parameter has shape {data.shape}")
                 if not data.flags.writeable:  # updates are in place: own the memory
-                    p.data = data = data.copy()
+                    data = data.copy()
                 self._update(data, g, self.state[p], group)
+                p.data = data  # an in-place write: bumps the version (a stale graph refuses)
         return loss
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
@@ -161,6 +194,13 @@ class Optimizer:
 
         Parameters are numbered in order across groups; arrays are copies, so the snapshot
         does not change as training goes on.
+
+        >>> import chainrule as cr
+        >>> w = cr.tensor(1.0, requires_grad=True)
+        >>> opt = cr.optim.Adam([w], lr=0.1)
+        >>> (w * w).backward(); opt.step()
+        >>> sorted(opt.state_dict()["state"][0])
+        ['exp_avg', 'exp_avg_sq', 'step']
         """
         index: dict[int, int] = {}
         groups = []
@@ -184,7 +224,17 @@ class Optimizer:
         """Restore a snapshot made by ``state_dict`` (possibly through JSON: string indices
         and lists are accepted). Validates everything first and raises ValueError naming
         the mismatch, leaving the optimizer unchanged; arrays are copied (cast to the
-        parameter's dtype when floating)."""
+        parameter's dtype when floating).
+
+        >>> import chainrule as cr
+        >>> w = cr.tensor(1.0, requires_grad=True)
+        >>> a = cr.optim.Adam([w], lr=0.1)
+        >>> (w * w).backward(); a.step()
+        >>> b = cr.optim.Adam([w], lr=0.1)
+        >>> b.load_state_dict(a.state_dict())
+        >>> b.state_dict()["state"][0]["step"]
+        1
+        """
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "state" not in state_dict \
                 or "param_groups" not in state_dict:
