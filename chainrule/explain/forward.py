@@ -10,7 +10,7 @@ import unicodedata
 
 import numpy as np
 
-from .. import engine
+from ..apply import apply
 from . import fmt, notation
 from .trace import Explanation, NodeRow, Step, Term, _shown_groups, operand_names, record
 
@@ -94,7 +94,7 @@ def explain_forward(output, wrt) -> Explanation:
             inputs = node.inputs
 
             def one(u, k=k, inputs=inputs, node=node):
-                return engine.apply(node.prim, inputs[:k] + (u,) + inputs[k + 1:], node.params)
+                return apply(node.prim, inputs[:k] + (u,) + inputs[k + 1:], node.params)
 
             _, du = jvp(one, (x,), (dx.astype(x.dtype, copy=False),))
             du = np.asarray(du.data)

@@ -1,14 +1,14 @@
 """Recompute an explanation with new leaf values, by chainrule itself: the recorded graph is
-replayed op by op through ``engine.apply`` (the same primitives, the same parameters) with the
-edited leaf or constant swapped in, and the result is explained again. Nothing here does an
-op's maths."""
+replayed op by op through ``chainrule.apply.apply`` (the same primitives, the same
+parameters) with the edited leaf or constant swapped in, and the result is explained again.
+Nothing here does an op's maths."""
 from __future__ import annotations
 
 import ast
 
 import numpy as np
 
-from .. import engine
+from ..apply import apply
 from ..tensor import tensor
 from . import notation
 from .trace import explain
@@ -137,7 +137,7 @@ def recompute(ex, name: str, text: str):
             continue
         inputs = tuple(new[p] if p is not None else swap.get(id(t), t)
                        for p, t in zip(node.parents, node.inputs))
-        out = engine.apply(node.prim, inputs, params_for.get(node, node.params))
+        out = apply(node.prim, inputs, params_for.get(node, node.params))
         old = graph.tensors.get(node)
         out.name = old.name if old is not None else None
         new[node] = out

@@ -183,9 +183,11 @@ def partial(prim, index: int, out: str, operands: list[str], constant: str | Non
     if name == "conv2d" and len(operands) >= 2:  # out = x ⋆ w: each operand its own rule
         return (f"{fmt.bar(a)} += conv_transpose({ob}, {b})" if index == 0 else
                 f"{fmt.bar(b)} += correlate({a}, {ob})")
-    if name == "einsum" and params and "ins" in params and index < len(params["ins"]):
+    result = (params or {}).get("out_spec", (params or {}).get("out"))
+    if name == "einsum" and "ins" in (params or {}) and isinstance(result, str) and \
+            index < len(params["ins"]):
         ins = list(params["ins"])
-        others = [params["out"]] + [sp for j, sp in enumerate(ins) if j != index]
+        others = [result] + [sp for j, sp in enumerate(ins) if j != index]
         names = [ob] + [n for j, n in enumerate(operands) if j != index]
         spec = ",".join(others) + "->" + ins[index]
         return f"{fmt.bar(operands[index])} += einsum('{spec}', {', '.join(names)})"
