@@ -1,4 +1,5 @@
-"""The ``chainrule`` command (also ``python -m chainrule``): ``train``, ``explain``, ``demo``.
+"""The ``chainrule`` command (also ``python -m chainrule``): ``train``, ``explain``, ``demo``,
+``playground``.
 
 Every error the command reports is one line on stderr, ``chainrule: error: ...``, with exit
 status 2 (argparse's convention), whether argparse or a later check found it; and every check
@@ -169,6 +170,8 @@ def _add_explain_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--collapse", action="store_true",
                    help="draw each layer (the innermost nn.Module calls) as one box in the SVG")
     e.add_argument("--out", default=".", help="folder for the text, SVG and HTML files")
+    from .explain.command import add_serve_arguments
+    add_serve_arguments(e)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -184,6 +187,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_train_arguments(t)
     e = sub.add_parser("explain", help="print a backward pass step by step and draw its graph")
     _add_explain_arguments(e)
+    from .explain.command import add_playground_arguments
+    add_playground_arguments(sub.add_parser(
+        "playground", help="train a small network live in the browser (localhost page)",
+        description="Serve a local page in the spirit of TensorFlow Playground, driven by "
+        "chainrule: 2-D toy data, layers, activation, optimizer and learning rate, the "
+        "decision boundary, the loss curve and one sample's graph as it trains."))
     d = sub.add_parser("demo", help="the main job: train the digits MLP, run the worked "
                        "examples", description="Train the 64-128-10 MLP on the 8x8 digits "
                        "(test accuracy about 0.98), then run the worked examples of backprop.")
@@ -278,6 +287,8 @@ def _explain(args, parser):
                      + (", not both" if args.case is not None else ""))
     if args.at and args.expr is None:
         parser.error("explain: --at NAME=VALUE goes with --expr (the values of its variables)")
+    if args.port and not args.serve:
+        parser.error("explain: --port goes with --serve")
     if args.case is not None:
         ex, stem = CASES[args.case](focus=args.focus), f"explain-{args.case}"
     else:
@@ -291,6 +302,10 @@ def _explain(args, parser):
             if not sep or not name.isidentifier():
                 parser.error(f"--at: expected NAME=NUMBER, got {item!r}")
         ex, stem = explain_expression(args.expr, values, focus=args.focus), "explain-expr"
+    if args.serve:
+        from .explain.command import serve_explanation
+        serve_explanation(ex, args.port)
+        return
     _write_explanation(ex, args.out, stem, collapse=args.collapse)
 
 
@@ -388,6 +403,12 @@ def _main(argv: list[str] | None) -> None:
         try:
             _explain(args, parser)
         except (ChainruleError, OSError, ValueError) as err:  # e.g. a formula it refuses
+            _fail(err)
+    elif args.command == "playground":
+        from .explain.command import run_playground
+        try:
+            run_playground(args)
+        except (OSError, ValueError) as err:  # a port in use, bad settings
             _fail(err)
     else:
         cfg, checkpoint = _checked_train_config(args)
