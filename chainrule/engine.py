@@ -229,7 +229,7 @@ def record(prim, inputs: tuple, params, out) -> None:
                               for t in inputs])
         node.needs = tuple([p is not None for p in node.parents])
     node.params = params
-    node.stamp = CLOCK[0]
+    node.stamp = CLOCK
     if prim.uses_out:
         node.out_data = out._data
         node.out_ref = weakref.ref(out)
@@ -279,7 +279,7 @@ def check_finite(prim, inputs, value, phase, node):
 # tensor's counter remembers the clock of its last write. A saved input written after its
 # node was stamped has ``last > stamp``. Views share their base's counter (apply.py).
 
-CLOCK = [0]
+CLOCK = 0
 
 
 class Version:
@@ -294,12 +294,13 @@ class Version:
 
 def bump_version(t) -> None:
     """Record an in-place write to ``t``'s memory (every in-place path calls this)."""
-    CLOCK[0] += 1
+    global CLOCK
+    CLOCK += 1
     v = t._version
     if v is None:
         v = t._version = Version()
     v.count += 1
-    v.last = CLOCK[0]
+    v.last = CLOCK
     v.recent = v.recent[-7:] + [(v.last, v.count)]
 
 
@@ -385,23 +386,29 @@ def sweep(roots, root_grads, targets=None, *, retain_graph=False, create_graph=F
     grads: dict = {}
     for node, g in zip(roots, root_grads):
         grads[node] = grads[node] + g if node in grads else g
-    results, clock, anomaly = {}, CLOCK[0], STATE.mode.anomaly
+    results, clock, anomaly = {}, CLOCK, STATE.mode.anomaly
     hooks = HOOKS if len(HOOKS) else ()  # WeakKeyDictionary lookups are slow: ask once
+    filtered = needed is not None or bool(hooks)  # the rarer paths, kept off the plain one
+    pop = grads.pop
     prev = STATE.mode
     new = prev.replace(grad_enabled=create_graph)
     STATE.mode = new
     try:
         for node in reversed(order):
-            g = grads.pop(node, None)
-            if g is None or needed is not None and node not in needed:
+            g = pop(node, None)
+            if g is None:
                 continue
-            if node in hooks:
-                g = _run_hooks(node, g, ops)
-            prim, inputs = node.prim, node.inputs
-            if prim is None or wanted is not None and node in wanted:
-                results[node] = g
-                if prim is None:  # a leaf: its gradient ends here
+            if filtered:
+                if needed is not None and node not in needed:
                     continue
+                if node in hooks:
+                    g = _run_hooks(node, g, ops)
+                if wanted is not None and node in wanted:
+                    results[node] = g
+            prim, inputs = node.prim, node.inputs
+            if prim is None:  # a leaf: its gradient ends here
+                results[node] = g
+                continue
             if inputs is None:
                 raise GraphFreedError(f"backward through {prim.name} a second time, but its "
                                       "saved values were freed by the first backward; pass "
