@@ -284,12 +284,12 @@ CLOCK = 0
 
 class Version:
     """How often a tensor's memory was written in place, and when (shared by its views)."""
-    __slots__ = ("count", "last", "recent")
+    __slots__ = ("count", "last", "before")
 
     def __init__(self):
         self.count = 0
-        self.last = 0
-        self.recent = []  # (clock, count after the write) of the last writes, for messages
+        self.last = 0  # the clock of the last write
+        self.before = 0  # the clock of the write before it (for messages)
 
 
 def bump_version(t) -> None:
@@ -300,8 +300,7 @@ def bump_version(t) -> None:
     if v is None:
         v = t._version = Version()
     v.count += 1
-    v.last = CLOCK
-    v.recent = v.recent[-7:] + [(v.last, v.count)]
+    v.before, v.last = v.last, CLOCK
 
 
 def _check_versions(node) -> None:
@@ -310,14 +309,14 @@ def _check_versions(node) -> None:
     for t in node.inputs + ((out,) if out is not None else ()):
         v = t._version
         if v is not None and v.last > node.stamp:
-            before = [c for clock, c in v.recent if clock <= node.stamp]
-            then = before[-1] if before else v.count - len(v.recent)
+            # One write since recording (the usual case) is exact; more: an upper bound.
+            then = f"{v.count - 1}" if v.before <= node.stamp else f"{v.count - 2} or earlier"
             role = "output" if t is out else "input"
             raise RuntimeError(
                 f"{node.prim.name}: its {role} {describe(t)} was modified by an in-place "
                 f"operation after {node.prim.name} saved it for the backward pass: it is at "
-                f"version {v.count}; {node.prim.name} saved version {max(then, 0)}. Compute "
-                "the gradient before changing it, or change a copy (t.clone()).")
+                f"version {v.count}; {node.prim.name} saved version {then}. Compute the "
+                "gradient before changing it, or change a copy (t.clone()).")
 
 
 # --------------------------------------------------------------------------------------------

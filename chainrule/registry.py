@@ -240,7 +240,10 @@ def general(name, forward, *, vjp, jvp, formula="", uses_out=False, sympy=None, 
     vjp_rules = tuple(vjp)
 
     def vjp_(ops, g, out, xs, p, needs):
-        return [_call(r, ops, g, out, xs, p) if need and r is not None else None
+        if p:
+            return [r(ops, g, out, *xs, **p) if need and r is not None else None
+                    for r, need in zip(vjp_rules, needs)]
+        return [r(ops, g, out, *xs) if need and r is not None else None
                 for r, need in zip(vjp_rules, needs)]
 
     def jvp_(ops, dxs, out, xs, p):

@@ -173,7 +173,8 @@ def _linear_jvp(ops, g, out, x, w, b=None):
 
 
 def _flat(ops, v):
-    return ops.reshape(v, (-1, v.shape[-1]))
+    """Leading dims folded into one: (N, features)."""
+    return v if v.ndim == 2 else ops.reshape(v, (-1, v.shape[-1]))
 
 
 # General: affine, not multilinear (the bias enters linearly, not as a factor), and fused so
@@ -183,7 +184,7 @@ LINEAR = general(
     vjp=[lambda ops, g, out, x, w, b=None: ops.matmul(g, w),
          lambda ops, g, out, x, w, b=None: ops.matmul(ops.swapaxes(_flat(ops, g), -1, -2),
                                                        _flat(ops, x)),
-         lambda ops, g, out, x, w, b=None: ops.sum(_flat(ops, g), axis=0)],
+         lambda ops, g, out, x, w, b=None: ops.sum(g, axis=tuple(range(g.ndim - 1)))],
     jvp=_linear_jvp, formula="y = x·Wᵀ + b: x̄ = ȳ·W, W̄ = ȳᵀ·x, b̄ = Σₙ ȳₙ")
 
 
