@@ -116,7 +116,7 @@ def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, s
     nondiff = tuple(i for i, r in enumerate(rules) if r is None)
     if len(rules) == 1:  # the common unary case, without loops (hot path)
         r = rules[0]
-        if r == ONE:
+        if r is ONE:
             def vjp(ops, g, out, xs, p, needs):
                 return [g]
 
@@ -133,7 +133,7 @@ def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, s
                 return r(ops, dx, out, xs[0], **p) if p else r(ops, dx, out, xs[0])
     else:
         def vjp(ops, g, out, xs, p, needs):
-            return [None if not need or r is None else g if r == ONE else
+            return [None if not need or r is None else g if r is ONE else
                     _call(r, ops, g, out, xs, p) for r, need in zip(rules, needs)]
 
         def jvp(ops, dxs, out, xs, p):
@@ -141,7 +141,7 @@ def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, s
             for r, dx in zip(rules, dxs):
                 if dx is None or r is None:
                     continue
-                term = dx if r == ONE else _call(r, ops, dx, out, xs, p)
+                term = dx if r is ONE else _call(r, ops, dx, out, xs, p)
                 total = term if total is None else total + term
             return total
 

@@ -120,8 +120,21 @@ class Tensor:
         return node.prim.name if node is not None and node.prim is not None else None
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (shares memory, like PyTorch)."""
-        return Tensor._wrap(self.data, self.name)
+        """The same data, cut from the graph (shares memory and the version counter, like
+        PyTorch: an in-place change through either is seen by a backward pass through the
+        other).
+
+        >>> import chainrule as cr
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> d = w.detach()
+        >>> d.requires_grad, d.data is w.data
+        (False, True)
+        """
+        if self._version is None:
+            self._version = engine.Version()
+        out = Tensor._wrap(self._data, self.name)
+        out._version = self._version
+        return out
 
     def register_hook(self, hook):
         """``hook(grad)`` runs when this tensor's gradient is complete; it may return a new

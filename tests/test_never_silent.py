@@ -62,6 +62,15 @@ def test_a_view_shares_its_base_version():
         y.backward()
 
 
+def test_a_detached_tensor_shares_the_version():
+    w = cr.tensor([1.0, 2.0], requires_grad=True, name="w")
+    y = cr.sum(w * w)
+    d = w.detach()
+    d += 1  # d needs no grad: allowed, and it is w's memory
+    with pytest.raises(RuntimeError, match="input w"):
+        y.backward()
+
+
 def test_inplace_change_of_a_saved_output_raises():
     w = cr.tensor([0.5, 1.0], requires_grad=True)
     e = cr.exp(w)  # exp's rule uses its output
