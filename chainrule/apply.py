@@ -47,7 +47,7 @@ def _share_version(inputs, out):
     """A view's writes are its base's writes: they share one version counter."""
     base = inputs[0]
     if base._version is None:
-        base._version = engine.Version()
+        base._version = engine.new_version()
     out._version = base._version
 
 

@@ -42,16 +42,25 @@ class Mode:
         self.fw_levels = fw_levels  # active forward-mode levels, innermost last
         self.plain = grad_enabled and not anomaly and not fw_levels
 
-    def replace(self, **changes) -> Mode:
-        fields = {"grad_enabled": self.grad_enabled, "anomaly": self.anomaly,
-                  "fw_levels": self.fw_levels, **changes}
-        return Mode(**fields)
+    def replace(self, grad_enabled=None, anomaly=None, fw_levels=None) -> Mode:
+        """This mode with some settings changed (modes are immutable: a change is one store
+        of a new Mode). Modes without forward levels are shared (made once), since every
+        backward pass and optimizer step switches one."""
+        g = self.grad_enabled if grad_enabled is None else grad_enabled
+        a = self.anomaly if anomaly is None else anomaly
+        levels = self.fw_levels if fw_levels is None else fw_levels
+        if levels:
+            return Mode(g, a, levels)
+        return _BASIC_MODES[g, a]
+
+
+_BASIC_MODES = {(g, a): Mode(g, a) for g in (False, True) for a in (False, True)}
 
 
 class _State(threading.local):
-    mode = Mode()
-    # How many function transforms (grad, vjp, jvp, ...) are running a function right now:
-    # inside one, every result must stay differentiable (see ``transforms.differentiable``).
+    mode = _BASIC_MODES[True, False]
+    # How many reverse transforms (grad, vjp) are running a function right now: inside one,
+    # every result must stay differentiable (see ``transforms.differentiable``).
     depth = 0
 
 
@@ -282,14 +291,10 @@ def check_finite(prim, inputs, value, phase, node):
 CLOCK = 0
 
 
-class Version:
-    """How often a tensor's memory was written in place, and when (shared by its views)."""
-    __slots__ = ("count", "last", "before")
-
-    def __init__(self):
-        self.count = 0
-        self.last = 0  # the clock of the last write
-        self.before = 0  # the clock of the write before it (for messages)
+def new_version() -> list:
+    """A version counter: [writes, clock of the last write, clock of the one before it]. A
+    plain list, not a class: views make one per base tensor, on the hot path."""
+    return [0, 0, 0]
 
 
 def bump_version(t) -> None:
@@ -298,9 +303,9 @@ def bump_version(t) -> None:
     CLOCK += 1
     v = t._version
     if v is None:
-        v = t._version = Version()
-    v.count += 1
-    v.before, v.last = v.last, CLOCK
+        v = t._version = [0, 0, 0]
+    v[0] += 1
+    v[2], v[1] = v[1], CLOCK
 
 
 def _check_versions(node) -> None:
@@ -308,14 +313,15 @@ def _check_versions(node) -> None:
     out = node.out_ref() if node.prim.uses_out else None
     for t in node.inputs + ((out,) if out is not None else ()):
         v = t._version
-        if v is not None and v.last > node.stamp:
+        if v is not None and v[1] > node.stamp:
+            count, _, before = v
             # One write since recording (the usual case) is exact; more: an upper bound.
-            then = f"{v.count - 1}" if v.before <= node.stamp else f"{v.count - 2} or earlier"
+            then = f"{count - 1}" if before <= node.stamp else f"{count - 2} or earlier"
             role = "output" if t is out else "input"
             raise RuntimeError(
                 f"{node.prim.name}: its {role} {describe(t)} was modified by an in-place "
                 f"operation after {node.prim.name} saved it for the backward pass: it is at "
-                f"version {v.count}; {node.prim.name} saved version {then}. Compute the "
+                f"version {count}; {node.prim.name} saved version {then}. Compute the "
                 "gradient before changing it, or change a copy (t.clone()).")
 
 
@@ -386,17 +392,20 @@ def sweep(roots, root_grads, targets=None, *, retain_graph=False, create_graph=F
     for node, g in zip(roots, root_grads):
         _add(grads, node, g)
     hooks = HOOKS if len(HOOKS) else ()  # WeakKeyDictionary lookups are slow: ask once
-    filtered = needed is not None or bool(hooks)  # the rarer paths, kept off the plain one
+    filtered = wanted is not None or bool(hooks)
     prev = STATE.mode
     new = prev.replace(grad_enabled=create_graph)
     STATE.mode = new
     try:
         for node in reversed(order):
             g = grads.pop(node, None)
-            if g is not None and filtered:
-                g = _filter(node, g, ops, needed, wanted, hooks, results)
-            if g is None:
+            if g is None or needed is not None and node not in needed:
                 continue
+            if filtered:  # hooks, or targets to collect on the way: the rarer paths
+                if node in hooks:
+                    g = _run_hooks(node, g, ops)
+                if wanted is not None and node in wanted:
+                    results[node] = g
             prim, inputs = node.prim, node.inputs
             if prim is None:  # a leaf: its gradient ends here
                 results[node] = g
@@ -405,7 +414,8 @@ def sweep(roots, root_grads, targets=None, *, retain_graph=False, create_graph=F
                 raise _freed(prim)
             if node.stamp != clock and prim.saves:  # something was written since: ours?
                 _check_versions(node)
-            needs = node.needs if needed is None else _needs(node, needed)
+            needs = node.needs if needed is None else tuple(
+                [p is not None and p in needed for p in node.parents])
             if tensor_mode:
                 gs = prim.vjp(ops, g, ops.output(node) if prim.uses_out else None, inputs,
                               node.params, needs)
@@ -438,26 +448,10 @@ def _add(grads, node, g):
     grads[node] = grads[node] + g if node in grads else g
 
 
-def _filter(node, g, ops, needed, wanted, hooks, results):
-    """The rarer paths: skip what leads to no target, run hooks, collect targets on the way.
-    Returns the cotangent to go on with, or None to skip the node."""
-    if needed is not None and node not in needed:
-        return None
-    if node in hooks:
-        g = _run_hooks(node, g, ops)
-    if wanted is not None and node in wanted:
-        results[node] = g
-    return g
-
-
 def _freed(prim):
     return GraphFreedError(f"backward through {prim.name} a second time, but its saved values "
                            "were freed by the first backward; pass retain_graph=True to the "
                            "first call")
-
-
-def _needs(node, needed) -> tuple:
-    return tuple([p is not None and p in needed for p in node.parents])
 
 
 def _run_hooks(node, g, ops):

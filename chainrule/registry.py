@@ -180,10 +180,15 @@ def linear(name, forward, *rules, rule_for=None, formula="", nondiff=(), sympy=N
     rule_of = _rule_of(rules, rule_for)
 
     def vjp(ops, g, out, xs, p, needs):
+        if len(xs) == 1:  # most linear ops: reshape, transpose, broadcast, getitem, ...
+            r = rule_of(0)
+            return [r(ops, g, out, xs[0], **p) if p else r(ops, g, out, xs[0])]
         return [_call(rule_of(i), ops, g, out, xs, p) if need else None
                 for i, need in enumerate(needs)]
 
     def jvp(ops, dxs, out, xs, p):
+        if len(dxs) == 1:
+            return None if dxs[0] is None else ops.apply(PRIMITIVES[name], dxs, p)
         if all(dx is None for dx in dxs):
             return None
         return ops.apply(PRIMITIVES[name], _zero_filled(ops, xs, dxs), p)

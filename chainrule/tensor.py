@@ -89,7 +89,7 @@ class Tensor:
 
     @data.setter
     def data(self, value) -> None:
-        self._data = np.asarray(value)
+        self._data = value if type(value) is np.ndarray else np.asarray(value)
         engine.bump_version(self)
 
     # -- autodiff attributes ---------------------------------------------------------------
@@ -131,7 +131,7 @@ class Tensor:
         (False, True)
         """
         if self._version is None:
-            self._version = engine.Version()
+            self._version = engine.new_version()
         out = Tensor._wrap(self._data, self.name)
         out._version = self._version
         return out

@@ -125,8 +125,8 @@ IDENTITY = linear("identity", lambda x: x, lambda ops, g, out, x: g, formula="âˆ
 
 
 def _run(f, args, kwargs=None):
-    """Call ``f`` as a transform does: with grad recording on and the thread's transform
-    depth raised (restored in ``finally``, with no call in between: interrupt-safe)."""
+    """Call ``f`` as a reverse transform does: with grad recording on and the thread's
+    transform depth raised (restored in ``finally``, with no call in between: interrupt-safe)."""
     prev_mode, prev_depth = STATE.mode, STATE.depth
     mode = prev_mode.replace(grad_enabled=True)
     STATE.mode, STATE.depth = mode, prev_depth + 1
@@ -137,13 +137,14 @@ def _run(f, args, kwargs=None):
 
 
 def differentiable(inputs, outputs=(), variables=()) -> bool:
-    """The one rule for when a transform's results must stay differentiable: inside another
-    transform, when an input (argument or cotangent) has gradient history or tangents, or
-    when ``outputs`` depend on a tensor that requires grad besides the transform's own
-    ``variables`` (a closure). Otherwise results are plain values and no graph is kept."""
-    if STATE.depth > 0 or STATE.mode.fw_levels:
+    """The one rule, for every transform, for when its results must stay differentiable in
+    reverse mode (keep a graph): inside a reverse transform (grad, vjp), when an input
+    (argument or cotangent) requires grad, or when ``outputs`` depend on a tensor that requires
+    grad besides the transform's own ``variables`` (a closure). Otherwise results are plain
+    values and no graph is kept. Forward-mode tangents need no graph: they always flow."""
+    if STATE.depth > 0:
         return True
-    if any(isinstance(a, Tensor) and (a._requires_grad or a._tangents) for a in inputs):
+    if any(isinstance(a, Tensor) and a._requires_grad for a in inputs):
         return True
     own = {v._node for v in variables}
     roots = [o._node for o in outputs if isinstance(o, Tensor) and o._node is not None]
@@ -295,23 +296,23 @@ def jvp(f, primals, tangents, *, batched=False):
     level = forward.new_level()
     xs = [forward.attach(p, level, t if t.dtype == p.dtype else astype(t, p.dtype))
           for p, t in zip(ps, ts)]
-    prev_mode, prev_depth = STATE.mode, STATE.depth
-    mode = prev_mode.replace(fw_levels=prev_mode.fw_levels + (level,))
-    STATE.mode, STATE.depth = mode, prev_depth + 1
+    prev = STATE.mode
+    mode = prev.replace(fw_levels=prev.fw_levels + (level,))
+    STATE.mode = mode
     try:
         outs, is_seq = _as_list(f(*xs))
     finally:
-        STATE.mode, STATE.depth = prev_mode, prev_depth
+        STATE.mode = prev
     outs = [as_tensor(o) for o in outs]
     prim_out = [forward.strip(o, level) for o in outs]
     tan_out = [forward.tangent_of(o, level) for o in outs]
     tan_out = [t if t is not None else new_tensor(np.zeros(batch + o.shape, o.dtype))
                for o, t in zip(prim_out, tan_out)]
     if not differentiable(list(primals) + list(tangents)):
-        # Nothing outside asked for a graph (grads taken inside f build one): hand back plain
-        # values, so no dead graph is kept alive by the results.
-        prim_out = [o.detach() for o in prim_out]
-        tan_out = [t.detach() for t in tan_out]
+        # Nothing outside asked for a graph (grads taken inside f build one): hand back values
+        # without it (keeping outer jvps' tangents), so no dead graph is kept alive.
+        prim_out = [_plain(o) for o in prim_out]
+        tan_out = [_plain(t) for t in tan_out]
     if is_seq:
         return tuple(prim_out), tuple(tan_out)
     return prim_out[0], tan_out[0]

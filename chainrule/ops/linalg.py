@@ -174,7 +174,7 @@ def _linear_jvp(ops, g, out, x, w, b=None):
 
 def _flat(ops, v):
     """Leading dims folded into one: (N, features)."""
-    return v if v.ndim == 2 else ops.reshape(v, (-1, v.shape[-1]))
+    return ops.reshape(v, (-1, v.shape[-1]))
 
 
 # General: affine, not multilinear (the bias enters linearly, not as a factor), and fused so
@@ -182,8 +182,8 @@ def _flat(ops, v):
 LINEAR = general(
     "linear", _linear_forward,
     vjp=[lambda ops, g, out, x, w, b=None: ops.matmul(g, w),
-         lambda ops, g, out, x, w, b=None: ops.matmul(ops.swapaxes(_flat(ops, g), -1, -2),
-                                                       _flat(ops, x)),
+         lambda ops, g, out, x, w, b=None: ops.matmul(ops.swapaxes(g, -1, -2), x) if g.ndim == 2
+         else ops.matmul(ops.swapaxes(_flat(ops, g), -1, -2), _flat(ops, x)),
          lambda ops, g, out, x, w, b=None: ops.sum(g, axis=tuple(range(g.ndim - 1)))],
     jvp=_linear_jvp, formula="y = x·Wᵀ + b: x̄ = ȳ·W, W̄ = ȳᵀ·x, b̄ = Σₙ ȳₙ")
 

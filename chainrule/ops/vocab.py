@@ -32,12 +32,37 @@ from .elementwise import (
 )
 from .linalg import einsum, matmul
 from .reduce import prod, sum
-from .shape import _sum_to, broadcast_to, expand_dims, reshape, sum_to, swapaxes, transpose
+from .shape import (
+    BROADCAST,
+    RESHAPE,
+    _sum_to,
+    expand_dims,
+    reshape,
+    sum_to,
+    swapaxes,
+    transpose,
+)
 from .special import erf_array
 
 
 def _raw_apply(prim, xs, params=None):
     return prim.forward(*xs, **params) if params else prim.forward(*xs)
+
+
+def _lean_reshape(x, shape):
+    """reshape for rules: no checks (a rule's shapes are right by construction)."""
+    shape = tuple(shape)
+    if -1 in shape:
+        return reshape(x, shape)  # the front end resolves it
+    return x if x.shape == shape else apply(RESHAPE, (x,), {"shape": shape,
+                                                            "shape_in": x.shape})
+
+
+def _lean_broadcast_to(x, shape):
+    """broadcast_to for rules: no checks (a rule's shapes are right by construction)."""
+    shape = tuple(shape)
+    return x if x.shape == shape else apply(BROADCAST, (x,), {"shape": shape,
+                                                              "shape_in": x.shape})
 
 
 def _output_tensor(node):
@@ -72,8 +97,8 @@ TENSOR = types.SimpleNamespace(
     exp=exp, log=log, sqrt=sqrt, sin=sin, cos=cos, tanh=tanh,
     sigmoid=sigmoid, erf=erf, sign=sign, square=square,
     reciprocal=reciprocal, abs=abs, where=where, matmul=matmul, einsum=einsum,
-    prod=prod, broadcast_to=broadcast_to, expand_dims=expand_dims,
-    sum=sum, reshape=reshape, swapaxes=swapaxes, transpose=transpose, sum_to=sum_to,
+    prod=prod, broadcast_to=_lean_broadcast_to, expand_dims=expand_dims,
+    sum=sum, reshape=_lean_reshape, swapaxes=swapaxes, transpose=transpose, sum_to=sum_to,
 )
 
 engine.install_vocabulary(RAW, TENSOR)
