@@ -79,32 +79,52 @@ from .ops import (
     take,
     tan,
     tanh,
-    tensor,
     trace,
     transpose,
     where,
 )
 from .tensor import (
     Tensor,
-    arange,
     bool_,
-    eye,
     float32,
     float64,
-    full,
     get_default_dtype,
     int64,
-    linspace,
     manual_seed,
+    set_default_dtype,
+)
+from .transforms import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+
+# PyTorch's spellings (issue 12): dtype names, devices, device= on the factories, generators.
+from . import autograd  # noqa: E402
+from .device import DeviceError, cuda, device, double, float16, half, int32, long  # noqa: E402
+from .device import bool_ as bool  # noqa: E402, A004
+from .device import float_ as float  # noqa: E402, A004
+from .device import int_ as int  # noqa: E402, A004
+from .factories import (  # noqa: E402
+    arange,
+    empty,
+    eye,
+    full,
+    linspace,
     ones,
     ones_like,
-    rand,
-    randn,
-    set_default_dtype,
+    tensor,
     zeros,
     zeros_like,
 )
-from .transforms import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from .sampling import (  # noqa: E402
+    Generator,
+    multinomial,
+    normal,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+)
+from .torch_methods import Size  # noqa: E402
 
 methods.install()
 _malloc.tune()
