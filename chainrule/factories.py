@@ -56,4 +56,6 @@ def empty(*shape, dtype=None, requires_grad=False, device=None):
     >>> cr.empty(2, 2).tolist()
     [[0.0, 0.0], [0.0, 0.0]]
     """
-    return zeros(*shape, dtype=dtype, requires_grad=requires_grad, device=device)
+    if device is not None:
+        check_device(device, "empty")
+    return _zeros(*shape, dtype=dtype, requires_grad=requires_grad)
