@@ -95,6 +95,7 @@ from .tensor import (
 )
 from .transforms import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 
+methods.install()
 # PyTorch's spellings (issue 12): dtype names, devices, device= on the factories, generators.
 from . import autograd  # noqa: E402
 from .device import DeviceError, cuda, device, double, float16, half, int32, long  # noqa: E402
@@ -126,7 +127,6 @@ from .sampling import (  # noqa: E402
 )
 from .torch_methods import Size  # noqa: E402
 
-methods.install()
 _malloc.tune()
 registry.BUILTIN = frozenset(registry.PRIMITIVES)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 
+from .device import check_device
+from .ops import tensor as _tensor
 from .tensor import arange as _arange
 from .tensor import eye as _eye
 from .tensor import full as _full
@@ -20,8 +22,6 @@ from .tensor import ones as _ones
 from .tensor import ones_like as _ones_like
 from .tensor import zeros as _zeros
 from .tensor import zeros_like as _zeros_like
-from .device import check_device
-from .ops import tensor as _tensor
 
 
 def _with_device(fn):

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tensor import _float, _new, _shape, default_rng
 from .device import check_device
 from .errors import ChainruleError
-from .tensor import Tensor, int64
+from .tensor import Tensor, _float, _new, _shape, default_rng, int64
 
 __all__ = ["Generator", "rand", "randn", "randint", "normal", "multinomial", "rand_like",
            "randn_like", "randperm"]

@@ -38,8 +38,18 @@ import numpy as np
 
 from . import functional, ops
 from .apply import apply
-from .device import DeviceError, bool_, check_device, device, float16, float32, float64
-from .device import int32, int64, is_device
+from .device import (
+    DeviceError,
+    bool_,
+    check_device,
+    device,
+    float16,
+    float32,
+    float64,
+    int32,
+    int64,
+    is_device,
+)
 from .errors import ShapeError, describe
 from .ops._front import norm_axis
 from .ops.shape import SCATTER
@@ -253,8 +263,10 @@ def split(self, split_size_or_sections, dim: int = 0) -> tuple:
     a list, as PyTorch (``cr.split`` is NumPy's: a count of equal pieces or cut indices).
 
     >>> import chainrule as cr
-    >>> [c.tolist() for c in cr.arange(5).split(2)], [c.tolist() for c in cr.arange(5).split([1, 4])]
-    ([[0, 1], [2, 3], [4]], [[0], [1, 2, 3, 4]])
+    >>> [c.tolist() for c in cr.arange(5).split(2)]
+    [[0, 1], [2, 3], [4]]
+    >>> [c.tolist() for c in cr.arange(5).split([1, 4])]
+    [[0], [1, 2, 3, 4]]
     """
     d = _dim(dim, self.ndim, "split")
     n = self.shape[d]
