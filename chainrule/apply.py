@@ -31,7 +31,7 @@ def apply(prim, inputs: tuple, params: dict | None = None, data=None):
         except (ValueError, IndexError) as err:
             raise op_error(prim, inputs, err) from None
     out = new_tensor(data)
-    if out._data.base is not None and prim.kind == "linear":
+    if prim.views and out._data.base is not None:
         _share_version(inputs, out)
     mode = STATE.mode
     plain = mode.plain

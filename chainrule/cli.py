@@ -1,7 +1,11 @@
-"""The ``chainrule`` command (also ``python -m chainrule``): ``train``, ``explain``, ``demo``.
+"""The ``chainrule`` command (also ``python -m chainrule``): ``train``, ``explain``, ``demo``,
+``playground``.
 
 Every error the command reports is one line on stderr, ``chainrule: error: ...``, with exit
-status 2 (argparse's convention), whether argparse or a later check found it.
+status 2 (argparse's convention), whether argparse or a later check found it; and every check
+that can be made before the work starts is (missing packages, an occupied --out folder).
+Ctrl-C at any moment is one line too, ``chainrule: interrupted ...``, saying what is on disk,
+with exit status 130.
 
 >>> args = _parser().parse_args(["train", "--dataset", "mnist1d", "--model", "cnn"])
 >>> cfg, checkpoint = train_config(args)
@@ -11,24 +15,33 @@ status 2 (argparse's convention), whether argparse or a later check found it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
 
-from . import __version__
+from . import __version__, io
+from ._extras import requirement
 from .errors import ChainruleError
 from .train import (
     CHECKPOINT,
     DATASETS,
+    METRICS,
     MODELS,
     OPTIMIZERS,
     SCHEDULES,
     Config,
+    check_requirements,
+    clear_outputs,
     defaults_for,
+    existing_outputs,
     fit,
+    held_interrupts,
     load_checkpoint,
     prepare,
     saved_config,
@@ -40,6 +53,35 @@ from .train import (
 DEMO = {"dataset": "digits", "model": "mlp", "epochs": 30, "batch_size": 32, "lr": 1e-2,
         "optimizer": "adam", "schedule": "cosine", "dropout": 0.2}
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+# What the demo imports beyond the training run's packages: SymPy, for the worked example
+# that counts the operations of symbolic derivatives.
+DEMO_MODULES = {"sympy": "sympy"}
+
+
+class _Run:
+    """What the command has done so far, for a true message when Ctrl-C stops it."""
+
+    def __init__(self):
+        self.interrupted = False  # a SIGINT arrived (even if a library then raised otherwise)
+        self.out = None  # the run's folder, once known
+        self.epochs = None
+        self.on_disk = None  # the epoch the folder's checkpoint holds, when it holds one
+        self.job = None  # the prepared job, once the data has loaded
+
+    def interrupted_message(self) -> str:
+        job, path = self.job, os.path.join(self.out or ".", CHECKPOINT)
+        saved = job.saved_epoch if job is not None else self.on_disk
+        holds = (f"{path} holds epoch {saved}: continue with --resume" if saved is not None
+                 else "no checkpoint was written yet")
+        if job is None:
+            return ("interrupted before training started; " + holds if saved is not None
+                    else "interrupted before training started; nothing was written")
+        if job.epoch >= self.epochs:
+            return f"interrupted after the last epoch; {path} holds epoch {saved} (complete)"
+        return f"interrupted in epoch {job.epoch + 1} of {self.epochs}; {holds}"
+
+
+_RUN = _Run()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,8 +92,25 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _fail(message, status: int = EXIT_USAGE):
+    if _RUN.interrupted:  # the error is Ctrl-C's doing (a library turned it into another)
+        _stop_interrupted()
     sys.stderr.write(f"chainrule: error: {' '.join(str(message).split())}\n")
     sys.exit(status)
+
+
+def _stop_interrupted():
+    """Say what Ctrl-C left on disk, in one line, and exit with status 130."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: no traceback now
+    job = _RUN.job
+    if job is None or job.rank == 0:  # under --distributed, rank 0 speaks for all
+        sys.stderr.write(f"chainrule: {_RUN.interrupted_message()}\n")
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _on_sigint(signum, frame):
+    _RUN.interrupted = True
+    raise KeyboardInterrupt
 
 
 def _add_train_arguments(t: argparse.ArgumentParser) -> None:
@@ -80,6 +139,9 @@ def _add_train_arguments(t: argparse.ArgumentParser) -> None:
                    "(default: chainrule-run)")
     t.add_argument("--resume", action="store_true",
                    help="continue DIR's run from its checkpoint; settings left out come from it")
+    t.add_argument("--overwrite", action="store_true",
+                   help="start a new run in DIR even though it holds one (whose checkpoint, "
+                   "metrics and plots are removed once the data has loaded)")
     t.add_argument("--mnist-root", default="data/mnist", metavar="PATH",
                    help="folder with the four MNIST IDX files (default: data/mnist)")
     t.add_argument("--download", action="store_true",
@@ -108,6 +170,8 @@ def _add_explain_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--collapse", action="store_true",
                    help="draw each layer (the innermost nn.Module calls) as one box in the SVG")
     e.add_argument("--out", default=".", help="folder for the text, SVG and HTML files")
+    from .explain.command import add_serve_arguments
+    add_serve_arguments(e)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -123,11 +187,18 @@ def _parser() -> argparse.ArgumentParser:
     _add_train_arguments(t)
     e = sub.add_parser("explain", help="print a backward pass step by step and draw its graph")
     _add_explain_arguments(e)
+    from .explain.command import add_playground_arguments
+    add_playground_arguments(sub.add_parser(
+        "playground", help="train a small network live in the browser (localhost page)",
+        description="Serve a local page in the spirit of TensorFlow Playground, driven by "
+        "chainrule: 2-D toy data, layers, activation, optimizer and learning rate, the "
+        "decision boundary, the loss curve and one sample's graph as it trains."))
     d = sub.add_parser("demo", help="the main job: train the digits MLP, run the worked "
                        "examples", description="Train the 64-128-10 MLP on the 8x8 digits "
                        "(test accuracy about 0.98), then run the worked examples of backprop.")
     d.add_argument("--out", default="chainrule-demo", metavar="DIR",
-                   help="where the outputs go (default: chainrule-demo)")
+                   help="where the outputs go, replacing an earlier demo's (default: "
+                   "chainrule-demo)")
     d.add_argument("--epochs", type=int, default=DEMO["epochs"], metavar="N",
                    help=f"default: {DEMO['epochs']}")
     d.add_argument("--seed", type=int, default=0, metavar="S", help="default: 0")
@@ -149,12 +220,38 @@ def train_config(args: argparse.Namespace) -> tuple[Config, dict | None]:
     return Config(**{**asdict(base), **defaults, **given}).check(), None
 
 
-def _train(cfg: Config, checkpoint: dict | None = None, log=print) -> dict:
+def _checked_train_config(args: argparse.Namespace) -> tuple[Config, dict | None]:
+    """:func:`train_config`, after and before every check that needs no data: the packages
+    the run imports, and that a new run does not silently replace an old one."""
+    _RUN.out = args.out
+    if args.resume and args.overwrite:
+        _fail("--resume continues the run in --out and --overwrite replaces it: give one")
+    if args.resume:
+        problem = requirement({"safetensors": "safetensors"}, "--resume")
+        if problem:
+            _fail(problem)
+        for path in (os.path.join(args.out, CHECKPOINT), os.path.join(args.out, METRICS)):
+            io.remove_leftovers(path)  # of saves that were killed (the next save would, too)
+    try:
+        cfg, checkpoint = train_config(args)
+        check_requirements(cfg, "chainrule train")
+    except (ChainruleError, ImportError, OSError) as err:  # settings, checkpoint, packages
+        _fail(err)
+    if checkpoint is not None:
+        _RUN.on_disk = int(checkpoint["epoch"])
+    elif not args.overwrite and existing_outputs(cfg.out):
+        _fail(f"--out {cfg.out} already holds a run ({', '.join(existing_outputs(cfg.out))}): "
+              "continue it with --resume, or replace it with --overwrite")
+    return cfg, checkpoint
+
+
+def _train(cfg: Config, checkpoint: dict | None = None, log=print,
+           overwrite: bool = False) -> dict:
     """Prepare (any failure is a one-line error), then train; Ctrl-C keeps the last
     checkpoint and says how to continue. Under --distributed, a rank that fails stops the
     whole job (a rank that merely exited would leave the others waiting forever)."""
     try:
-        return _prepare_and_fit(cfg, checkpoint, log)
+        return _prepare_and_fit(cfg, checkpoint, log, overwrite)
     except SystemExit as stop:
         from . import distributed
         if cfg.distributed and stop.code and distributed.is_initialized() \
@@ -163,18 +260,20 @@ def _train(cfg: Config, checkpoint: dict | None = None, log=print) -> dict:
         raise
 
 
-def _prepare_and_fit(cfg: Config, checkpoint: dict | None, log) -> dict:
+def _prepare_and_fit(cfg: Config, checkpoint: dict | None, log, overwrite: bool) -> dict:
+    _RUN.out, _RUN.epochs = cfg.out, cfg.epochs
     try:
         job = prepare(cfg, checkpoint)
     except (ChainruleError, ImportError, OSError) as err:
         _fail(err)
+    with held_interrupts():
+        _RUN.job = job
+        if overwrite and job.rank == 0:
+            clear_outputs(cfg.out)  # only now: a run that failed on its input changed nothing
     if checkpoint is not None and job.rank == 0:
         log(f"resuming from {os.path.join(cfg.out, CHECKPOINT)} after epoch {job.epoch}")
     try:
         return fit(job, log)
-    except KeyboardInterrupt:
-        _fail(f"interrupted in epoch {job.epoch + 1}; {os.path.join(cfg.out, CHECKPOINT)} "
-              "holds the last completed one: continue with --resume", EXIT_INTERRUPTED)
     except OSError as err:  # writing the outputs failed (disk full, permissions)
         _fail(err, EXIT_FAILURE)
 
@@ -188,6 +287,8 @@ def _explain(args, parser):
                      + (", not both" if args.case is not None else ""))
     if args.at and args.expr is None:
         parser.error("explain: --at NAME=VALUE goes with --expr (the values of its variables)")
+    if args.port and not args.serve:
+        parser.error("explain: --port goes with --serve")
     if args.case is not None:
         ex, stem = CASES[args.case](focus=args.focus), f"explain-{args.case}"
     else:
@@ -201,6 +302,10 @@ def _explain(args, parser):
             if not sep or not name.isidentifier():
                 parser.error(f"--at: expected NAME=NUMBER, got {item!r}")
         ex, stem = explain_expression(args.expr, values, focus=args.focus), "explain-expr"
+    if args.serve:
+        from .explain.command import serve_explanation
+        serve_explanation(ex, args.port)
+        return
     _write_explanation(ex, args.out, stem, collapse=args.collapse)
 
 
@@ -237,12 +342,15 @@ def _demo(args: argparse.Namespace) -> None:
     try:
         cfg = Config(**{**DEMO, "epochs": args.epochs, "seed": args.seed,
                         "out": args.out}).check()
+        check_requirements(cfg, "chainrule demo", more=DEMO_MODULES)
     except ChainruleError as err:
         _fail(err)
+    replaced = existing_outputs(cfg.out)
     print(f"chainrule demo: a 64-128-10 ReLU MLP on the 8x8 digits (dropout 0.2), Adam "
-          f"lr 0.01 with a cosine schedule, {cfg.epochs} epochs; outputs in {cfg.out}/")
+          f"lr 0.01 with a cosine schedule, {cfg.epochs} epochs; outputs in {cfg.out}/"
+          + (" (replacing the previous demo's)" if replaced else ""))
     t0 = time.perf_counter()
-    last = _train(cfg)
+    last = _train(cfg, overwrite=True)
     print(f"final test accuracy: {last['test_acc']:.4f}  ({time.perf_counter() - t0:.1f} s; "
           f"{CHECKPOINT}, metrics.csv and curves.png in {cfg.out}/)\n")
     from .explain.cases import neuron
@@ -253,7 +361,40 @@ def _demo(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status
-    (errors exit via ``SystemExit``)."""
+    (errors exit via ``SystemExit``; Ctrl-C exits with status 130 after one line that says
+    what is on disk). Without ``argv`` this is the process's own command (the ``chainrule``
+    script, ``python -m chainrule``): after Ctrl-C it ends the process at once, and once done
+    it ignores further Ctrl-C while Python shuts down."""
+    global _RUN
+    _RUN = _Run()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _on_sigint) if main_thread else None
+    try:
+        try:
+            _main(argv)
+        except KeyboardInterrupt:
+            _RUN.interrupted = True
+            _stop_interrupted()
+    except SystemExit:
+        if _RUN.interrupted and argv is None:
+            # The process's own command: end it now. Python's shutdown would otherwise turn
+            # an interrupt that a C extension's import once saw (Cython runs code through
+            # PyRun_String, which flags it as unhandled) into death by SIGINT, status -2.
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(EXIT_INTERRUPTED)
+        raise
+    finally:
+        if main_thread and not _RUN.interrupted:
+            # The process's own command is ending: a late Ctrl-C has nothing left to stop
+            # (and would print a traceback from Python's shutdown). Called from Python code
+            # with arguments, put the caller's handler back.
+            signal.signal(signal.SIGINT, signal.SIG_IGN if argv is None else previous)
+    return 0
+
+
+def _main(argv: list[str] | None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -263,13 +404,15 @@ def main(argv: list[str] | None = None) -> int:
             _explain(args, parser)
         except (ChainruleError, OSError, ValueError) as err:  # e.g. a formula it refuses
             _fail(err)
-    else:
+    elif args.command == "playground":
+        from .explain.command import run_playground
         try:
-            cfg, checkpoint = train_config(args)
-        except (ChainruleError, OSError) as err:  # bad settings, unreadable checkpoint
+            run_playground(args)
+        except (OSError, ValueError) as err:  # a port in use, bad settings
             _fail(err)
-        _train(cfg, checkpoint)
-    return 0
+    else:
+        cfg, checkpoint = _checked_train_config(args)
+        _train(cfg, checkpoint, overwrite=args.overwrite)
 
 
 if __name__ == "__main__":

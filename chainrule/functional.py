@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -15,19 +16,47 @@ def _count(x, axis) -> int:
 
 
 def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
-    """Arithmetic mean over ``axis`` (all axes if None)."""
+    """Arithmetic mean over ``axis`` (all axes if None). Over an empty axis it is NaN, with
+    NumPy's "Mean of empty slice" warning (as ``np.mean`` and ``torch.mean``).
+
+    >>> import numpy as np, chainrule as cr
+    >>> cr.mean(cr.tensor([[1.0, 2.0], [3.0, 5.0]]), axis=0)
+    tensor([2. , 3.5])
+    """
     axis, keepdims = dim_args(axis, keepdims, dim, keepdim, "mean")
-    x = as_tensor(x)
-    return ops.sum(x, axis, keepdims) * (1.0 / _count(x, axis))
+    return _mean(as_tensor(x), axis, keepdims, warn=True)
+
+
+def _mean(x, axis, keepdims, warn):
+    n = _count(x, axis)
+    if n:
+        return ops.sum(x, axis, keepdims) * (1.0 / n)
+    if warn:
+        warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=3)
+    # the sum of nothing (0) over a count of 0: NaN, as NumPy's 0/0 (times NaN, since a
+    # Python scalar divisor of 0 has no derivative rule)
+    return ops.sum(x, axis, keepdims) * math.nan
 
 
 def var(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdim=None):
     """Variance over ``axis``; ``ddof=0`` as NumPy (PyTorch's default is ``ddof=1``; the
-    method ``t.var()`` follows PyTorch, see ``chainrule.torch_methods``)."""
+    method ``t.var()`` follows PyTorch, see ``chainrule.torch_methods``). With no degrees of
+    freedom left (``ddof`` ≥ the count, an empty axis included) it divides by 0, as NumPy
+    does, with its "Degrees of freedom <= 0 for slice" warning: NaN (or inf).
+
+    >>> import numpy as np, chainrule as cr
+    >>> cr.var(cr.tensor([1.0, 2.0, 4.0]), ddof=1)
+    tensor(2.3333333)
+    """
     axis, keepdims = dim_args(axis, keepdims, dim, keepdim, "var")
     x = as_tensor(x)
-    centred = x - mean(x, axis, keepdims=True)
-    return ops.sum(centred * centred, axis, keepdims) * (1.0 / (_count(x, axis) - ddof))
+    centred = x - _mean(x, axis, keepdims=True, warn=False)
+    squares = ops.sum(centred * centred, axis, keepdims)
+    dof = _count(x, axis) - ddof
+    if dof > 0:
+        return squares * (1.0 / dof)
+    warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
+    return squares * math.inf  # as NumPy's division by 0: inf, or NaN where the sum is 0
 
 
 def std(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdim=None):
@@ -45,7 +74,10 @@ def log_softmax(x, axis: int = -1, *, dim=None):
     """
     axis = axis if dim is None else dim  # PyTorch's name for the one axis
     x = as_tensor(x)
-    shifted = x - np.max(x.data, axis=axis, keepdims=True)
+    # initial=-inf: an empty axis has no maximum (and gives an empty result, not an error).
+    # A -inf logit (a masked class) stays -inf and gets probability 0 and a zero gradient.
+    empty_ok = {"initial": -np.inf} if x.dtype.kind == "f" else {}
+    shifted = x - np.max(x.data, axis=axis, keepdims=True, **empty_ok)
     return shifted - ops.logsumexp(shifted, axis, keepdims=True)
 
 

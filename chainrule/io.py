@@ -18,32 +18,44 @@ header is checked before any data is read. A file that is not one (a pickle, a z
 by ``torch.save``, random or truncated bytes) raises :class:`CheckpointError`.
 
 Writes are atomic (:func:`atomic_open`): an interrupted ``save`` leaves any previous
-checkpoint at ``path`` intact.
+checkpoint at ``path`` intact, and the temporary file of a writer that was killed outright
+(SIGKILL, power loss) is removed by the next write to the same path (:func:`remove_leftovers`).
 
-The ``safetensors`` package is an optional extra: ``pip install chainrule[safetensors]``.
+Every tensor's bytes, and the structure, carry a SHA-256 in the header's metadata
+(``"chainrule.sha256"``), checked on load: a flipped bit is a :class:`CheckpointError` naming
+the tensor, never silently different weights.
+
+The ``safetensors`` package is an optional extra: ``pip install 'chainrule[safetensors]'``.
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
+import re
 import secrets
+import socket
 import struct
+import sys
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from ._extras import install_hint
 from .errors import ChainruleError
 from .tensor import Tensor
 
-__all__ = ["CheckpointError", "atomic_open", "load", "save"]
+__all__ = ["CheckpointError", "atomic_open", "load", "remove_leftovers", "save"]
 
 # The key of the header's __metadata__ map that holds the structure, and its format version.
 STRUCTURE_KEY = "chainrule.structure"
 FORMAT_KEY = "chainrule.format"
 FORMAT_VERSION = "1"
+# SHA-256 of each tensor's bytes and of the structure string: {"tensors": {...}, "structure": h}
+HASH_KEY = "chainrule.sha256"
 
 # safetensors dtype names; bool and (u)int8..64 and float16/32/64 round-trip exactly.
 _DTYPES = {
@@ -55,7 +67,13 @@ _SUPPORTED = frozenset(np.dtype(t) for t in _DTYPES.values())
 # Tags of the JSON encoding: a JSON object with one of these keys is not a user dict.
 _TAGS = frozenset({"__array__", "__tuple__", "__dict__", "__float__"})
 _MAX_HEADER = 100 * 1024 * 1024  # the limit the safetensors reference reader enforces
+_MAX_DIMS = 64  # NumPy's limit on an array's number of dimensions
 _CHUNK = 1 << 24
+# atomic_open's temporary file for "<dir>/<name>" is "<dir>/.<name>.<host>.<pid>.<token>" plus
+# this suffix: the host and process id say whether its writer still runs.
+_TMP_SUFFIX = ".chainrule-tmp"
+_TMP_TAIL = re.compile(r"(?P<host>[A-Za-z0-9-]+)\.(?P<pid>[0-9]+)\.[0-9a-f]{12}"
+                       + re.escape(_TMP_SUFFIX))
 
 
 class CheckpointError(ChainruleError, ValueError):
@@ -67,8 +85,8 @@ def _safetensors():
         import safetensors
         import safetensors.numpy
     except ImportError as e:
-        raise ImportError("chainrule.save/load need the safetensors package: "
-                          "pip install chainrule[safetensors]") from e
+        raise ImportError("chainrule.save/load need the safetensors package, which is not "
+                          "installed: " + install_hint("safetensors")) from e
     return safetensors
 
 
@@ -80,7 +98,9 @@ def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
     ``path`` atomically. On any error the temporary file is removed and ``path`` is untouched.
 
     The data is flushed and fsync'ed before ``os.replace``, and the directory is fsync'ed
-    after, so a crash leaves either the old file or the complete new one.
+    after, so a crash leaves either the old file or the complete new one. A writer killed
+    outright cannot remove its temporary file: the next ``atomic_open`` of the same path does
+    (:func:`remove_leftovers`).
 
     >>> import os, tempfile
     >>> with tempfile.TemporaryDirectory() as d:
@@ -91,7 +111,9 @@ def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """
     path = os.fspath(path)
     directory, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+    remove_leftovers(path)
+    tmp = os.path.join(directory, f".{name}.{_host()}.{os.getpid()}.{secrets.token_hex(6)}"
+                                  f"{_TMP_SUFFIX}")
     # os.open with 0o666 lets the umask decide the mode, as a plain open() would.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
@@ -105,6 +127,61 @@ def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
             os.unlink(tmp)
         raise
     _fsync_dir(directory)
+
+
+def _host() -> str:
+    # Letters, digits and '-' only: the name must parse back, and a dot would be ambiguous.
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # this process: another thread may be writing the same path
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # exists, under another user (or a number no process can have: keep)
+    return True
+
+
+def remove_leftovers(path: str | os.PathLike) -> list[str]:
+    """Remove the temporary files that writes to ``path`` left behind when their process was
+    killed before it could clean up; return the paths removed.
+
+    Only files that :func:`atomic_open` names for this very ``path`` are candidates, and of
+    those only the ones written on this host by a process that no longer runs: a write in
+    progress (in this or another process) and every other program's files are left alone.
+    On systems without POSIX process signals (Windows) nothing is removed.
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     dead = os.path.join(d, f".ckpt.{_host()}.999999999.0123456789ab{_TMP_SUFFIX}")
+    ...     for p in (dead, os.path.join(d, ".ckpt.unrelated")):
+    ...         open(p, "wb").close()
+    ...     removed = remove_leftovers(os.path.join(d, "ckpt"))
+    ...     print(len(removed), os.listdir(d))
+    1 ['.ckpt.unrelated']
+    """
+    if os.name != "posix":  # pragma: no cover - os.kill(pid, 0) would terminate on Windows
+        return []
+    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
+    prefix, host, removed = f".{name}.", _host(), []
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.startswith(prefix):
+            continue
+        m = _TMP_TAIL.fullmatch(entry, len(prefix))
+        if m is None or m["host"] != host or _running(int(m["pid"])):
+            continue
+        with contextlib.suppress(FileNotFoundError):  # another process removed it first
+            os.unlink(os.path.join(directory, entry))
+            removed.append(os.path.join(directory, entry))
+    return removed
 
 
 def _fsync_dir(directory: str) -> None:
@@ -265,12 +342,23 @@ def save(state: Any, path: str | os.PathLike) -> None:
     """
     st = _safetensors()
     enc = _Encoder()
-    structure = enc.encode(state, [])
-    metadata = {FORMAT_KEY: FORMAT_VERSION,
-                STRUCTURE_KEY: json.dumps(structure, allow_nan=False, separators=(",", ":"))}
+    structure = json.dumps(enc.encode(state, []), allow_nan=False, separators=(",", ":"))
+    hashes = {"structure": _sha256(structure.encode()),
+              "tensors": {name: _sha256(arr) for name, arr in enc.arrays.items()}}
+    metadata = {FORMAT_KEY: FORMAT_VERSION, STRUCTURE_KEY: structure,
+                HASH_KEY: json.dumps(hashes, separators=(",", ":"))}
     data = st.numpy.save(enc.arrays, metadata=metadata)
     with atomic_open(path) as f:
         _write_all(f, data)
+
+
+def _sha256(data) -> str:
+    """The SHA-256 of bytes, or of an array's little-endian bytes in C order (no copy for
+    the arrays ``save`` writes; hashlib releases the GIL on large buffers)."""
+    if isinstance(data, np.ndarray):
+        data = np.require(data.astype(data.dtype.newbyteorder("<"), copy=False),
+                          requirements="C").reshape(-1).view(np.uint8)
+    return hashlib.sha256(data).hexdigest()
 
 
 def load(path: str | os.PathLike) -> Any:
@@ -285,11 +373,22 @@ def load(path: str | os.PathLike) -> Any:
     path = os.fspath(path)
     header = _read_header(path)
     meta = header.get("__metadata__") or {}
+    hashes = _stored_hashes(path, meta)
+    if hashes is not None and STRUCTURE_KEY in meta \
+            and _sha256(meta[STRUCTURE_KEY].encode()) != hashes["structure"]:
+        raise CheckpointError(f"{path}: corrupted: the structure (the non-tensor values) does "
+                              "not match the SHA-256 it was saved with")
     try:
         with st.safe_open(path, framework="numpy") as f:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except st.SafetensorError as e:
         raise CheckpointError(f"{path}: not a valid safetensors file ({e})") from None
+    if hashes is not None:
+        for name, arr in tensors.items():
+            if hashes["tensors"].get(name) != _sha256(arr):
+                raise CheckpointError(f"{path}: tensor {name!r} is corrupted: its bytes do not "
+                                      "match the SHA-256 it was saved with (a damaged disk, "
+                                      "copy or download?)")
     if STRUCTURE_KEY not in meta:
         return tensors
     if meta.get(FORMAT_KEY) != FORMAT_VERSION:
@@ -300,8 +399,26 @@ def load(path: str | os.PathLike) -> Any:
         return _decode(structure, tensors, {})
     except CheckpointError as e:
         raise CheckpointError(f"{path}: corrupted structure: {e}") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: corrupted structure: nested too deeply") from None
     except (ValueError, TypeError, KeyError) as e:
         raise CheckpointError(f"{path}: corrupted structure ({type(e).__name__}: {e})") from None
+
+
+def _stored_hashes(path: str, meta: dict) -> dict | None:
+    """The SHA-256 digests ``save`` stored, or None for a file written without them (older
+    chainrule, other programs); a malformed entry is an error, not a reason to skip checks."""
+    if HASH_KEY not in meta:
+        return None
+    try:
+        hashes = json.loads(meta[HASH_KEY])
+        ok = (isinstance(hashes, dict) and isinstance(hashes.get("structure"), str)
+              and isinstance(hashes.get("tensors"), dict))
+    except (ValueError, RecursionError):
+        ok = False
+    if not ok:
+        raise CheckpointError(f"{path}: corrupted header: unreadable {HASH_KEY!r} entry")
+    return hashes
 
 
 def _read_header(path: str) -> dict:
@@ -315,8 +432,12 @@ def _read_header(path: str) -> dict:
         raw = f.read(n) if framed else b""
     header = None
     if framed:
-        with contextlib.suppress(UnicodeDecodeError, ValueError):
+        try:
             header = json.loads(raw.decode("utf-8"))
+        except RecursionError:
+            raise CheckpointError(f"{path}: corrupted header: JSON nested too deeply") from None
+        except (UnicodeDecodeError, ValueError):
+            pass
     if header is None:
         # Say what the file is, when it is a common impostor (checked only once the framing
         # failed: a real header's length may well start with these bytes).
@@ -351,17 +472,35 @@ def _read_header(path: str) -> dict:
         except (TypeError, KeyError, ValueError):
             raise CheckpointError(f"{path}: corrupted header: bad entry for tensor "
                                   f"{key!r}") from None
-        if dtype not in _DTYPES:
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
             raise CheckpointError(f"{path}: tensor {key!r} has dtype {dtype!r}, which chainrule "
                                   "does not read")
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end):
+        if not (_is_int(start) and _is_int(end) and 0 <= start <= end):
             raise CheckpointError(f"{path}: corrupted header: bad data offsets for {key!r}")
         if end > data_size:
             raise CheckpointError(f"{path}: truncated: tensor {key!r} needs bytes {start}..{end} "
                                   f"of the data section, which has only {data_size}")
-        itemsize = np.dtype(_DTYPES[dtype]).itemsize
-        if (not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape)
-                or math.prod(shape) * itemsize != end - start):
-            raise CheckpointError(f"{path}: corrupted header: tensor {key!r} of shape {shape} "
-                                  f"and dtype {dtype} does not fill bytes {start}..{end}")
+        _check_shape(path, key, shape, np.dtype(_DTYPES[dtype]).itemsize, end - start, dtype)
     return header
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)  # JSON true is not a size
+
+
+def _check_shape(path, key, shape, itemsize, nbytes, dtype) -> None:
+    """A shape NumPy can make (at most 64 dimensions, sizes within its index range even when
+    another dimension is 0) whose bytes are exactly the tensor's: checked on the numbers, so
+    that a hostile header never makes anything allocate what it claims."""
+    if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
+        raise CheckpointError(f"{path}: corrupted header: tensor {key!r} has shape {shape!r}, "
+                              "not a list of sizes")
+    if len(shape) > _MAX_DIMS:
+        raise CheckpointError(f"{path}: corrupted header: tensor {key!r} has {len(shape)} "
+                              f"dimensions; at most {_MAX_DIMS} are possible")
+    if math.prod(d for d in shape if d) * itemsize > sys.maxsize:
+        raise CheckpointError(f"{path}: corrupted header: tensor {key!r} of shape {shape} is "
+                              "larger than any array can be")
+    if math.prod(shape) * itemsize != nbytes:
+        raise CheckpointError(f"{path}: corrupted header: tensor {key!r} of shape {shape} "
+                              f"and dtype {dtype} does not fill its {nbytes} bytes")

@@ -44,7 +44,7 @@ _NO_PARAMS: dict = {}
 
 class Primitive:
     __slots__ = ("name", "kind", "forward", "vjp", "jvp", "formula", "uses_out", "sympy",
-                 "nondiff", "saves")
+                 "nondiff", "saves", "views")
 
     def __init__(self, name, kind, forward, vjp, jvp, formula="", uses_out=False, sympy=None,
                  nondiff=(), saves=True):
@@ -60,6 +60,9 @@ class Primitive:
         # Whether the rules read the inputs' values: then an in-place change of an input
         # between recording and the backward pass is an error (see engine's version check).
         self.saves = saves
+        # Whether the output may be a view of the input (linear ops: reshape, transpose,
+        # getitem, ...): then it shares the input's version counter (apply.py).
+        self.views = kind == "linear"
 
     def __repr__(self):
         return f"<primitive {self.name} ({self.kind})>"

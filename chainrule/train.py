@@ -29,11 +29,13 @@ Sequential(
 """
 from __future__ import annotations
 
+import contextlib
 import csv
-import importlib.util
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 
@@ -41,6 +43,7 @@ import numpy as np
 
 from . import data, io, nn, optim
 from . import distributed as dist
+from ._extras import install_hint, requirement
 from .engine import no_grad
 from .errors import ChainruleError
 from .nn import functional as F
@@ -48,6 +51,7 @@ from .tensor import Tensor, default_rng, manual_seed
 
 CHECKPOINT, METRICS, CURVES = "checkpoint.safetensors", "metrics.csv", "curves.png"
 GRADIENTS = "gradients.png"
+OUTPUTS = (CHECKPOINT, METRICS, CURVES, GRADIENTS)  # what a run writes into --out
 CHECKPOINT_FORMAT = "chainrule.train/1"
 FIELDS = ["epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
 DATASETS, MODELS = ("digits", "mnist1d", "mnist"), ("mlp", "cnn")
@@ -112,6 +116,75 @@ class Config:
             if not ok:
                 raise TrainError(message)
         return self
+
+
+def required_modules(cfg: Config) -> dict[str, str]:
+    """``{module: extra}`` of every optional package the run will import: safetensors for the
+    checkpoint, matplotlib for curves.png, tqdm for the progress bar, the dataset's package
+    (none for MNIST, nor for a cached MNIST-1D), mpi4py under --distributed."""
+    needed = {"safetensors": "safetensors", "matplotlib": "plot", "tqdm": "progress"}
+    if cfg.dataset == "digits":
+        needed["sklearn"] = "datasets"
+    elif cfg.dataset == "mnist1d" and not os.path.exists(data.mnist1d_cache_path()):
+        needed["mnist1d"] = "datasets"
+    if cfg.distributed:
+        needed["mpi4py"] = "mpi"
+    return needed
+
+
+def check_requirements(cfg: Config, needed_by: str = "this run",
+                       more: dict[str, str] | None = None) -> None:
+    """Raise :class:`TrainError` (one line: what is missing, the extra, the install commands)
+    unless every package in :func:`required_modules` (and ``more``) can be imported: found
+    before the data loads, not after an epoch."""
+    needed = {**required_modules(cfg), **(more or {})}
+    mpi = {"mpi4py": needed.pop("mpi4py")} if "mpi4py" in needed else {}
+    problem = requirement(needed, needed_by)
+    if problem:
+        raise TrainError(problem)
+    if requirement(mpi, "--distributed"):  # its own line, which names the MPI library too
+        raise TrainError("--distributed: mpi4py is not installed: " + install_hint("mpi")
+                         + "; it also needs an MPI library such as Open MPI (apt-get install "
+                         "openmpi-bin)")
+
+
+def existing_outputs(out: str) -> list[str]:
+    """The files of a run that are already in the folder ``out`` (none if it does not exist)."""
+    return [name for name in OUTPUTS if os.path.exists(os.path.join(out, name))]
+
+
+def clear_outputs(out: str) -> list[str]:
+    """Remove an earlier run's files from ``out`` (for a new run with --overwrite, so that the
+    folder never mixes two runs); return the names removed."""
+    gone = existing_outputs(out)
+    for name in gone:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(out, name))
+    return gone
+
+
+@contextlib.contextmanager
+def held_interrupts():
+    """Hold Ctrl-C (SIGINT) until the block is done, then deliver it: the files written in the
+    block agree with each other and with what the job records as saved. Only the main thread
+    receives signals; elsewhere this does nothing.
+
+    >>> with held_interrupts():
+    ...     pass
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pending and callable(previous):
+            previous(signal.SIGINT, pending[0])  # raises KeyboardInterrupt, as if just now
+        elif pending and previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 def defaults_for(dataset: str, optimizer: str) -> dict:
@@ -253,6 +326,7 @@ class Job:
     steps_per_epoch: int
     epoch: int = 0
     step: int = 0
+    saved_epoch: int | None = None  # the epoch the checkpoint on disk holds (None: none yet)
     rows: list = field(default_factory=list)
     rank: int = 0
     world_size: int = 1
@@ -264,9 +338,7 @@ def prepare(cfg: Config, checkpoint: dict | None = None) -> Job:
     """Load the data and build model, optimizer, schedule and loader; with ``checkpoint``
     (from :func:`load_checkpoint`), continue where it stopped. Raises on unusable input."""
     cfg.check()
-    if cfg.monitor_grads and importlib.util.find_spec("matplotlib") is None:
-        raise TrainError("--monitor-grads plots with matplotlib, which is not installed: "
-                         "pip install 'chainrule[plot]'")
+    check_requirements(cfg)
     rank, world = _join(cfg)
     x_tr, y_tr, x_te, y_te = load_dataset(cfg)
     # Create --out now, not after the first epoch, but only once the data has loaded: a run
@@ -335,9 +407,14 @@ def train_epoch(job: Job, desc: str) -> tuple[float, float]:
     """One pass over the training set; the mean loss and accuracy seen on the way (over all
     ranks)."""
     job.model.train()
-    total = correct = seen = 0
     batches = _batches(job)
     bar = _progress(batches, job.steps_per_epoch, desc) if job.rank == 0 else batches
+    with contextlib.closing(bar) if hasattr(bar, "close") else contextlib.nullcontext():
+        return _train_batches(job, bar)
+
+
+def _train_batches(job: Job, bar) -> tuple[float, float]:
+    total = correct = seen = 0
     for batch in bar:
         job.opt.zero_grad()
         n = 0
@@ -410,16 +487,21 @@ def fit(job: Job, log=print, stop_after: int | None = None) -> dict:
         tr_loss, tr_acc = train_epoch(job, f"epoch {epoch}/{cfg.epochs}")
         te_loss, te_acc = _mean_over_ranks(job, *evaluate(job.model, *job.test),
                                            len(job.test[1]))
-        job.epoch = epoch
         row = dict(zip(FIELDS, (epoch, job.step, tr_loss, tr_acc, te_loss, te_acc,
                                 job.opt.param_groups[0]["lr"], time.perf_counter() - t0)))
-        job.rows.append(row)
-        log(summary(row, cfg.epochs))
+        # Ctrl-C waits for the end of this block: the epoch counts as done exactly when its
+        # metrics and checkpoint are on disk, and job.saved_epoch says so.
+        with held_interrupts():
+            job.epoch = epoch
+            job.rows.append(row)
+            log(summary(row, cfg.epochs))
+            if writer:
+                # metrics first: a resumed run drops rows past the checkpoint, never misses one
+                write_metrics(job.rows, _path(cfg, METRICS))
+                save_checkpoint(job)
+                job.saved_epoch = epoch
         if not writer:
             continue
-        # metrics first: a resumed run drops rows past the checkpoint, never misses one
-        write_metrics(job.rows, _path(cfg, METRICS))
-        save_checkpoint(job)
         if epoch == last or time.perf_counter() - plotted >= PLOT_EVERY_S:
             plot_curves(job.rows, _path(cfg, CURVES))
             if job.monitor is not None:
@@ -490,6 +572,10 @@ def saved_config(checkpoint: dict, **changes) -> Config:
     an uninterrupted one."""
     known = {f.name for f in fields(Config)}
     cfg = Config(**{k: v for k, v in checkpoint["config"].items() if k in known})
+    try:
+        cfg.check()
+    except (TypeError, TrainError) as e:  # a checkpoint written by hand, or by a bug
+        raise TrainError(f"--resume: the checkpoint's settings are unusable ({e})") from None
     free = RESUMABLE_CHANGES if cfg.schedule != "cosine" else RESUMABLE_CHANGES[1:]
     for key, value in changes.items():
         old = getattr(cfg, key)
@@ -512,6 +598,7 @@ def _restore(job: Job, state: dict) -> None:
     except (KeyError, TypeError, ValueError) as e:
         raise TrainError(f"{_path(job.cfg, CHECKPOINT)} does not fit this run: {e}") from None
     job.epoch, job.step = int(state["epoch"]), int(state["step"])
+    job.saved_epoch = job.epoch
     job.rows = [r for r in read_metrics(_path(job.cfg, METRICS)) if r["epoch"] <= job.epoch]
 
 
@@ -538,12 +625,9 @@ def read_metrics(path: str) -> list[dict]:
 
 def plot_curves(rows: list[dict], path: str) -> None:
     """Loss and accuracy per epoch, train and test, as a PNG (needs matplotlib)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
+    import matplotlib  # checked up front by check_requirements
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     epochs = [r["epoch"] for r in rows]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for ax, key, label in zip(axes, ("loss", "acc"), ("cross-entropy loss", "accuracy")):
@@ -553,5 +637,8 @@ def plot_curves(rows: list[dict], path: str) -> None:
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with io.atomic_open(path) as f:  # an interrupted redraw keeps the last complete plot
+            fig.savefig(f, dpi=100, format="png")
+    finally:
+        plt.close(fig)

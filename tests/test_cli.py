@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -224,3 +226,248 @@ def test_explain_expression_and_neuron_write_trace_and_picture(tmp_path):
 def test_explain_refuses_bad_input(args, message):
     r = chainrule("explain", *args)
     assert r.returncode == 2 and message in r.stderr
+
+
+# -- checks before the run starts -------------------------------------------------------------
+
+def exits(args, capsys) -> tuple[int, str, str]:
+    """Run the command in this process; (exit status, stdout, stderr)."""
+    try:
+        status = cli.main(args)
+    except SystemExit as stop:
+        status = stop.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize("module,args,extra", [
+    ("safetensors", ["train"], "safetensors"),
+    ("matplotlib", ["train"], "plot"),
+    ("tqdm", ["train"], "progress"),
+    ("sklearn", ["train", "--dataset", "digits"], "datasets"),
+    ("mpi4py", ["train", "--distributed"], "mpi"),
+    ("sympy", ["demo"], "sympy"),
+    ("safetensors", ["train", "--resume"], "safetensors"),
+])
+def test_a_missing_package_is_one_line_before_anything_runs(module, args, extra, tmp_path,
+                                                            monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    out = tmp_path / "run"
+    status, stdout, stderr = exits([*args, "--out", str(out)], capsys)
+    assert status == 2 and len(stderr.splitlines()) == 1, stderr
+    assert f"pip install 'chainrule[{extra}]'" in stderr  # quoted: zsh globs brackets
+    assert f"pip install -e '.[{extra}]'" in stderr  # and the command for a clone
+    assert "epoch" not in stdout and not out.exists()  # found before any work
+
+
+def test_mnist1d_needs_its_generator_only_until_it_is_cached(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CHAINRULE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(sys.modules, "mnist1d", None)
+    cfg = train.Config(dataset="mnist1d")
+    assert train.required_modules(cfg)["mnist1d"] == "datasets"
+    os.makedirs(tmp_path / "cache")
+    (tmp_path / "cache" / os.path.basename(cr.data.mnist1d_cache_path())).write_bytes(b"")
+    assert "mnist1d" not in train.required_modules(cfg)
+
+
+def test_an_existing_run_is_kept_unless_resume_or_overwrite(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert exits(["train", "--epochs", "1", "--out", out], capsys)[0] == 0
+    checkpoint = (tmp_path / "run" / train.CHECKPOINT).read_bytes()
+    status, _, stderr = exits(["train", "--epochs", "1", "--seed", "5", "--out", out], capsys)
+    assert status == 2 and "already holds a run (checkpoint.safetensors, metrics.csv, " \
+        "curves.png): continue it with --resume, or replace it with --overwrite" in stderr
+    assert (tmp_path / "run" / train.CHECKPOINT).read_bytes() == checkpoint
+    status, _, stderr = exits(["train", "--out", out, "--resume", "--overwrite"], capsys)
+    assert status == 2 and "give one" in stderr
+    # an --overwrite whose data fails to load leaves the old run as it was
+    status, _, stderr = exits(["train", "--dataset", "mnist", "--mnist-root",
+                               str(tmp_path / "none"), "--out", out, "--overwrite"], capsys)
+    assert status == 2 and (tmp_path / "run" / train.CHECKPOINT).read_bytes() == checkpoint
+    assert exits(["train", "--epochs", "2", "--seed", "5", "--out", out, "--overwrite"],
+                 capsys)[0] == 0
+    state = cr.load(tmp_path / "run" / train.CHECKPOINT)
+    assert state["epoch"] == 2 and state["config"]["seed"] == 5
+    assert len((tmp_path / "run" / train.METRICS).read_text().splitlines()) == 3
+
+
+def write_header(path, header: bytes, data: bytes = b"") -> None:
+    path.write_bytes(struct.pack("<Q", len(header)) + header + data)
+
+
+def test_hostile_checkpoints_are_one_line_errors_on_resume(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    path = run / train.CHECKPOINT
+    deep = b'{"__metadata__":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    dims = json.dumps({"x": {"dtype": "F32", "shape": [1] * 65, "data_offsets": [0, 4]}})
+    huge = json.dumps({"x": {"dtype": "F32", "shape": [0, 2**62], "data_offsets": [0, 0]}})
+    for header, data, message in ((deep, b"", "nested too deeply"),
+                                  (dims.encode(), bytes(4), "65 dimensions"),
+                                  (huge.encode(), b"", "larger than any array can be")):
+        write_header(path, header, data)
+        status, _, stderr = exits(["train", "--out", str(run), "--resume"], capsys)
+        assert status == 2 and len(stderr.splitlines()) == 1, stderr
+        assert str(path) in stderr and message in stderr
+
+
+def test_resume_removes_leftovers_of_killed_saves_and_nothing_else(tmp_path, capsys):
+    from chainrule import io as cio
+    out = tmp_path / "run"
+    assert exits(["train", "--epochs", "1", "--out", str(out)], capsys)[0] == 0
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stem = f".{train.CHECKPOINT}.{cio._host()}"
+    leftover = out / f"{stem}.{dead}.0123456789ab.chainrule-tmp"
+    live = out / f"{stem}.{os.getpid()}.0123456789ab.chainrule-tmp"  # a save in progress
+    other_host = out / f".{train.CHECKPOINT}.elsewhere.{dead}.0123456789ab.chainrule-tmp"
+    unrelated = out / f".{train.CHECKPOINT}.backup"
+    for p in (leftover, live, other_host, unrelated):
+        p.write_bytes(b"x" * 100)
+    assert exits(["train", "--epochs", "1", "--out", str(out), "--resume"], capsys)[0] == 0
+    assert not leftover.exists()
+    assert live.exists() and other_host.exists() and unrelated.exists()
+
+
+# -- Ctrl-C ------------------------------------------------------------------------------------
+
+def ctrl_c() -> None:
+    """Send this process what Ctrl-C sends, and give it a moment to arrive."""
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)  # the handler interrupts this sleep
+
+
+def interrupted_line(stderr: str, status: int) -> str:
+    assert status == 130 and len(stderr.splitlines()) == 1, (status, stderr)
+    assert stderr.startswith("chainrule: interrupted ")
+    return stderr.strip()
+
+
+def test_ctrl_c_while_the_data_loads(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(train, "load_dataset", lambda cfg: ctrl_c())
+    status, _, stderr = exits(["train", "--out", str(tmp_path / "run")], capsys)
+    assert interrupted_line(stderr, status) == ("chainrule: interrupted before training "
+                                                "started; nothing was written")
+    assert not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_that_a_library_turned_into_another_error_is_still_an_interrupt(
+        tmp_path, monkeypatch, capsys):
+    def load(cfg):
+        try:
+            ctrl_c()
+        except KeyboardInterrupt:  # as a C extension's import once did: a wrong error
+            raise ImportError("load_digits needs scikit-learn") from None
+    monkeypatch.setattr(train, "load_dataset", load)
+    status, _, stderr = exits(["train", "--out", str(tmp_path / "run")], capsys)
+    assert "nothing was written" in interrupted_line(stderr, status)
+
+
+def stop_after_first(batches):
+    yield next(batches)
+    ctrl_c()
+    yield from batches
+
+
+def interrupt_epoch(monkeypatch, k: int) -> None:
+    """Ctrl-C in the middle of epoch k (after its first batch)."""
+    calls, original = [], train._train_batches
+
+    def batches(job, bar):
+        calls.append(1)
+        if len(calls) == k:
+            bar = stop_after_first(iter(bar))
+        return original(job, bar)
+    monkeypatch.setattr(train, "_train_batches", batches)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_ctrl_c_in_an_epoch_says_what_the_checkpoint_holds_and_resume_is_exact(
+        k, tmp_path, monkeypatch, capsys):
+    common = ["train", "--epochs", "4", "--dropout", "0.2", "--schedule", "cosine"]
+    assert exits([*common, "--out", str(tmp_path / "straight")], capsys)[0] == 0
+    out = tmp_path / "split"
+    interrupt_epoch(monkeypatch, k)
+    status, _, stderr = exits([*common, "--out", str(out)], capsys)
+    line = interrupted_line(stderr, status)
+    monkeypatch.undo()
+    if k == 1:
+        assert line == "chainrule: interrupted in epoch 1 of 4; no checkpoint was written yet"
+        assert not (out / train.CHECKPOINT).exists()
+        return
+    assert line == (f"chainrule: interrupted in epoch 3 of 4; {out / train.CHECKPOINT} holds "
+                    "epoch 2: continue with --resume")
+    assert cr.load(out / train.CHECKPOINT)["epoch"] == 2
+    assert exits(["train", "--out", str(out), "--resume"], capsys)[0] == 0
+    assert_same_state(cr.load(tmp_path / "straight" / train.CHECKPOINT),
+                      cr.load(out / train.CHECKPOINT))
+
+
+def test_ctrl_c_while_the_epoch_is_written_waits_for_the_checkpoint(tmp_path, monkeypatch,
+                                                                    capsys):
+    """The window that named the wrong epoch: after the metrics, before the checkpoint."""
+    calls, original = [], train.write_metrics
+
+    def write_metrics(rows, path):
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # held until the checkpoint is written
+        original(rows, path)
+    monkeypatch.setattr(train, "write_metrics", write_metrics)
+    out = tmp_path / "run"
+    status, _, stderr = exits(["train", "--epochs", "4", "--out", str(out)], capsys)
+    assert interrupted_line(stderr, status).endswith(f"{out / train.CHECKPOINT} holds epoch 2: "
+                                                     "continue with --resume")
+    assert cr.load(out / train.CHECKPOINT)["epoch"] == 2
+    assert len(train.read_metrics(str(out / train.METRICS))) == 2
+
+
+def test_ctrl_c_after_the_last_epoch(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(train, "plot_curves", lambda rows, path: ctrl_c())
+    out = tmp_path / "run"
+    status, _, stderr = exits(["train", "--epochs", "2", "--out", str(out)], capsys)
+    assert interrupted_line(stderr, status) == (f"chainrule: interrupted after the last epoch; "
+                                                f"{out / train.CHECKPOINT} holds epoch 2 "
+                                                "(complete)")
+
+
+def test_ctrl_c_at_random_moments_of_real_runs(tmp_path):
+    """SIGINT to `chainrule train` processes at random moments after their first epoch (the
+    startup before chainrule's code runs is Python's own); each says one true line and exits
+    130; the last one resumes to the uninterrupted run's exact parameters."""
+    rng = np.random.default_rng(0)
+    args = ["train", "--epochs", "10", "--dropout", "0.2"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    assert chainrule(*args, "--out", str(tmp_path / "straight")).returncode == 0
+    for trial in range(3):
+        out = tmp_path / f"run{trial}"
+        p = subprocess.Popen([sys.executable, "-m", "chainrule", *args, "--out", str(out)],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
+        wait_for = int(rng.integers(1, 4))
+        for line in p.stdout:
+            if line.startswith(f"epoch {wait_for}/"):
+                break
+        time.sleep(float(rng.uniform(0, 0.05)))
+        p.send_signal(signal.SIGINT)
+        _, stderr = p.communicate(timeout=120)
+        if p.returncode == 0:
+            continue  # finished first: nothing to say
+        line = interrupted_line(stderr, p.returncode)
+        saved = cr.load(out / train.CHECKPOINT)["epoch"]
+        assert f"holds epoch {saved}:" in line or f"holds epoch {saved} (complete)" in line
+    r = chainrule("train", "--out", str(out), "--resume")
+    assert r.returncode == 0, r.stderr
+    assert_same_state(cr.load(tmp_path / "straight" / train.CHECKPOINT),
+                      cr.load(out / train.CHECKPOINT))
+
+
+def test_a_checkpoint_with_unusable_settings_is_a_one_line_error(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert exits(["train", "--epochs", "1", "--out", str(out)], capsys)[0] == 0
+    state = cr.load(out / train.CHECKPOINT)
+    state["config"]["epochs"] = "many"  # valid file, digests and all: written by someone else
+    cr.save(state, out / train.CHECKPOINT)
+    status, _, stderr = exits(["train", "--out", str(out), "--resume"], capsys)
+    assert status == 2 and len(stderr.splitlines()) == 1
+    assert "the checkpoint's settings are unusable" in stderr

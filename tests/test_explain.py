@@ -74,7 +74,7 @@ def test_step_for_w_has_two_terms_summing_to_w_bar():
     np.testing.assert_allclose(pow_.value, LAM * W0)  # R̄·∂R/∂w (through w²)
     np.testing.assert_allclose(mul.partial, X0)
     np.testing.assert_allclose(sum(t.value for t in step.terms), step.bar)
-    assert mul.local == "∂(xy)/∂x = y"
+    assert mul.local == "x"  # in the operands' own names, not the registry's x and y
     assert any("2 paths" in n for n in step.notes)
 
 
@@ -90,7 +90,8 @@ def test_order_names_and_steps():
     assert ex.node("z").parents == ["mul₁", "b"]
     steps = [s.name for s in ex.steps]
     assert steps[0] == "L_reg" and ex.steps[0].is_output and float(ex.steps[0].bar) == 1.0
-    assert sorted(steps) == sorted(names)
+    assert sorted(steps) == sorted(r.name for r in ex.nodes if r.kind != "const")
+    assert [r.name for r in ex.nodes if r.kind == "const"] == ["x", "t", "2", "0.5", "0.1"]
     for s in ex.steps:  # a node's step comes after the steps of all its children
         for t in s.terms:
             assert steps.index(t.child) < steps.index(s.name)
@@ -347,7 +348,8 @@ def test_sequential_nodes_are_grouped_by_layer_and_parameters_named():
     assert groups == {"0.weight": "0 (Linear)", "0.bias": "0 (Linear)",
                       "linear₁": "0 (Linear)", "relu₁": "1 (ReLU)", "2.weight": "2 (Linear)",
                       "2.bias": "2 (Linear)", "linear₂": "2 (Linear)",
-                      "softmax_cross_entropy₁": None}  # the loss was computed outside
+                      "const₁": None, "onehot": None,  # the data and the targets
+                      "cross_entropy₁": None}  # the loss was computed outside
 
 
 def test_nested_modules_give_nested_groups_with_their_paths():
@@ -463,16 +465,19 @@ def test_focus_keeps_the_paths_from_a_parameter_with_the_same_numbers():
     model, loss = small_mlp()
     full = explain(loss)
     ex = explain(loss, focus=model[0].bias)
-    assert [r.name for r in ex.nodes] == ["0.bias", "linear₁", "relu₁", "linear₂",
-                                          "softmax_cross_entropy₁"]
-    assert [s.name for s in ex.steps] == ["softmax_cross_entropy₁", "linear₂", "relu₁",
+    # the constants the kept ops read (the data, the one-hot targets) stay visible
+    assert [r.name for r in ex.nodes] == ["0.bias", "const₁", "linear₁", "relu₁", "linear₂",
+                                          "onehot", "cross_entropy₁"]
+    assert [s.name for s in ex.steps] == ["cross_entropy₁", "linear₂", "relu₁",
                                           "linear₁", "0.bias"]
     for row in ex.nodes:
         np.testing.assert_array_equal(row.value, full.node(row.name).value)
-        np.testing.assert_allclose(row.grad, full.node(row.name).grad, rtol=1e-6)
+        if row.kind != "const":  # constants get no gradient
+            np.testing.assert_allclose(row.grad, full.node(row.name).grad, rtol=1e-6)
         assert set(row.parents) <= {r.name for r in ex.nodes}
     assert [g.key for g in ex.groups] == ["Sequential", "0 (Linear)", "1 (ReLU)", "2 (Linear)"]
-    assert "2.weight" not in ex.to_dot() and "0.weight" not in ex.to_text()
+    # no box or table row for the weights; the ops' expressions still name all operands
+    assert "2.weight (input)" not in ex.to_dot() and "\n0.weight " not in ex.to_text()
     two = explain(loss, focus=[model[0].bias, model[2].weight])
     assert {"0.bias", "2.weight"} <= {r.name for r in two.nodes}
     assert "0.weight" not in {r.name for r in two.nodes}
@@ -529,7 +534,7 @@ def test_collapse_draws_chosen_modules_as_one_box():
     blocks = picture(ex, collapse=1)
     assert [b.lines[0] for b in blocks.boxes if b.kind == "module"] == [
         "inp (Linear)", "layers.0 (Block)", "layers.1 (Block)", "head (Linear)"]
-    assert len(blocks.boxes) == 5  # and the loss
+    assert len(blocks.boxes) == 7  # and the loss, the data and the one-hot targets
     assert ("m0", "m1") in blocks.forward and ("m0", "m2") not in blocks.forward
     assert ("m1", "m0", "‖·‖=" + f"{np.linalg.norm(ex.node('linear₁').grad):.4g}") in \
         blocks.backward  # the gradient the first block sends back to inp's output
@@ -547,7 +552,7 @@ def test_a_training_step_of_hundreds_of_nodes_reduces_to_a_readable_picture():
     ex = explain(loss)
     assert len(ex.nodes) > 250
     blocks = picture(ex, collapse=1)  # one box per top-level module, and the loss
-    assert len(blocks.boxes) == 12 + 3 and len(blocks.forward) < 30
+    assert len(blocks.boxes) == 12 + 3 + 2 and len(blocks.forward) < 32  # + data, targets
     last = explain(loss, focus=net.layers[11].fc.weight)  # the last block, the head, the loss
     assert len(last.nodes) < 40 and {g.key for g in last.groups} == {
         "Net", "layers.11 (Block)", "layers.11.fc (Linear)", "layers.11.norm (LayerNorm)",
@@ -561,11 +566,11 @@ def test_big_tensor_boxes_show_shape_and_statistics():
     _, loss = small_mlp()
     ex = explain(loss)
     box = next(b for b in picture(ex).boxes if b.lines[0].startswith("linear₁"))
-    assert box.lines[1] == "shape (5, 6)"
+    assert box.lines[1] == "linear  shape (5, 6)"
     norm = np.linalg.norm(ex.node("linear₁").value.astype(np.float64))
     assert box.lines[2].startswith(f"value = ‖·‖={norm:.4g} mean=")
     assert box.lines[3].startswith("grad = ‖·‖=") and box.n_grad == 1
-    assert "min=" in box.tooltip and "max=" in box.tooltip
+    assert f"{ex.node('linear₁').value[0, 0]:.6f}"[:7] in box.tooltip  # the exact entries
 
 
 def _frames_hold_exactly_their_boxes(pic, lay):
@@ -635,7 +640,7 @@ def test_two_layer_case_matches_the_vectorized_formulas():
     np.testing.assert_allclose(ex.node("W₁").grad, z1_bar @ x.T)  # W̄₁ = z̄₁ xᵀ
     np.testing.assert_allclose(ex.node("h").grad, h_bar)
     assert z2[1, 0] < 0 and ex.node("z₂").grad[1, 0] == 0  # the ReLU blocks that path
-    assert "W̄₁ = v̄[z₁]·∂z₁/∂W₁" in ex.to_text().replace("z̄₁·", "v̄[z₁]·")
+    assert "W̄₁ = z̄₁ @ xᵀ\n" in ex.to_text()  # the matrix rule, written as the product
     assert two_layer(focus="W2").nodes[0].name == "W₂"
 
 
@@ -647,11 +652,12 @@ def test_mlp_case_groups_by_layer_and_its_text_stays_short():
     assert ex.node("0.weight").grad.shape == (8, 4) and ex.output == "L"
     assert max(len(line) for line in ex.to_text().splitlines()) < 100
     focused = mlp(focus="2.weight")
-    assert [r.name for r in focused.nodes] == ["2.weight", "linear₂", "relu₂", "linear₃", "L"]
+    assert [r.name for r in focused.nodes] == ["2.weight", "linear₂", "relu₂", "linear₃",
+                                               "onehot", "L"]
 
 
 @pytest.mark.parametrize("case,expect", [
-    ("two-layer", ["W̄₁ = ", "W̄₂ = "]), ("mlp", ["v̄[0.weight] = ", "(4, 8) ‖·‖="])])
+    ("two-layer", ["W̄₁ = ", "W̄₂ = "]), ("mlp", ["v̄[0.weight] = ", "    = [["])])
 def test_cli_explain_case_prints_trace_and_writes_files(tmp_path, capsys, case, expect):
     from chainrule import cli
     assert cli.main(["explain", case, "--out", str(tmp_path)]) == 0
@@ -700,7 +706,7 @@ def test_cli_explain_focus_and_collapse(tmp_path, capsys):
     from chainrule import cli
     cli.main(["explain", "mlp", "--focus", "4.bias", "--collapse", "--out", str(tmp_path)])
     out = capsys.readouterr().out
-    assert "Explanation of L: 3 nodes" in out and "0.weight" not in out
+    assert "Explanation of L: 4 nodes" in out and "0.weight" not in out  # + the targets
     assert "4 (Linear)" in (tmp_path / "explain-mlp.svg").read_text()
     with pytest.raises(SystemExit) as stop:
         cli.main(["explain", "two-layer", "--focus", "W3"])

@@ -346,3 +346,33 @@ def test_max_pool_with_infinities_and_infinite_cotangents_as_torch(stride):
     y.backward(g)
     np.testing.assert_array_equal(y.data, yt.detach().numpy())
     np.testing.assert_array_equal(xc.grad.data, xt.grad.numpy())
+
+
+def test_load_state_dict_casts_like_torch_and_checks_everything_first():
+    """A float64 state into float32 weights and BatchNorm's int64 counter: PyTorch casts and
+    loads; so does chainrule. A value that cannot be cast stops the load before any change."""
+    tnet = TN.Sequential(TN.Linear(3, 4), TN.BatchNorm1d(4), TN.Linear(4, 2))
+    state = {k: v.detach().double().numpy() + 1.5 for k, v in tnet.state_dict().items()}
+    tnet.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    assert net.load_state_dict(state) == ([], [])
+    for k, v in net.state_dict().items():
+        want = tnet.state_dict()[k].numpy()
+        assert v.dtype == want.dtype, k
+        np.testing.assert_array_equal(v.data, want, err_msg=k)
+    before = {k: v.data.copy() for k, v in net.state_dict().items()}
+    for bad, message, error in (
+            ({"1.num_batches_tracked": np.array(np.nan)}, "NaN or infinity", TypeError),
+            ({"1.num_batches_tracked": np.array(1e30)}, "outside the range", TypeError),
+            ({"0.bias": np.array(["a"] * 4)}, "dtype <U1 cannot be cast", TypeError),
+            ({"0.bias": np.zeros(4, complex)}, "complex128 cannot be cast", TypeError),
+            ({"0.bias": [[1, 2], [3]]}, "not an array", TypeError),
+            ({"0.bias": np.zeros(5), "2.bias": np.array([1.0, np.nan])}, r"\(5,\) vs model",
+             cr.ShapeError)):
+        with pytest.raises(error, match=message):
+            net.load_state_dict({**state, **bad})
+        for k, v in net.state_dict().items():  # the keys before the bad one are untouched too
+            np.testing.assert_array_equal(v.data, before[k], err_msg=k)
+    # NaN is fine in a float tensor, as in PyTorch
+    net.load_state_dict({**state, "2.bias": np.array([1.0, np.nan])})
+    assert np.isnan(net[2].bias.data[1])

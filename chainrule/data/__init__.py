@@ -8,7 +8,7 @@
 [((4, 3), (4,)), ((2, 3), (2,))]
 """
 from .dataset import Dataset, DatasetError, TensorDataset
-from .datasets import default_cache_dir, load_digits, load_mnist1d
+from .datasets import default_cache_dir, load_digits, load_mnist1d, mnist1d_cache_path
 from .loader import DataLoader, RandomSampler, Sampler, SequentialSampler
 from .mnist import (
     DEFAULT_MNIST_MIRROR,

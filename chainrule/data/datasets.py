@@ -13,13 +13,14 @@ import zipfile
 
 import numpy as np
 
+from .._extras import install_hint
 from ..io import atomic_open
 
-__all__ = ["default_cache_dir", "load_digits", "load_mnist1d"]
+__all__ = ["default_cache_dir", "load_digits", "load_mnist1d", "mnist1d_cache_path"]
 
 DIGITS_SEED = 0
 DIGITS_TEST_FRACTION = 0.2
-_EXTRA_HINT = "pip install chainrule[datasets]"
+_EXTRA_HINT = install_hint("datasets")
 
 
 def default_cache_dir() -> str:
@@ -56,7 +57,8 @@ def load_digits():
     try:
         from sklearn.datasets import load_digits as sk_load_digits
     except ImportError as e:
-        raise ImportError(f"load_digits needs scikit-learn: {_EXTRA_HINT}") from e
+        raise ImportError(f"load_digits needs scikit-learn, which is not installed: "
+                          f"{_EXTRA_HINT}") from e
     x, y = sk_load_digits(return_X_y=True)
     x = (np.asarray(x, dtype=np.float32) / np.float32(16.0))
     y = np.asarray(y, dtype=np.int64)
@@ -91,10 +93,8 @@ def load_mnist1d(*, cache_dir: str | os.PathLike | None = None, regenerate: bool
     >>> x_train.shape, y_train.shape, x_test.shape, x_train.dtype, y_test.dtype
     ((4000, 40), (4000,), (1000, 40), dtype('float32'), dtype('int64'))
     """
-    args.pop("url", None)  # the pickle download URL is not part of the data
-    key = hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode()).hexdigest()
-    directory = os.fspath(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = os.path.join(directory, f"mnist1d-{key[:16]}.npz")
+    path = mnist1d_cache_path(cache_dir, **args)
+    directory = os.path.dirname(path)
     if not regenerate:
         cached = _read_cache(path)
         if cached is not None:
@@ -106,6 +106,19 @@ def load_mnist1d(*, cache_dir: str | os.PathLike | None = None, regenerate: bool
     with atomic_open(path) as f:
         f.write(buf.getbuffer())
     return x, y, x_test, y_test
+
+
+def mnist1d_cache_path(cache_dir: str | os.PathLike | None = None, **args) -> str:
+    """Where :func:`load_mnist1d` caches the data set generated with ``args`` (it may not
+    exist yet): with it, loading needs neither the generator package nor the time to run it.
+
+    >>> os.path.basename(mnist1d_cache_path("/tmp"))
+    'mnist1d-44136fa355b3678a.npz'
+    """
+    args.pop("url", None)  # the pickle download URL is not part of the data
+    key = hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode()).hexdigest()
+    directory = os.fspath(cache_dir) if cache_dir is not None else default_cache_dir()
+    return os.path.join(directory, f"mnist1d-{key[:16]}.npz")
 
 
 def _read_cache(path: str):
@@ -128,7 +141,8 @@ def _generate_mnist1d(overrides: dict):
     try:
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError as e:
-        raise ImportError(f"load_mnist1d needs the mnist1d package: {_EXTRA_HINT}") from e
+        raise ImportError(f"load_mnist1d needs the mnist1d package, which is not installed: "
+                          f"{_EXTRA_HINT}") from e
     dataset_args = get_dataset_args(as_dict=False)
     unknown = sorted(set(overrides) - set(vars(dataset_args)))
     if unknown:

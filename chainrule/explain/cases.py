@@ -32,11 +32,13 @@ def neuron(w: float = 0.5, b: float = -0.2, x: float = 1.5, target: float = 1.0,
     """The seed example: z = w·x + b, y = σ(z), L = ½(y − t)²."""
     from .. import ops
     wt, bt = _leaf(w, "w"), _leaf(b, "b")
-    z = wt * x + bt
+    xt = tensor(x, dtype=float64, name="x")  # constants get names too: every number shows
+    tt = tensor(target, dtype=float64, name="t")
+    z = wt * xt + bt
     z.name = "z"
     y = ops.sigmoid(z)
     y.name = "y"
-    loss = 0.5 * (y - target) ** 2
+    loss = 0.5 * (y - tt) ** 2
     loss.name = "L"
     return _explain(loss, {"w": wt, "b": bt}, focus)
 

@@ -10,7 +10,8 @@ import numpy as np
 from . import fmt
 
 # A box's fill colour by its kind, the same in every renderer.
-FILL = {"input": "#e8f0ff", "op": "white", "module": "#fff4dc"}
+FILL = {"input": "#e8f0ff", "op": "white", "module": "#fff4dc", "const": "#eeeeee"}
+BOX_MATRIX = 12  # boxes draw values of up to this many entries in full, as matrices
 
 
 @dataclass
@@ -21,6 +22,9 @@ class Box:
     kind: str  # "input", "op" or "module" (a collapsed module)
     cluster: str | None  # the key of the innermost cluster drawn around it
     tooltip: str  # the full summaries (first values, min, max), shown on hover
+    fields: list | None = None  # per line: "title", "info", "value" or "grad"
+    node: str | None = None  # the node it shows (None for a collapsed module)
+    line_nodes: list | None = None  # per line: the node whose number it shows
 
 
 @dataclass
@@ -61,30 +65,79 @@ def _shape(row) -> str:
     return f"shape {row.shape}" if row.shape else "scalar"
 
 
-def _node_box(box_id: str, row) -> Box:
-    return Box(box_id, [f"{row.name}  ({row.op})", _shape(row), f"value = {fmt.brief(row.value)}",
-                        f"grad = {fmt.brief(row.grad)}"], 1,
-               "input" if row.op == "input" else "op", row.group,
-               f"{row.name}\nvalue = {fmt.summary(row.value)}\ngrad = {fmt.summary(row.grad)}")
+def labelled(label: str, a) -> list[str]:
+    """``value = 0.75``, or a small matrix under its label over several lines."""
+    block = fmt.matrix(a, max_size=BOX_MATRIX) if a is not None else None
+    if block is None:
+        return [f"{label} = {fmt.brief(a)}"]
+    pad = " " * (len(label) + 3)
+    return [(f"{label} = " if i == 0 else pad) + line for i, line in enumerate(block)]
+
+
+def node_lines(row, grad_label: str = "grad") -> tuple[list[str], list[str]]:
+    """A node's label lines and what each shows: its name (and expression), op and shape,
+    value, gradient (none for a constant)."""
+    title = f"{row.name} = {row.expr}" if row.kind == "op" and row.expr else \
+        f"{row.name}  ({row.op})"
+    info = f"{row.op}  {_shape(row)}" if row.kind == "op" else _shape(row)
+    lines, fields = [title, info], ["title", "info"]
+    value = labelled("value", row.value)
+    lines += value
+    fields += ["value"] * len(value)
+    if row.kind != "const":
+        grad = labelled(grad_label, row.grad)
+        lines += grad
+        fields += ["grad"] * len(grad)
+    return lines, fields
+
+
+def _exact(a) -> str:
+    """Every entry at full precision, for a tooltip (a shown 0 may be rounding noise)."""
+    if a is None:
+        return "–"
+    a = np.asarray(a)
+    if a.size > 64:
+        return fmt.summary(a)
+    return np.array2string(a, precision=17, separator=", ", max_line_width=100)
+
+
+def _node_box(box_id: str, row, grad_label: str = "grad") -> Box:
+    lines, fields = node_lines(row, grad_label)
+    kind = row.kind if row.kind in ("input", "const") else "op"
+    tip = f"{row.name}\nvalue = {_exact(row.value)}"
+    if row.kind != "const":
+        tip += f"\n{grad_label} = {_exact(row.grad)}"
+    return Box(box_id, lines, fields.count("grad"), kind, row.group, tip, fields, row.name,
+               [row.name] * len(lines))
 
 
 def _module_box(box_id: str, key: str, cluster, rows, outs) -> Box:
     """One box for a collapsed module: its output's value and gradient, then the gradient
     of each parameter it holds."""
     lines, grads = [key], []
+    nodes, grad_nodes = [None], []
     if len(outs) == 1:
         out = outs[0]
         lines += [f"out {out.name}: {_shape(out)}", f"value = {fmt.brief(out.value)}"]
         grads.append(f"grad = {fmt.brief(out.grad)}")
+        nodes += [out.name, out.name]
+        grad_nodes.append(out.name)
     else:
         lines.append(f"{len(outs)} outputs: {', '.join(r.name for r in outs)}")
-    grads += [f"{r.name} {r.shape}: grad {fmt.brief(r.grad)}" for r in rows if r.op == "input"]
+        nodes.append(None)
+    params = [r for r in rows if r.op == "input"]
+    grads += [f"{r.name} {r.shape}: grad {fmt.brief(r.grad)}" for r in params]
+    grad_nodes += [r.name for r in params]
     tip = "\n".join(f"{r.name}: value = {fmt.summary(r.value)}, grad = {fmt.summary(r.grad)}"
                     for r in rows)
-    return Box(box_id, lines + grads, len(grads), "module", cluster, tip)
+    fields = ["title", "info"] + ["value"] * (len(lines) - 2) + ["grad"] * len(grads)
+    return Box(box_id, lines + grads, len(grads), "module", cluster, tip, fields, None,
+               nodes + grad_nodes)
 
 
 def picture(ex, collapse=None) -> Picture:
+    """What to draw of ``ex``: a box per node (or per collapsed module), forward edges and
+    gradient edges (a forward-mode explanation draws tangents instead: edges point forward)."""
     chosen = collapsed_groups(ex, collapse)
     parent = {g.key: g.parent for g in ex.groups}
     fold = {}  # group key -> the outermost chosen group around it (itself included), or None
@@ -106,7 +159,7 @@ def picture(ex, collapse=None) -> Picture:
                     forward.append(edge)
                     seen.add(edge)
     sent: dict = {}  # one gradient edge per term, or per box pair where a module merges them
-    for step in ex.steps:
+    for step in ex.steps if ex.mode == "reverse" else ():  # tangents show in the boxes
         for t in step.terms:
             edge = (box_of[t.child], box_of[step.name])
             if edge[0] != edge[1]:
@@ -119,7 +172,7 @@ def picture(ex, collapse=None) -> Picture:
     for i, row in enumerate(ex.nodes):
         box_id = box_of[row.name]
         if box_id.startswith("n"):
-            boxes.append(_node_box(box_id, row))
+            boxes.append(_node_box(box_id, row, "tangent" if ex.mode == "forward" else "grad"))
         elif last[box_id] == i:
             key = fold[row.group]
             rows = [r for r in ex.nodes if box_of[r.name] == box_id]
@@ -140,4 +193,4 @@ def _amount(terms) -> str:
         return ""
     total = sum(np.asarray(v, dtype=np.float64) for _, v in terms) if len(terms) > 1 \
         else terms[0][1]
-    return fmt.brief(total, mean=False)
+    return fmt.edge(total)

@@ -1,175 +1,229 @@
-"""A self-contained interactive page (no network): step through the forward pass, node by
-node, then the backward pass in the order the engine ran it, with each step's formula and
-numbers; buttons and the arrow keys move, the current node and its edges are highlighted.
-Module clusters are framed; clicking a module's name collapses it to one box (and back)."""
+"""A self-contained interactive page (one file, no network): step through the forward pass,
+node by node, then the backward pass in the order the engine ran it. Values appear as the
+forward pass reaches them and gradients as the backward pass does; the current node is kept in
+view and marked ``aria-current="step"``; play runs the steps at a chosen speed. Module
+clusters collapse into one box (the layout is redone, so the box takes only its own room),
+a matrix node opens as heatmaps of its value and gradient, and on a served page (``serve.py``)
+every leaf is an editable field recomputed by chainrule.
+
+The page's script only draws: every number and every position comes from Python
+(``page_data``), so nothing of the maths is written twice.
+"""
 from __future__ import annotations
 
 import html
+import itertools
 import json
 
+import numpy as np
+
 from . import fmt
-from .layout import clip, layout
+from .layout import clip, edge_ends, layout
+from .page_js import PAGE_CSS, PAGE_JS
 from .picture import picture
-from .render_text import step_lines
+from .render_text import forward_lines, step_lines
+
+HEATMAP_MAX = 1024  # 2-D values up to this size ship their entries for the heatmap
+ALL_STATES_MAX = 7  # with up to this many modules every combination of collapsed ones is laid
+# out in advance; with more, each module alone and each depth
+BIG_GRAPH = 60  # nodes; a bigger graph gets one layout per depth only (the page stays small)
 
 
-def _steps(ex):
+def _exact(a):
+    """A scalar's full-precision value (for the hover), else None (also for NaN and ±inf,
+    which JSON cannot carry; the text says them)."""
+    if a is None or np.size(a) != 1:
+        return None
+    v = float(np.asarray(a).reshape(-1)[0])
+    return v if np.isfinite(v) else None
+
+
+def _grid(a) -> list:
+    return [[float(v) if np.isfinite(v) else None for v in row]
+            for row in np.asarray(a, dtype=np.float64)]
+
+
+def _field(a) -> dict | None:
+    if a is None:
+        return None
+    a = np.asarray(a)
+    out = {"text": fmt.shaped(a), "short": fmt.brief(a), "exact": _exact(a),
+           "lines": fmt.matrix(a)}
+    if a.ndim == 2 and a.size <= HEATMAP_MAX and a.dtype.kind in "fiub":
+        out["grid"] = _grid(a)
+        shown = fmt.denoise(a)
+        if not np.array_equal(shown, a):  # only where rounding noise was zeroed
+            out["shown"] = _grid(shown)
+        out["absmax"] = fmt.num(np.max(np.abs(a))) if a.size else "0"
+        if a.size <= 64:  # few enough cells to print each rounded number in it
+            out["cells"] = [[fmt.num(v) for v in row] for row in fmt.denoise(a)]
+    if a.size <= 64 and a.dtype.kind in "fiub":
+        out["full"] = np.array2string(a, precision=17, separator=", ", max_line_width=100)
+    return out
+
+
+def _shown(a) -> str:
+    """The panel's number: a scalar, a small matrix over its lines, else a summary."""
+    block = fmt.matrix(a) if a is not None else None
+    if block is None:
+        return fmt.shaped(a)
+    return f"{tuple(np.shape(a))}\n" + "\n".join(block)
+
+
+def _node_steps(ex) -> list[dict]:
+    values = {r.name: r.value for r in ex.nodes}
+    label = "tangent" if ex.mode == "forward" else "gradient"
     steps = []
     for row in ex.nodes:
-        lines = ([f"{row.name} is an input: {fmt.summary(row.value)}"] if row.op == "input"
-                 else [f"{row.name} = {row.op}({', '.join(row.parents)}) = "
-                       f"{fmt.summary(row.value)}", f"local derivative: {row.local}"])
+        if row.kind == "op":
+            lines = forward_lines(row, values)
+            lines += [f"local derivative: {p}" for p in row.partials]
+        else:
+            kind = "a constant" if row.kind == "const" else "an input"
+            block = fmt.matrix(row.value)
+            lines = [f"{row.name} is {kind}: " + (fmt.summary(row.value) if block is None
+                                                  else "")] + (block or [])
         steps.append({"phase": "forward", "node": row.name, "lines": lines,
-                      "number": _scalar(row.value), "text": fmt.shaped(row.value),
+                      "number": _exact(row.value), "text": _shown(row.value),
                       "label": "value"})
+    if ex.mode == "forward":
+        return steps + [{"phase": "tangent", "node": s.name, "lines": s.lines,
+                         "number": _exact(s.bar), "text": _shown(s.bar), "label": label,
+                         "from": [t.child for t in s.terms]} for s in ex.steps]
     for step in ex.steps:
         steps.append({"phase": "backward", "node": step.name, "lines": step_lines(step),
-                      "number": _scalar(step.bar), "text": fmt.shaped(step.bar),
-                      "label": "gradient",
-                      "from": [t.child for t in step.terms]})
+                      "number": _exact(step.bar), "text": _shown(step.bar),
+                      "label": label, "from": [t.child for t in step.terms]})
     return steps
 
 
-def _scalar(a):
-    return float(a.reshape(-1)[0]) if a is not None and a.size == 1 else None
-
-
-def _frames(ex, lay) -> list[dict]:
-    """Each module frame with every node inside it, nested modules' included."""
+def collapse_states(ex) -> list[tuple]:
+    """The sets of collapsed modules the page can show, each as sorted keys, canonical (a
+    module inside a collapsed one is not listed)."""
+    keys = [g.key for g in ex.groups]
     parent = {g.key: g.parent for g in ex.groups}
-    inside: dict = {}
+
+    def canonical(chosen):
+        def hidden(k):
+            p = parent[k]
+            while p is not None:
+                if p in chosen:
+                    return True
+                p = parent[p]
+            return False
+        return tuple(sorted(k for k in chosen if not hidden(k)))
+
+    depths = sorted({g.depth for g in ex.groups})
+    by_depth = [tuple(g.key for g in ex.groups if g.depth == d) for d in depths]
+    if len(ex.nodes) > BIG_GRAPH:
+        subsets = [()] + by_depth
+    elif len(keys) <= ALL_STATES_MAX:
+        subsets = itertools.chain.from_iterable(
+            itertools.combinations(keys, n) for n in range(len(keys) + 1))
+    else:
+        subsets = [()] + [(k,) for k in keys] + by_depth
+    return list(dict.fromkeys(canonical(set(s)) for s in subsets))
+
+
+def _scene(ex, state: tuple, direction: str) -> dict:
+    pic = picture(ex, list(state) if state else None)
+    lay = layout(pic, direction)
+    parent = {g.key: g.parent for g in ex.groups}
+    inside: dict = {}  # module key -> every node inside it (nested modules' too)
     for row in ex.nodes:
         key = row.group
         while key is not None:
             inside.setdefault(key, []).append(row.name)
             key = parent[key]
-    return [{"key": key, "x": x, "y": y, "w": w, "h": h, "nodes": inside.get(key, [])}
-            for key, x, y, w, h in lay.frames]
+    covers = {}
+    for name, box_id in pic.box_of.items():
+        covers.setdefault(box_id, []).append(name)
+    boxes = []
+    for box in pic.boxes:
+        x, y, w, h = lay.boxes[box.id]
+        module = box.lines[0] if box.kind == "module" else None
+        boxes.append({"id": box.id, "node": box.node, "kind": box.kind, "module": module,
+                      "x": x, "y": y, "w": w, "h": h,
+                      "tip": box.tooltip if box.node is None else None,
+                      "covers": covers.get(box.id, []),
+                      "lines": [{"text": clip(t), "field": f, "node": n} for t, f, n in
+                                zip(box.lines, box.fields, box.line_nodes)]})
+    first = {}  # box id -> the first node it shows (edges name their nodes by it)
+    for row in ex.nodes:
+        first.setdefault(pic.box_of[row.name], row.name)
+    fw = [{"from": first[a], "to": first[b], "ends": edge_ends(lay, a, b, False),
+           "boxes": [a, b]} for a, b in pic.forward]
+    bw = []
+    for (a, b, amount), spot in zip(pic.backward, lay.labels):
+        bw.append({"boxes": [a, b], "ends": edge_ends(lay, a, b, True), "label": clip(amount),
+                   "spot": spot, "from": covers[a], "to": covers[b]})
+    frames = [{"key": k, "x": x, "y": y, "w": w, "h": h, "nodes": inside.get(k, [])}
+              for k, x, y, w, h in lay.frames]
+    return {"size": [lay.width, lay.height], "boxes": boxes, "fw": fw, "bw": bw,
+            "frames": frames}
 
 
-def to_html(ex, title: str = "chainrule: backpropagation, step by step") -> str:
-    pic = picture(ex)
-    lay = layout(pic)
-    lines = {box.id: [clip(line) for line in box.lines] for box in pic.boxes}
-    data = {"nodes": [{"name": r.name, "op": r.op, "parents": r.parents,
-                       "box": lay.boxes[pic.box_of[r.name]],
-                       "lines": lines[pic.box_of[r.name]]} for r in ex.nodes],
-            "frames": _frames(ex, lay), "steps": _steps(ex), "size": [lay.width, lay.height]}
-    payload = json.dumps(data).replace("</", "<\\/")
-    return _PAGE.replace("__TITLE__", html.escape(title)).replace("__DATA__", payload)
+def page_data(ex, *, live: bool = False, direction: str = "LR", compare=None,
+              states=None) -> dict:
+    """Everything the page draws, as JSON-ready data: the nodes' numbers, the steps, and a
+    laid-out scene for every collapse state (or for ``states``: tuples of module keys)."""
+    tips = {b.node: b.tooltip for b in picture(ex).boxes if b.node}
+    nodes = {r.name: {"name": r.name, "kind": r.kind, "op": r.op, "shape": list(r.shape),
+                      "value": _field(r.value), "grad": _field(r.grad),
+                      "tip": tips.get(r.name, "")} for r in ex.nodes}
+    states = collapse_states(ex) if states is None else [tuple(sorted(s)) for s in states]
+    scenes = {"|".join(state): _scene(ex, state, direction) for state in states}
+    data = {"mode": ex.mode, "output": ex.output, "nodes": nodes, "steps": _node_steps(ex),
+            "scenes": scenes, "groups": [{"key": g.key, "parent": g.parent, "depth": g.depth}
+                       for g in ex.groups],
+            "live": live, "leaves": [], "compare": compare}
+    if live:
+        from .live import editable
+        data["leaves"] = editable(ex)
+    return data
+
+
+def to_html(ex, title: str = "chainrule: backpropagation, step by step", *, live: bool = False,
+            compare=None) -> str:
+    """The page as one HTML string; ``live`` pages post edits to the server that made them."""
+    data = page_data(ex, live=live, compare=_compare_for(ex) if compare is None else compare)
+    return page(title, data)
+
+
+def _compare_for(ex):
+    """Forward mode beside reverse mode, for a scalar function of a few scalar inputs."""
+    if ex.mode != "reverse":
+        return None
+    from .forward import comparison
+    return comparison(ex)
+
+
+def page(title: str, data: dict, extra: str = "") -> str:
+    payload = json.dumps(data, allow_nan=False).replace("</", "<\\/")
+    return (_PAGE.replace("__TITLE__", html.escape(title)).replace("__CSS__", PAGE_CSS)
+            .replace("__JS__", PAGE_JS).replace("__EXTRA__", extra)
+            .replace("__DATA__", payload))
 
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>__TITLE__</title>
-<style>
- body { font-family: system-ui, sans-serif; margin: 1em; }
- #controls button { font-size: 1em; margin-right: .5em; }
- #panel { font-family: monospace; white-space: pre; background: #f6f6f6; padding: .8em;
-          margin: .8em 0; min-height: 5em; }
- rect { fill: white; stroke: #333; } rect.input { fill: #e8f0ff; }
- rect.current { stroke: #e67e00; stroke-width: 4; } rect.done { fill: #f3fff0; }
- rect.frame { fill: #00000009; stroke: #999; }
- .fold rect { fill: #fff4dc; }
- .frame-label { font-family: sans-serif; fill: #444; cursor: pointer; }
- line.fw { stroke: #333; } line.bw { stroke: red; stroke-dasharray: 4 3; }
- line.hot { stroke-width: 3; } text { font-family: monospace; font-size: 12px; }
- .hidden { visibility: hidden; } #hint { color: #555; }
-</style></head><body>
+<style>__CSS__</style></head><body>
 <h1>__TITLE__</h1>
-<div id="controls"><button id="prev">&#8592; Prev</button><button id="next">Next &#8594;</button>
-<span id="counter"></span> <b id="phase"></b></div>
-<div id="panel"><span id="formula"></span>
-<span id="current-label"></span> of <span id="current-name"></span>:
-<span id="current-number"></span></div>
-<p id="hint" class="hidden">Boxes around nodes are the nn.Module calls that computed them:
-click a module's name to collapse it into one box, and again to open it.</p>
-<div style="overflow-x: auto"><svg id="graph" xmlns="http://www.w3.org/2000/svg"></svg></div>
+<div id="app"></div>
 <script type="application/json" id="data">__DATA__</script>
 <script>
+__JS__
+</script>
+<script>
 "use strict";
-const D = JSON.parse(document.getElementById("data").textContent);
-const svg = document.getElementById("graph"), NS = "http://www.w3.org/2000/svg";
-svg.setAttribute("width", D.size[0]); svg.setAttribute("height", D.size[1]);
-const at = {};
-D.nodes.forEach(n => { const [x, y, w, h] = n.box; at[n.name] = {x, y, w, h}; });
-function el(tag, attrs, parent) {
-  const e = document.createElementNS(NS, tag);
-  for (const k in attrs) e.setAttribute(k, attrs[k]);
-  (parent || svg).appendChild(e); return e;
-}
-const collapsed = D.frames.map(() => false);
-D.frames.forEach((f, i) => {  // module frames, outer ones first, under everything else
-  el("rect", {class: "frame", x: f.x, y: f.y, width: f.w, height: f.h, rx: 10});
-  const t = el("text", {class: "frame-label", id: "frame-" + i, x: f.x + 8, y: f.y + 15});
-  t.textContent = f.key + "  [\u2212]"; t.onclick = () => toggle(i);
-});
-document.getElementById("hint").classList.toggle("hidden", D.frames.length === 0);
-const fwEdges = [], bwEdges = [];
-D.nodes.forEach(n => n.parents.forEach(p => fwEdges.push([p, n.name, el("line", {
-  class: "fw", x1: at[p].x + at[p].w, y1: at[p].y + at[p].h / 2 - 6, x2: at[n.name].x,
-  y2: at[n.name].y + at[n.name].h / 2 - 6})])));
-D.steps.filter(s => s.phase === "backward").forEach(s => (s.from || []).forEach(c => {
-  if (!at[c]) return;
-  const a = at[c], b = at[s.node];
-  bwEdges.push([c, s.node, el("line", {class: "bw hidden", x1: a.x, y1: a.y + a.h / 2 + 6,
-    x2: b.x + b.w, y2: b.y + b.h / 2 + 6})]);
-}));
-const boxes = {}, gradText = {};
-D.nodes.forEach(n => {
-  const g = el("g", {id: "node-" + n.name}), b = at[n.name];
-  boxes[n.name] = el("rect", {x: b.x, y: b.y, width: b.w, height: b.h, rx: 8,
-                              class: n.op === "input" ? "input" : ""}, g);
-  n.lines.forEach((t, i) => {
-    const e = el("text", {x: b.x + 8, y: b.y + 19 + 15 * i}, g);
-    e.textContent = t;
-    if (i === n.lines.length - 1) { e.setAttribute("fill", "red"); gradText[n.name] = e; }
-  });
-});
-const folds = [];  // a collapsed module: one box over its frame; outer ones drawn last, on top
-for (let i = D.frames.length - 1; i >= 0; i--) {
-  const f = D.frames[i], g = el("g", {class: "fold hidden", id: "fold-" + i});
-  folds[i] = el("rect", {x: f.x, y: f.y, width: f.w, height: f.h, rx: 10}, g);
-  el("text", {class: "frame-label", x: f.x + 8, y: f.y + 15}, g).textContent = f.key + "  [+]";
-  el("text", {x: f.x + 8, y: f.y + 33}, g).textContent = f.nodes.length + " nodes inside";
-  g.onclick = () => toggle(i);
-}
-function toggle(i) {
-  collapsed[i] = !collapsed[i];
-  document.getElementById("fold-" + i).classList.toggle("hidden", !collapsed[i]);
-  show();
-}
-let k = 0;
-function show() {
-  const s = D.steps[k];
-  document.getElementById("counter").textContent = "step " + (k + 1) + " / " + D.steps.length;
-  const $ = id => document.getElementById(id);
-  $("phase").textContent = s.phase === "forward" ? "forward pass" : "backward pass";
-  document.getElementById("formula").textContent = s.lines.join("\\n") + "\\n";
-  document.getElementById("current-label").textContent = s.label;
-  document.getElementById("current-name").textContent = s.node;
-  $("current-number").textContent = s.number === null ? s.text : String(s.number);
-  const done = new Set(D.steps.slice(0, k).filter(t => t.phase === s.phase).map(t => t.node));
-  for (const name in boxes) {
-    boxes[name].classList.toggle("current", name === s.node);
-    boxes[name].classList.toggle("done", done.has(name));
-    const shown = s.phase === "backward" && (done.has(name) || name === s.node);
-    gradText[name].classList.toggle("hidden", !shown);
-  }
-  // inside collapsed modules, the outermost one stands for the current node
-  const cover = D.frames.findIndex((f, i) => collapsed[i] && f.nodes.includes(s.node));
-  folds.forEach((r, i) => r.classList.toggle("current", i === cover));
-  fwEdges.forEach(([a, b, e]) => e.classList.toggle("hot", s.phase === "forward" && b === s.node));
-  bwEdges.forEach(([a, b, e]) => {
-    const seen = s.phase === "backward" && (done.has(b) || b === s.node);
-    e.classList.toggle("hidden", !seen); e.classList.toggle("hot", b === s.node);
-  });
-}
-function go(d) { k = Math.max(0, Math.min(D.steps.length - 1, k + d)); show(); }
-document.getElementById("next").onclick = () => go(1);
-document.getElementById("prev").onclick = () => go(-1);
-document.addEventListener("keydown", e => {  // arrows step, and must not scroll the page
-  if (e.key === "ArrowRight") { go(1); e.preventDefault(); }
-  if (e.key === "ArrowLeft") { go(-1); e.preventDefault(); } });
-show();
-</script></body></html>
+(function () {
+  const D = JSON.parse(document.getElementById("data").textContent);
+  const send = D.live ? (msg => fetch("api/edit", {method: "POST",
+      headers: {"Content-Type": "application/json"}, body: JSON.stringify(msg)})
+    .then(r => r.json())) : null;
+  window.chainrulePage = ChainruleExplain(document.getElementById("app"), D, {send});
+})();
+</script>
+__EXTRA__
+</body></html>
 """

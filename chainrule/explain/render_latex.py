@@ -18,14 +18,23 @@ def _value(a, paren=False) -> str:
     return r"\text{" + fmt.summary(a).replace("‖·‖", "norm").replace("…", "...") + "}"
 
 
-def step_tex(step) -> str:
-    lhs = fmt.tex_bar(step.name)
+def _tex_dot(name: str) -> str:
+    return r"\dot{" + fmt.tex_name(name) + "}"
+
+
+def step_tex(step, mode: str = "reverse") -> str:
+    """One step: v̄ = Σ ū·∂u/∂v backward, or v̇ = Σ u̇·∂v/∂u in forward mode."""
+    mark = _tex_dot if mode == "forward" else fmt.tex_bar
+    lhs = mark(step.name)
     if step.is_output or not step.terms:
         return rf"{lhs} &= {_value(step.bar)}"
     node = fmt.tex_name(step.name)
-    sym = " + ".join(
-        rf"{fmt.tex_bar(t.child)}\,\frac{{\partial {fmt.tex_name(t.child)}}}{{\partial {node}}}"
-        for t in step.terms)
+    if mode == "forward":  # the terms come from the operands u of this node v
+        sym = " + ".join(rf"{_tex_dot(t.child)}\,\frac{{\partial {node}}}"
+                         rf"{{\partial {fmt.tex_name(t.child)}}}" for t in step.terms)
+    else:
+        sym = " + ".join(rf"{fmt.tex_bar(t.child)}\,\frac{{\partial {fmt.tex_name(t.child)}}}"
+                         rf"{{\partial {node}}}" for t in step.terms)
     line = rf"{lhs} &= {sym}"
     nums = []
     for t in step.terms:
@@ -41,5 +50,5 @@ def step_tex(step) -> str:
 
 
 def to_latex(ex) -> str:
-    body = " \\\\\n".join(step_tex(s) for s in ex.steps)
+    body = " \\\\\n".join(step_tex(s, ex.mode) for s in ex.steps)
     return "\\begin{align*}\n" + body + "\n\\end{align*}"

@@ -1,6 +1,9 @@
 """``cr.nn.functional`` (import as F): layers and losses as functions, PyTorch-shaped."""
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 
 from .. import ops
@@ -161,12 +164,19 @@ def embedding(indices, weight):
 # -- losses ----------------------------------------------------------------------------------
 def _reduce(loss, reduction, name):
     if reduction == "mean":
-        return mean(loss)
+        return mean(loss) if loss.size else _empty_mean(loss)
     if reduction == "sum":
         return ops.sum(loss)
     if reduction == "none":
         return loss
     raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _empty_mean(loss):
+    """The mean loss of an empty batch: NaN with NumPy's warning, pointing at the caller of
+    the loss function."""
+    warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=4)
+    return ops.sum(loss) * math.nan  # 0/0, as PyTorch's mean of nothing
 
 
 def _same_shape(name, x, t):
@@ -227,45 +237,36 @@ def _onehot(x, t):
 
 def nll_loss(input, target, reduction: str = "mean"):  # noqa: A002
     """Negative log-likelihood of integer ``target`` under log-probabilities ``input``
-    (N, C, ...): −mean(input[n, target[n]]). The pick is a product with a one-hot mask: no
-    scatter in the backward.
+    (N, C, ...). The pick is a ``where`` on a one-hot mask (no scatter in the backward, and a
+    -inf log-probability of another class stays out of the sum instead of making 0·(-inf) =
+    NaN). An empty batch's mean is NaN, as PyTorch's.
 
-    Args:
-        input: log-probabilities, e.g. ``F.log_softmax(logits, 1)``.
-        target: integer class indices (N, ...), each in [0, C).
-        reduction: "mean" (default), "sum" or "none".
-
-    >>> import chainrule as cr
-    >>> logp = cr.log(cr.tensor([[0.5, 0.5], [0.9, 0.1]]))
-    >>> round(cr.nn.functional.nll_loss(logp, cr.tensor([1, 0], dtype=cr.int64)).item(), 4)
-    0.3993
+    >>> import numpy as np, chainrule as cr
+    >>> from chainrule.nn import functional as F
+    >>> F.nll_loss(cr.tensor([[-0.5, -np.inf, -1.0]]), np.array([0]))
+    tensor(0.5)
     """
     x = as_tensor(input)
     t = _class_targets("nll_loss", x, target)
-    return _reduce(-ops.sum(x * _onehot(x, t), 1), reduction, "nll_loss")
+    return _reduce(-ops.sum(ops.where(_onehot(x, t) != 0, x, 0.0), 1), reduction, "nll_loss")
 
 
 def cross_entropy(input, target, reduction: str = "mean"):  # noqa: A002
-    """Softmax cross-entropy of logits (N, C, ...) and integer targets, stable for any
-    logits: ``nll_loss(log_softmax(input, 1), target)``. For (N, C) logits with a mean or sum
-    it is one fused primitive whose gradient is (softmax(input) − onehot(target)) / N.
+    """Softmax cross-entropy of logits (N, C, ...) and integer targets; stable for any
+    logits, and finite wherever PyTorch's is: a -inf logit (a masked class) other than the
+    target counts as probability 0. For non-empty (N, C) logits with a mean or sum it is one
+    fused primitive; an empty batch's mean is NaN (with NumPy's warning), as PyTorch's.
 
-    Args:
-        input: unnormalised scores (logits), classes on axis 1.
-        target: integer class indices (N, ...), each in [0, C).
-        reduction: "mean" (default), "sum" or "none".
-
-    >>> import chainrule as cr
-    >>> logits = cr.tensor([[2.0, 0.0, 0.0]], requires_grad=True)
-    >>> loss = cr.nn.functional.cross_entropy(logits, cr.tensor([0], dtype=cr.int64))
-    >>> round(loss.item(), 4)
-    0.2395
+    >>> import numpy as np, chainrule as cr
+    >>> from chainrule.nn import functional as F
+    >>> x = cr.tensor([[0.0, -np.inf, 1.0]], requires_grad=True)
+    >>> loss = F.cross_entropy(x, np.array([0]))
     >>> loss.backward()
-    >>> [round(g, 4) for g in logits.grad.tolist()[0]]
-    [-0.213, 0.1065, 0.1065]
+    >>> round(loss.item(), 4), x.grad
+    (1.3133, tensor([[-0.7310586,  0.       ,  0.7310586]]))
     """
     x = as_tensor(input)
-    if x.ndim == 2 and reduction in ("mean", "sum"):
+    if x.ndim == 2 and reduction in ("mean", "sum") and x.size:
         t = _class_targets("cross_entropy", x, target)
         scale = 1.0 / x.shape[0] if reduction == "mean" else 1.0
         return ops.softmax_cross_entropy(x, _onehot(x, t), scale)

@@ -229,40 +229,53 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True):
-        """Copy the values of ``state_dict`` into this module's parameters and buffers, in place.
+        """Copy values into this module's parameters and buffers, cast to their dtypes as
+        PyTorch's ``load_state_dict`` casts (float64 into float32 rounds, a float counter into
+        an integer buffer truncates). Returns ``(missing, unexpected)`` key lists.
 
-        Args:
-            state_dict: name -> Tensor or array, as ``state_dict()`` returns.
-            strict: if True (default), missing or unexpected keys are errors.
+        Everything is checked before anything changes: names (missing or unexpected keys,
+        unless ``strict=False``), shapes, and that each value converts to its tensor's dtype
+        (a number array; no NaN, infinity or out-of-range value headed for an integer or bool
+        tensor). One error lists every problem, and then no tensor has changed.
 
-        Returns:
-            ``(missing, unexpected)``: the lists of keys (empty when strict).
-
-        Raises:
-            ShapeError: listing every missing, unexpected or mis-shaped key; nothing is changed.
-
-        >>> from chainrule import nn
-        >>> a, b = nn.Linear(3, 2), nn.Linear(3, 2)
-        >>> _ = b.load_state_dict(a.state_dict())
-        >>> bool((a.weight.numpy() == b.weight.numpy()).all())
-        True
+        >>> import numpy as np, chainrule as cr
+        >>> bn = cr.nn.BatchNorm1d(2)
+        >>> state = {k: np.asarray(v.data, np.float64) + 1 for k, v in bn.state_dict().items()}
+        >>> bn.load_state_dict(state)
+        ([], [])
+        >>> bn.weight.data, bn.num_batches_tracked.data
+        (array([2., 2.], dtype=float32), array(1))
         """
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        shapes = []
+        shapes, dtypes, values = [], [], {}
         for k, v in state_dict.items():
-            if k in own and np.shape(getattr(v, "data", v)) != own[k].shape:
-                shapes.append(f"{k}: checkpoint {np.shape(getattr(v, 'data', v))} vs "
-                              f"model {own[k].shape}")
-        problems = shapes + ([f"missing keys: {missing}"] if strict and missing else []) + (
-            [f"unexpected keys: {unexpected}"] if strict and unexpected else [])
+            if k not in own:
+                continue
+            try:
+                arr = np.asarray(getattr(v, "data", v))
+            except (TypeError, ValueError):  # e.g. a ragged list
+                dtypes.append(f"{k}: a {type(v).__name__} is not an array")
+                continue
+            if arr.shape != own[k].shape:
+                shapes.append(f"{k}: checkpoint {arr.shape} vs model {own[k].shape}")
+                continue
+            why = _cast_problem(arr, own[k].dtype)
+            if why:
+                dtypes.append(f"{k}: {why}")
+                continue
+            values[k] = arr
+        problems = shapes + dtypes + ([f"missing keys: {missing}"] if strict and missing else []) \
+            + ([f"unexpected keys: {unexpected}"] if strict and unexpected else [])
         if problems:
-            raise ShapeError(f"load_state_dict into {type(self).__name__}: "
-                             + "; ".join(problems))
-        for k, v in state_dict.items():
-            if k in own:
-                np.copyto(own[k].data, np.asarray(getattr(v, "data", v)), casting="same_kind")
+            error = TypeError if dtypes and not shapes and len(problems) == len(dtypes) \
+                else ShapeError
+            raise error(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems)
+                        + " (nothing was changed)")
+        with np.errstate(invalid="ignore", over="ignore"):  # checked above: casts are exact
+            for k, arr in values.items():
+                np.copyto(own[k].data, arr, casting="unsafe")
         return missing, unexpected
 
     # -- modes and helpers ----------------------------------------------------------------------
@@ -407,6 +420,20 @@ class Module:
         lines = [f"({k}): " + repr(m).replace("\n", "\n  ") for k, m in self._modules.items()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ")" if not lines else head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _cast_problem(arr: np.ndarray, dtype: np.dtype) -> str | None:
+    """Why ``arr`` cannot be cast to ``dtype`` as PyTorch's ``copy_`` would, or None."""
+    dtype = np.dtype(dtype)
+    if arr.dtype.kind not in "biufc" or (arr.dtype.kind == "c" and dtype.kind != "c"):
+        return f"dtype {arr.dtype} cannot be cast to the model's {dtype}"
+    if dtype.kind in "iub" and arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+        return f"holds NaN or infinity, which the model's {dtype} tensor cannot hold"
+    if dtype.kind in "iu" and arr.dtype.kind in "iuf" and arr.size:
+        info = np.iinfo(dtype)
+        if arr.min() < info.min or arr.max() > info.max:
+            return f"holds values outside the range of the model's {dtype}"
+    return None
 
 
 class Sequential(Module):

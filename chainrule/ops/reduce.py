@@ -1,6 +1,8 @@
 """Reductions, one kind for all: each declares g·∂out/∂x (``registry.reduction``)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..apply import apply
@@ -24,9 +26,14 @@ def _extreme_rule(ops, g, out, x, axis, **p):
 
 
 def _extreme(name, fn, formula):
-    return reduction(name, lambda x, axis, keepdims, shape_in: fn(x, axis=axis,
-                                                                  keepdims=keepdims),
-                     _extreme_rule, uses_out=True, formula=formula)
+    def forward(x, axis, keepdims, shape_in):
+        if x.size == 0 and x.dtype.kind in "fc" and 0 in (x.shape[a] for a in axis):
+            # NumPy raises here (no identity): NaN instead, warned as np.mean warns
+            warnings.warn(f"{name} of empty slice", RuntimeWarning, stacklevel=2)
+            return np.full(np.sum(x, axis=axis, keepdims=keepdims).shape, np.nan, x.dtype)
+        return fn(x, axis=axis, keepdims=keepdims)
+
+    return reduction(name, forward, _extreme_rule, uses_out=True, formula=formula)
 
 
 MAX = _extreme("max", np.max, "∂max(x)/∂xᵢ = [xᵢ = max] / (number of maxima)")
@@ -58,7 +65,8 @@ PROD = reduction("prod", lambda x, axis, keepdims, shape_in: np.prod(x, axis=axi
 
 
 def _lse(x, axis, keepdims, shape_in):
-    m = np.max(x, axis=axis, keepdims=True)
+    empty_ok = {"initial": -np.inf} if x.dtype.kind == "f" else {}  # empty: log Σ∅ = -inf
+    m = np.max(x, axis=axis, keepdims=True, **empty_ok)
     m = np.where(np.isfinite(m), m, 0)  # all -inf groups stay -inf, not NaN
     out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
@@ -136,7 +144,8 @@ def _softmax_minus_target(ops, x, onehot):
 def _sce_forward(x, onehot, scale):
     shifted = x - x.max(axis=-1, keepdims=True)
     lse = np.log(np.exp(shifted).sum(axis=-1))
-    return np.asarray(scale * (lse.sum() - (shifted * onehot).sum()), dtype=x.dtype)
+    picked = np.where(onehot != 0, shifted, 0) * onehot  # -inf·0 of a masked class: 0, not NaN
+    return np.asarray(scale * (lse.sum() - picked.sum()), dtype=x.dtype)
 
 
 # General: a loss, not a reduction of one input by one rule: it reduces over two axes with
