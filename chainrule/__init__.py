@@ -137,7 +137,10 @@ from .sampling import (  # noqa: E402
                randn_like,
                randperm,
 )
-from .torch_methods import Size  # noqa: E402
+from .torch_methods import Size, cat  # noqa: E402
+from .torch_methods import clamp_fn as clamp  # noqa: E402
+from .torch_methods import flatten_fn as flatten  # noqa: E402
+from .torch_methods import unsqueeze_fn as unsqueeze  # noqa: E402
 
 _malloc.tune()
 registry.BUILTIN = frozenset(registry.PRIMITIVES)

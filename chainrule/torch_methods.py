@@ -689,6 +689,46 @@ COMPARISONS = {
 }
 
 
+# -- PyTorch's function forms of names NumPy does not use (cr.flatten(x, 1), cr.cat) ----------
+def _function(method, doc):
+    def fn(input, *args, **kwargs):  # noqa: A002  (PyTorch's argument name)
+        return method(ops.as_tensor(input), *args, **kwargs)
+    fn.__name__ = method.__name__
+    fn.__doc__ = doc
+    return fn
+
+
+flatten_fn = _function(flatten, """``torch.flatten``: merge the axes ``start_dim`` ..
+    ``end_dim`` of ``input`` (default: all) into one.
+
+    >>> import chainrule as cr
+    >>> cr.flatten(cr.zeros((2, 3, 4)), 1).shape
+    (2, 12)
+    """)
+unsqueeze_fn = _function(unsqueeze, """``torch.unsqueeze``: a new axis of size 1 at ``dim``.
+
+    >>> import chainrule as cr
+    >>> cr.unsqueeze(cr.zeros(3), 0).shape
+    (1, 3)
+    """)
+clamp_fn = _function(clamp, """``torch.clamp``: limit ``input`` to [min, max].
+
+    >>> import chainrule as cr
+    >>> cr.clamp(cr.tensor([-2.0, 3.0]), min=0.0).tolist()
+    [0.0, 3.0]
+    """)
+
+
+def cat(tensors, dim: int = 0):
+    """``torch.cat``: join tensors along the existing axis ``dim`` (``cr.concatenate``).
+
+    >>> import chainrule as cr
+    >>> cr.cat([cr.zeros((2, 3)), cr.ones((1, 3))], dim=0).shape
+    (3, 3)
+    """
+    return ops.concatenate(tensors, axis=dim)
+
+
 def _bitwise(fn, name):
     def method(self, other):
         return Tensor._wrap(np.asarray(fn(self._data, getattr(other, "_data", other))))
