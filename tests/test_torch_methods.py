@@ -221,3 +221,13 @@ def test_a_refused_module_move_changes_nothing():
         net.to("cuda", cr.float64)
     assert net.fc.weight.dtype == np.float32
     np.testing.assert_array_equal(net.fc.weight.data, before)
+
+
+def test_clone_takes_part_in_explanations():
+    x = cr.tensor([1.0, 2.0], requires_grad=True, name="x")
+    ex = cr.explain((x.clone() * x).sum())
+    assert "clone" in ex.to_text()
+    scope = {}
+    exec(ex.to_python(), scope)
+    np.testing.assert_allclose(scope["grads"]["x"], x.grad.data)
+    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
