@@ -229,5 +229,4 @@ def test_clone_takes_part_in_explanations():
     assert "clone" in ex.to_text()
     scope = {}
     exec(ex.to_python(), scope)
-    np.testing.assert_allclose(scope["grads"]["x"], x.grad.data)
-    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+    np.testing.assert_allclose(scope["grads"]["x"], [2.0, 4.0])  # d Σ x² / dx = 2x
