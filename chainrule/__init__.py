@@ -90,34 +90,58 @@ from .ops import (
                take,
                tan,
                tanh,
-               tensor,
                trace,
                transpose,
                where,
 )
 from .tensor import (
                Tensor,
-               arange,
                bool_,
-               eye,
                float32,
                float64,
-               full,
                get_default_dtype,
                int64,
-               linspace,
                manual_seed,
-               ones,
-               ones_like,
-               rand,
-               randn,
                set_default_dtype,
-               zeros,
-               zeros_like,
 )
 from .transforms import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 
 methods.install()
+
+# PyTorch's spellings (issue 12): dtype names, devices, device= on the factories, generators.
+from . import autograd  # noqa: E402
+from .device import DeviceError, cuda, device, double, float16, half, int32, long  # noqa: E402
+from .device import bool_ as bool  # noqa: E402, A004
+from .device import float_ as float  # noqa: E402, A004
+from .device import int_ as int  # noqa: E402, A004
+from .factories import (  # noqa: E402
+               arange,
+               empty,
+               eye,
+               full,
+               linspace,
+               ones,
+               ones_like,
+               tensor,
+               zeros,
+               zeros_like,
+)
+from .sampling import (  # noqa: E402
+               Generator,
+               multinomial,
+               normal,
+               rand,
+               rand_like,
+               randint,
+               randn,
+               randn_like,
+               randperm,
+)
+from .torch_methods import Size, cat  # noqa: E402
+from .torch_methods import clamp_fn as clamp  # noqa: E402
+from .torch_methods import flatten_fn as flatten  # noqa: E402
+from .torch_methods import unsqueeze_fn as unsqueeze  # noqa: E402
+
 _malloc.tune()
 registry.BUILTIN = frozenset(registry.PRIMITIVES)
 

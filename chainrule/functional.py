@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from . import ops
-from .ops._front import norm_axis
+from .ops._front import dim_args, norm_axis
 from .ops.shape import as_tensor
 
 
@@ -15,7 +15,7 @@ def _count(x, axis) -> int:
     return math.prod(x.shape[a] for a in norm_axis(axis, x.ndim))
 
 
-def mean(x, axis=None, keepdims: bool = False):
+def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
     """Arithmetic mean over ``axis`` (all axes if None). Over an empty axis it is NaN, with
     NumPy's "Mean of empty slice" warning (as ``np.mean`` and ``torch.mean``).
 
@@ -23,6 +23,7 @@ def mean(x, axis=None, keepdims: bool = False):
     >>> cr.mean(cr.tensor([[1.0, 2.0], [3.0, 5.0]]), axis=0)
     tensor([2. , 3.5])
     """
+    axis, keepdims = dim_args(axis, keepdims, dim, keepdim, "mean")
     return _mean(as_tensor(x), axis, keepdims, warn=True)
 
 
@@ -37,15 +38,17 @@ def _mean(x, axis, keepdims, warn):
     return ops.sum(x, axis, keepdims) * math.nan
 
 
-def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
-    """Variance over ``axis``; ``ddof=0`` as NumPy (PyTorch's default is ``ddof=1``). With no
-    degrees of freedom left (``ddof`` ≥ the count, an empty axis included) it divides by 0,
-    as NumPy does, with its "Degrees of freedom <= 0 for slice" warning: NaN (or inf).
+def var(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdim=None):
+    """Variance over ``axis``; ``ddof=0`` as NumPy (PyTorch's default is ``ddof=1``; the
+    method ``t.var()`` follows PyTorch, see ``chainrule.torch_methods``). With no degrees of
+    freedom left (``ddof`` ≥ the count, an empty axis included) it divides by 0, as NumPy
+    does, with its "Degrees of freedom <= 0 for slice" warning: NaN (or inf).
 
     >>> import numpy as np, chainrule as cr
     >>> cr.var(cr.tensor([1.0, 2.0, 4.0]), ddof=1)
     tensor(2.3333333)
     """
+    axis, keepdims = dim_args(axis, keepdims, dim, keepdim, "var")
     x = as_tensor(x)
     centred = x - _mean(x, axis, keepdims=True, warn=False)
     squares = ops.sum(centred * centred, axis, keepdims)
@@ -56,17 +59,20 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
     return squares * math.inf  # as NumPy's division by 0: inf, or NaN where the sum is 0
 
 
-def std(x, axis=None, keepdims: bool = False, ddof: int = 0):
-    """Standard deviation over ``axis``; ``ddof=0`` as NumPy."""
+def std(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdim=None):
+    """Standard deviation over ``axis``; ``ddof=0`` as NumPy (the method ``t.std()`` follows
+    PyTorch: ``ddof=1``)."""
+    axis, keepdims = dim_args(axis, keepdims, dim, keepdim, "std")
     return ops.sqrt(var(x, axis, keepdims, ddof))
 
 
-def log_softmax(x, axis: int = -1):
+def log_softmax(x, axis: int = -1, *, dim=None):
     """x − logsumexp(x): log-probabilities, stable for any logits.
 
     Computed as (x − m) − logsumexp(x − m) with m the (constant) maximum: the same function,
     since log_softmax is shift-invariant, but without the rounding of a large logsumexp.
     """
+    axis = axis if dim is None else dim  # PyTorch's name for the one axis
     x = as_tensor(x)
     # initial=-inf: an empty axis has no maximum (and gives an empty result, not an error).
     # A -inf logit (a masked class) stays -inf and gets probability 0 and a zero gradient.
@@ -75,6 +81,6 @@ def log_softmax(x, axis: int = -1):
     return shifted - ops.logsumexp(shifted, axis, keepdims=True)
 
 
-def softmax(x, axis: int = -1):
-    """exp(log_softmax(x)): probabilities along ``axis``."""
-    return ops.exp(log_softmax(x, axis))
+def softmax(x, axis: int = -1, *, dim=None):
+    """exp(log_softmax(x)): probabilities along ``axis`` (``dim``)."""
+    return ops.exp(log_softmax(x, axis, dim=dim))

@@ -3,7 +3,7 @@
 is ``cr.sum(t, axis=0)``), so the Tensor class itself holds no calculus."""
 from __future__ import annotations
 
-from . import functional, ops, transforms
+from . import functional, ops, torch_methods, transforms
 from .tensor import Tensor
 
 _FROM_OPS = ("sum max min prod logsumexp norm reshape transpose swapaxes broadcast_to "
@@ -35,5 +35,7 @@ def install() -> None:
     Tensor.__rmul__, Tensor.__rtruediv__ = _reflected(ops.multiply), _reflected(ops.divide)
     Tensor.__rpow__, Tensor.__rmatmul__ = _reflected(ops.power), _reflected(ops.matmul)
     Tensor.T = property(ops.transpose, doc="The tensor with its axes reversed.")
-    Tensor.flatten = lambda self: ops.reshape(self, -1)
     Tensor.backward = transforms.backward
+    # PyTorch's methods (view, unsqueeze, max(dim) -> (values, indices), float(), to(), ...);
+    # where NumPy's meaning of a name differs, NumPy's keywords still select it.
+    torch_methods.install(Tensor)

@@ -305,3 +305,46 @@ add(
     S("cross_entropy_sum", lambda x: CF.cross_entropy(x, np.array([1, 0]), reduction="sum"),
       lambda x: F.cross_entropy(x, T.tensor([1, 0]), reduction="sum"), ((2, 5),)),
 )
+
+# -- PyTorch-shaped Tensor methods (chainrule/torch_methods.py): each against the same method
+# of torch.Tensor, on the same inputs; ``clone`` is the one primitive of their own.
+_IDX = np.array([[2, 0, 1, 1], [0, 0, 3, 2], [1, 3, 0, 0]])
+_TIDX = T.tensor(_IDX)
+_MASK = np.array([[True, False, False, True]])
+
+add(
+    S("clone", lambda x: x.clone() * x, lambda x: x.clone() * x, ((3, 4),)),
+    S("method_pow", lambda x: x.pow(3), lambda x: x.pow(3), ((3, 4),)),
+    S("method_view", lambda x: x.view(4, -1).view_as(x.T) ** 2,
+      lambda x: x.view(4, -1).view_as(x.T) ** 2, ((3, 4),)),
+    S("method_unsqueeze_squeeze", lambda x: (x.unsqueeze(-1) * x.unsqueeze(0)).squeeze(0),
+      lambda x: (x.unsqueeze(-1) * x.unsqueeze(0)).squeeze(0), ((3,),)),
+    S("method_flatten", lambda x: x.flatten(1) ** 2, lambda x: x.flatten(1) ** 2,
+      ((2, 3, 4),)),
+    S("method_transpose", lambda x: x.transpose(0, 2) * x.permute(2, 1, 0),
+      lambda x: x.transpose(0, 2) * x.permute(2, 1, 0), ((2, 3, 4),)),
+    S("method_max_dim", lambda x: x.max(1).values ** 2, lambda x: x.max(1).values ** 2,
+      ((3, 5),)),
+    S("method_min_dim_keepdim", lambda x: x.min(0, keepdim=True)[0] * x,
+      lambda x: x.min(0, keepdim=True)[0] * x, ((3, 5),)),
+    S("method_gather", lambda x: x.gather(1, _IDX) ** 2, lambda x: x.gather(1, _TIDX) ** 2,
+      ((3, 4),)),
+    S("method_scatter_add", lambda x, s: x.scatter_add(1, _IDX, s * s),
+      lambda x, s: x.scatter_add(1, _TIDX, s * s), ((3, 4), (3, 4))),
+    S("method_index_select", lambda x: x.index_select(0, [2, 0, 2]) ** 2,
+      lambda x: x.index_select(0, T.tensor([2, 0, 2])) ** 2, ((3, 4),)),
+    S("method_masked_fill", lambda x: x.masked_fill(_MASK, 0.5) ** 2,
+      lambda x: x.masked_fill(T.tensor(_MASK), 0.5) ** 2, ((3, 4),)),
+    S("method_expand_repeat", lambda x: x.expand(2, 3, -1) * x.repeat(2, 1, 2)[..., :4],
+      lambda x: x.expand(2, 3, -1) * x.repeat(2, 1, 2)[..., :4], ((3, 4),)),
+    S("method_chunk_split", lambda x: x.chunk(3, 1)[1] * x.split([1, 4], 1)[1][:, :2],
+      lambda x: x.chunk(3, 1)[1] * x.split([1, 4], 1)[1][:, :2], ((3, 5),)),
+    S("method_clamp", lambda x: x.clamp(-0.5, 0.5) * x, lambda x: x.clamp(-0.5, 0.5) * x,
+      ((3, 4),), "away", order=1, fd=False),
+    S("method_reductions_dim", lambda x: x.sum(dim=1, keepdim=True) * x.mean(1)[:, None]
+      + x.std(0) * x.var(dim=0, keepdim=True),
+      lambda x: x.sum(dim=1, keepdim=True) * x.mean(1)[:, None]
+      + x.std(0) * x.var(dim=0, keepdim=True), ((3, 4),)),
+    S("method_to_double", lambda x: (x.double() * 2).to(x.dtype) * x.clone().contiguous(),
+      lambda x: (x.double() * 2).to(x.dtype) * x.clone().contiguous(), ((3,),)),
+)

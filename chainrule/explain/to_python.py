@@ -71,7 +71,7 @@ def _forward(prim: str, a: list[str], p: dict, row) -> str:
              "sqrt": "np.sqrt({0})", "square": "{0} ** 2", "abs": "np.abs({0})",
              "log1p": "np.log1p({0})", "expm1": "np.expm1({0})", "neg": "-{0}",
              "reciprocal": "1 / {0}", "sigmoid": "1 / (1 + np.exp(-{0}))",
-             "relu": "np.maximum({0}, 0)", "sign": "np.sign({0})"}
+             "relu": "np.maximum({0}, 0)", "sign": "np.sign({0})", "clone": "{0}.copy()"}
     binary = {"add": "{0} + {1}", "subtract": "{0} - {1}", "multiply": "{0} * {1}",
               "divide": "{0} / {1}", "power": "{0} ** {1}", "matmul": "{0} @ {1}",
               "add_scalar": "{0} + {1}", "mul_scalar": "{0} * {1}",
@@ -131,7 +131,7 @@ def _backward(prim: str, k: int, g: str, a: list[str], out: str, p: dict, shapes
         "sqrt": [f"{g} * 0.5 / {out}"], "square": [f"{g} * 2 * {x}"],
         "abs": [f"{g} * np.sign({x})"], "log1p": [f"{g} / (1 + {x})"],
         "expm1": [f"{g} * ({out} + 1)"], "reciprocal": [f"-{g} * {out} ** 2"],
-        "sign": [f"0 * {g}"],
+        "sign": [f"0 * {g}"], "clone": [g],
     }
     if prim in table:
         return table[prim][k]

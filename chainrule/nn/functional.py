@@ -17,7 +17,8 @@ from ..tensor import as_tensor, default_rng
 __all__ = ["linear", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool2d", "flatten",
            "dropout", "batch_norm", "layer_norm", "embedding", "relu", "leaky_relu", "elu",
            "gelu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax", "mse_loss",
-           "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits"]
+           "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
+           "one_hot"]
 
 
 def flatten(x, start_dim: int = 1, end_dim: int = -1):
@@ -298,3 +299,27 @@ def binary_cross_entropy_with_logits(input, target, reduction: str = "mean",  # 
         weight = 1 + (as_tensor(pos_weight) - 1) * t
         loss = weight * softplus(-x, 1.0, np.inf) + (1 - t) * x
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def one_hot(tensor, num_classes: int = -1):
+    """Integer class indices (any shape) as one-hot vectors along a new last axis, int64, as
+    ``torch.nn.functional.one_hot``; ``num_classes=-1`` takes the largest index + 1.
+
+    >>> import chainrule as cr
+    >>> cr.nn.functional.one_hot(cr.tensor([0, 2]), 3).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    t = np.asarray(getattr(tensor, "data", tensor))
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected integer class indices (dtype cr.long), got "
+                        f"{t.dtype}; convert with .long()")
+    if t.size and t.min() < 0:
+        raise ValueError(f"one_hot: class indices must be non-negative, got {t.min()}")
+    if num_classes == -1:
+        if not t.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass it")
+        num_classes = int(t.max()) + 1
+    elif t.size and t.max() >= num_classes:
+        raise ValueError(f"one_hot: class index {t.max()} is out of range for num_classes="
+                         f"{num_classes}")
+    return as_tensor((t[..., None] == np.arange(num_classes)).astype(np.int64))

@@ -5,6 +5,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..device import DeviceError, check_device, is_device
 from ..errors import ShapeError
 from ..tensor import Tensor, as_tensor
 
@@ -318,20 +319,71 @@ class Module:
             else:
                 p.grad.data[...] = 0
 
-    def to(self, dtype):
-        """Cast every parameter and floating buffer to ``dtype``, in place, and return the module.
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False):
+        """Cast every parameter and floating buffer to a dtype, in place, and return the
+        module, as ``torch.nn.Module.to``: ``to(dtype)``, ``to(device)``, ``to(device,
+        dtype)``, ``to(tensor)`` (its dtype) or keywords. The device must be the CPU
+        (``"cpu"`` or ``cr.device("cpu")``): chainrule runs on the CPU only.
 
         >>> import chainrule as cr
         >>> cr.nn.Linear(2, 1).to(cr.float64).weight.dtype
         dtype('float64')
+        >>> cr.nn.Linear(2, 1).to(cr.device("cpu")).weight.dtype
+        dtype('float32')
         """
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif is_device(a):
+                device = a
+            else:
+                try:
+                    dtype = np.dtype(a)
+                except TypeError:
+                    raise TypeError(f"Module.to: expected a dtype (e.g. cr.float64), a device "
+                                    f"('cpu') or a tensor, got {a!r}") from None
+        if device is not None:
+            check_device(device, "Module.to")
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: parameters must stay floating, got dtype {dtype} "
+                            "(use a floating dtype such as cr.float64)")
         for _, m in self.named_modules():
             for table in (m._parameters, m._buffers):
                 for t in table.values():
                     if t is not None and t.dtype.kind == "f":
                         t.data = t.data.astype(dtype)
         return self
+
+    def cpu(self):
+        """The module itself: chainrule runs on the CPU.
+
+        >>> import chainrule as cr
+        >>> m = cr.nn.Linear(2, 1)
+        >>> m.cpu() is m
+        True
+        """
+        return self
+
+    def cuda(self, *args, **kwargs):
+        """Refused: chainrule runs on the CPU only."""
+        raise DeviceError("Module.cuda(): chainrule runs on the CPU only (it computes with "
+                          "NumPy); drop .cuda(), or use .to(device) with device='cpu'")
+
+    def float(self):  # noqa: A003
+        """Parameters as float32 (``to(cr.float32)``)."""
+        return self.to(np.float32)
+
+    def double(self):
+        """Parameters as float64 (``to(cr.float64)``).
+
+        >>> import chainrule as cr
+        >>> cr.nn.Linear(2, 1).double().bias.dtype
+        dtype('float64')
+        """
+        return self.to(np.float64)
 
     def forward(self, *args, **kwargs):
         """Compute the module's output; every subclass defines it. Call the module itself

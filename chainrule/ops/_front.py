@@ -66,3 +66,18 @@ def norm_axis(axis, ndim: int) -> tuple:
     if len(set(out)) != len(out):
         raise ShapeError(f"repeated axis in {axis}")
     return tuple(sorted(out))
+
+
+def dim_args(axis, keepdims, dim, keepdim, where: str):
+    """NumPy's ``axis=``/``keepdims=`` or PyTorch's ``dim=``/``keepdim=``: every front end that
+    takes the first pair takes the second (``cr.sum(x, dim=1, keepdim=True)``)."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{where}: give axis= (NumPy's name) or dim= (PyTorch's), not both")
+        axis = dim
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError(f"{where}: give keepdims= (NumPy's name) or keepdim= (PyTorch's), "
+                            "not both")
+        keepdims = keepdim
+    return axis, keepdims

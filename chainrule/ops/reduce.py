@@ -8,7 +8,7 @@ import numpy as np
 from ..apply import apply
 from ..registry import general, one_element, reduction
 from ._front import data as D
-from ._front import norm_axis
+from ._front import dim_args, norm_axis
 from .elementwise import abs as _abs
 from .shape import as_tensor
 
@@ -82,42 +82,46 @@ NORM = reduction("norm", lambda x, axis, keepdims, shape_in: np.sqrt(np.sum(
 
 
 # -- the front end ----------------------------------------------------------------------------
-def _reduction(prim, x, axis, keepdims):
+def _reduction(prim, x, axis, keepdims, dim=None, keepdim=None):
+    if dim is not None or keepdim is not None:
+        axis, keepdims = dim_args(axis, keepdims, dim, keepdim, prim.name)
     x = as_tensor(x)
     axis = norm_axis(axis, x.ndim)
     return apply(prim, (x,), {"axis": axis, "keepdims": bool(keepdims), "shape_in": x.shape})
 
 
-def sum(x, axis=None, keepdims: bool = False):  # noqa: A001
+def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A001
     """Sum over ``axis`` (all axes if None)."""
-    return _reduction(SUM, x, axis, keepdims)
+    return _reduction(SUM, x, axis, keepdims, dim, keepdim)
 
 
-def max(x, axis=None, keepdims: bool = False):  # noqa: A001
+def max(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A001
     """Maximum over ``axis``; ties share the gradient equally (as ``torch.amax``)."""
-    return _reduction(MAX, x, axis, keepdims)
+    return _reduction(MAX, x, axis, keepdims, dim, keepdim)
 
 
-def min(x, axis=None, keepdims: bool = False):  # noqa: A001
+def min(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A001
     """Minimum over ``axis``; ties share the gradient equally (as ``torch.amin``)."""
-    return _reduction(MIN, x, axis, keepdims)
+    return _reduction(MIN, x, axis, keepdims, dim, keepdim)
 
 
-def prod(x, axis=None, keepdims: bool = False):
+def prod(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
     """Product over ``axis``; the gradient is exact where elements are zero."""
-    return _reduction(PROD, x, axis, keepdims)
+    return _reduction(PROD, x, axis, keepdims, dim, keepdim)
 
 
-def logsumexp(x, axis=None, keepdims: bool = False):
+def logsumexp(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
     """log Σ exp(x) over ``axis``, computed without overflow."""
-    return _reduction(LOGSUMEXP, x, axis, keepdims)
+    return _reduction(LOGSUMEXP, x, axis, keepdims, dim, keepdim)
 
 
-def norm(x, ord=None, axis=None, keepdims: bool = False):  # noqa: A002
+def norm(x, ord=None, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A002
+         keepdim=None):
     """Vector norm over ``axis`` (all elements if None): 2 (default), 1, inf, or any p > 0.
 
     The 2-norm has its own rule, with gradient 0 at the origin (as PyTorch).
     """
+    axis, keepdims = dim_args(axis, keepdims, dim, keepdim, "norm")
     if ord in (None, 2, "fro"):
         return _reduction(NORM, x, axis, keepdims)
     if ord == 1:
