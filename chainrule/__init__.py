@@ -105,6 +105,8 @@ from .tensor import (
     zeros_like,
 )
 from .transforms import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from . import tree  # noqa: E402  (pytrees: cr.tree.map, flatten, unflatten, leaves, register)
+from .batching import vmap  # noqa: E402
 
 methods.install()
 _malloc.tune()

@@ -240,8 +240,8 @@ class Tensor:
 
 def new_tensor(data) -> Tensor:
     """A constant Tensor around ``data`` (no copy, no checks): the engine's fast path."""
-    if type(data) is not np.ndarray:  # NumPy returns scalars for 0-d results
-        data = np.asarray(data)
+    if type(data) is not np.ndarray and not hasattr(data, "batch_levels"):
+        data = np.asarray(data)  # NumPy returns scalars for 0-d results; vmap's batches stay
     t = Tensor.__new__(Tensor)
     t._data = data
     t.grad = t.name = t._tangents = t._node = t._version = None

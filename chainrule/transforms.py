@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import forward
+from . import forward, tree
 from .apply import apply
 from .engine import STATE, leaf_node, sweep, tensor_mode_needed, toposort
 from .errors import ShapeError, describe
 from .ops import astype, reshape, stack, transpose
 from .ops.shape import as_tensor
+from . import registry
+from .ops import sum as reduce_sum
 from .registry import linear
 from .tensor import Tensor, new_tensor, tensor
 
@@ -55,6 +57,9 @@ def backward(t, grad=None, *, retain_graph=False, create_graph=False):
     >>> x.grad.item()
     6.0
     """
+    forced = not create_graph and registry.BATCHING["used"] and differentiable((), [t])
+    if forced:
+        create_graph = True  # through a vmap: batched values need Tensor-mode rules
     tensor_mode = tensor_mode_needed(create_graph)
     nodes, gs = _roots([t], [grad], "backward", tensor_mode)
     found = sweep(nodes, gs, retain_graph=retain_graph or create_graph,
@@ -63,6 +68,10 @@ def backward(t, grad=None, *, retain_graph=False, create_graph=False):
     for node, g in found.items():
         leaf = node.tensor_ref()
         if leaf is not None:
+            if registry.BATCHING["apply"] is not None and tensor_mode:
+                g = _closed_levels_summed(g, leaf)
+            if forced:
+                g = g.detach()
             _accumulate(leaf, g, tensor_mode, given)
 
 
@@ -115,8 +124,24 @@ def _gradient(outs, ins, gos, create_graph, retain_graph, order=None):
         g = found.get(node)
         if g is None:
             g = np.zeros(x.shape, x.dtype)
-        result.append(g if isinstance(g, Tensor) else new_tensor(g))
+        result.append(_closed_levels_summed(g if isinstance(g, Tensor) else new_tensor(g), x))
     return tuple(result)
+
+
+def _closed_levels_summed(g, x):
+    """A gradient for ``x`` that still carries the batch of a finished ``vmap`` (``x`` was
+    shared by all its examples: grad of a vmap) is that batch's sum."""
+    levels = getattr(g._data, "batch_levels", ())
+    if not levels:
+        return g
+    mine = getattr(x._data, "batch_levels", ())
+    unbatch = registry.PRIMITIVES["vmap_out"]
+    for level in levels:
+        if level in mine or level in registry.BATCHING["open"]:
+            continue
+        g = reduce_sum(apply(unbatch, (g,), {"level": level, "axis": 0, "size": 1,
+                                             "ndim": g.ndim}), axis=0)
+    return g
 
 
 # -- grad and friends -------------------------------------------------------------------------
@@ -147,7 +172,10 @@ def differentiable(inputs, outputs=(), variables=()) -> bool:
         return True
     own = {v._node for v in variables}
     roots = [o._node for o in outputs if isinstance(o, Tensor) and o._node is not None]
-    return any(n.prim is None and n not in own for n in toposort(roots)) if roots else False
+    # A graph through vmap holds batched values, which only Tensor-mode rules handle.
+    return any((n.prim is None and n not in own) or (n.prim is not None and n.prim.batch
+                                                     == "self") for n in toposort(roots)) \
+        if roots else False
 
 
 def _variable(a):
@@ -194,9 +222,14 @@ def value_and_grad(f, argnums=0, *, has_aux=False):
     def wrapped(*args, **kwargs):
         nums = _argnums(argnums, len(args))
         args = list(args)
-        original = list(args)
-        for i in nums:
-            args[i] = _variable(args[i])
+        original = tree.leaves([args[i] for i in nums])
+        specs, variables = [], []
+        for i in nums:  # each differentiated argument may be a pytree of tensors
+            leaves, spec = tree.flatten(args[i])
+            vs = [_variable(a) for a in leaves]
+            args[i] = tree.unflatten(spec, vs)
+            specs.append((spec, len(vs)))
+            variables += vs
         out = _run(f, args, kwargs)
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
@@ -206,14 +239,17 @@ def value_and_grad(f, argnums=0, *, has_aux=False):
         if value.size != 1:
             raise ShapeError(f"grad: f must return a single-element tensor, got {describe(value)}"
                              "; use jacobian or vjp for non-scalar outputs")
-        variables = [args[i] for i in nums]
         create = False
         if value._requires_grad:
             create = differentiable(original, [value], variables)
             grads = _gradient([value], variables, [None], create, create)
         else:  # f does not depend on its arguments
             grads = tuple(new_tensor(np.zeros(v.shape, v.dtype)) for v in variables)
-        grads = grads[0] if isinstance(argnums, int) else grads
+        trees, k = [], 0
+        for spec, n in specs:
+            trees.append(tree.unflatten(spec, grads[k:k + n]))
+            k += n
+        grads = trees[0] if isinstance(argnums, int) else tuple(trees)
         if not create:
             value = _plain(value)
         return ((value, aux), grads) if has_aux else (value, grads)
