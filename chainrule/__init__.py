@@ -107,6 +107,7 @@ from .tensor import (
 from .transforms import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from . import tree  # noqa: E402  (pytrees: cr.tree.map, flatten, unflatten, leaves, register)
 from .batching import vmap  # noqa: E402
+from .transforms import jacfwd, jacrev, stop_gradient  # noqa: E402
 
 methods.install()
 _malloc.tune()

@@ -63,6 +63,11 @@ def primitive(*, vjp, jvp, name=None, formula="", uses_out=False, sympy=None):
     return deco
 
 
+def _given_output(xs, params, levels, sizes):
+    """vmap: the forward ran on the batch already (fwd saw batched values)."""
+    return params["fwd_out"]
+
+
 class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
     """Give a composite function a hand-written reverse rule, as ``jax.custom_vjp``::
 
@@ -76,14 +81,19 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
     forward mode differentiates ``f`` itself.
     """
 
-    def __init__(self, fun):
+    def __init__(self, fun=None, nondiff_argnums=()):
+        if fun is None:  # used as @custom_vjp(nondiff_argnums=(...))
+            raise TypeError("custom_vjp: pass the function: custom_vjp(f, nondiff_argnums=...)"
+                            " or functools.partial(custom_vjp, nondiff_argnums=...)")
         self.fun = fun
+        self.nondiff = tuple(sorted(nondiff_argnums))
+        self._in_fwd = 0  # while fwd runs, a call of f is f itself (fwd may call f)
         self.fwd = self.bwd = None
         self.__name__ = getattr(fun, "__name__", "custom_vjp")
         self.__doc__ = fun.__doc__
         self.prim = registry.general(
-            self.__name__, lambda *xs, fwd_out, res: fwd_out, vjp=(), jvp=self._jvp,
-            formula="custom vjp", replace=True)
+            self.__name__, lambda *xs, fwd_out, res, args: fwd_out, vjp=(), jvp=self._jvp,
+            formula="custom vjp", replace=True, batch=_given_output)
         self.prim.vjp = self._vjp  # bwd gives every input's cotangent at once
 
     def defvjp(self, fwd, bwd):
@@ -93,14 +103,29 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
     def __call__(self, *args):
         if self.fwd is None:
             raise TypeError(f"custom_vjp {self.__name__}: call defvjp(fwd, bwd) first")
-        xs = tuple(as_tensor(a) for a in args)
-        out, res = self.fwd(*xs)
+        if self._in_fwd:
+            return self.fun(*args)
+        fixed = tuple(args[i] for i in self.nondiff)
+        xs = tuple(as_tensor(a) for i, a in enumerate(args) if i not in self.nondiff)
+        self._in_fwd += 1
+        try:  # residuals keep their graph: bwd's result is differentiable (higher orders)
+            out, res = self.fwd(*self._merge(fixed, xs))
+        finally:
+            self._in_fwd -= 1
         out = as_tensor(out)
-        return apply(self.prim, xs, {"fwd_out": out._data, "res": res})
+        return apply(self.prim, xs, {"fwd_out": out._data, "res": (fixed, res),
+                                     "args": args})
+
+    def _merge(self, fixed, xs):
+        """The full argument list from the non-differentiable and the other arguments."""
+        it_f, it_x = iter(fixed), iter(xs)
+        n = len(fixed) + len(xs)
+        return [next(it_f) if i in self.nondiff else next(it_x) for i in range(n)]
 
     def _vjp(self, ops, g, out, xs, params, needs):
         """The user's bwd gives every input's cotangent at once: one rule for all inputs."""
-        gs = self.bwd(params["res"], g if isinstance(g, Tensor) else new_tensor(g))
+        fixed, res = params["res"]
+        gs = self.bwd(*fixed, res, g if isinstance(g, Tensor) else new_tensor(g))
         gs = tuple(gs) if isinstance(gs, (tuple, list)) else (gs,)
         if len(gs) != len(xs):
             raise ValueError(f"custom_vjp {self.__name__}: bwd returned {len(gs)} cotangents "
@@ -117,9 +142,10 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
             res.append(gi if ops.is_tensor else gi._data)
         return res
 
-    def _jvp(self, ops, g, out, *xs, fwd_out, res):
+    def _jvp(self, ops, g, out, *xs, fwd_out, res, args):
         batched = any(d is not None and d.ndim > x.ndim for x, d in zip(xs, g))
         lead = next((d.shape[:d.ndim - x.ndim] for x, d in zip(xs, g) if d is not None), ())
         tans = [d if d is not None else new_tensor(np.zeros(lead + x.shape, x.dtype))
                 for x, d in zip(xs, g)]
-        return _jvp(self.fun, xs, tans, batched=batched)[1]
+        fixed = res[0]
+        return _jvp(lambda *d: self.fun(*self._merge(fixed, d)), xs, tans, batched=batched)[1]

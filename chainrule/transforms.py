@@ -277,6 +277,36 @@ def grad(f, argnums=0, *, has_aux=False):
 
 
 def vjp(f, *primals):
+    """See ``_vjp``; primals, results and cotangents may be pytrees: ``vjp_fn`` then takes a
+    cotangent of the results' structure and returns one pytree per primal.
+
+    >>> import chainrule as cr
+    >>> out, pullback = cr.vjp(lambda p: {"y": p["a"] * 3}, {"a": cr.tensor(2.0)})
+    >>> pullback({"y": cr.tensor(1.0)})[0]["a"].item()
+    3.0
+    """
+    if all(tree.structure(p).kind is None for p in primals):
+        return _vjp(f, *primals)
+    flat_p, spec = tree.flatten(list(primals))
+    out_spec = []
+
+    def flat_f(*leaves):
+        lv, s = tree.flatten(f(*tree.unflatten(spec, leaves)))
+        out_spec.append(s)
+        return tuple(lv)
+
+    out, pull = _vjp(flat_f, *flat_p)
+
+    def vjp_fn(cotangent):
+        cts, s = tree.flatten(cotangent)
+        if s != out_spec[0]:
+            raise ValueError("vjp: the cotangent's structure differs from the result's")
+        return tuple(tree.unflatten(spec, pull(tuple(cts))))
+
+    return tree.unflatten(out_spec[0], out), vjp_fn
+
+
+def _vjp(f, *primals):
     """``(f(*primals), vjp_fn)`` where ``vjp_fn(cotangent)`` returns a tuple of Jᵀ·cotangent,
     one per primal. ``vjp_fn`` may be called many times, and is itself differentiable (in
     the cotangent too) whenever its result can be differentiated further.
@@ -305,6 +335,36 @@ def vjp(f, *primals):
 
 
 def jvp(f, primals, tangents, *, batched=False):
+    """See ``_jvp``; ``primals`` and ``tangents`` may hold pytrees (of equal structure).
+
+    >>> import chainrule as cr
+    >>> out, t = cr.jvp(lambda p: p["a"] * p["b"], ({"a": 2.0, "b": 3.0},),
+    ...                 ({"a": 1.0, "b": 0.0},))
+    >>> t.item()
+    3.0
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    flat_p, spec = tree.flatten(list(primals))
+    flat_t, spec_t = tree.flatten(list(tangents))
+    if spec != spec_t:
+        raise ValueError("jvp: primals and tangents have different structures")
+    if all(tree.structure(p).kind is None for p in primals):
+        return _jvp(f, primals, tangents, batched=batched)
+    out_spec = []
+
+    def flat_f(*leaves):
+        out = f(*tree.unflatten(spec, leaves))
+        lv, s = tree.flatten(out)
+        out_spec.append(s)
+        return tuple(lv)
+
+    out, t = _jvp(flat_f, flat_p, flat_t, batched=batched)
+    return tree.unflatten(out_spec[0], out), tree.unflatten(out_spec[0], t)
+
+
+def _jvp(f, primals, tangents, *, batched=False):
     """``(f(*primals), J·tangents)`` by true forward mode (no reverse pass).
 
     With ``batched=True`` every tangent has one extra leading dimension of the same size B,
@@ -456,3 +516,35 @@ def hvp(f, primals, tangents):
     g = grad(f, argnums=nums)
     _, out = jvp(lambda *xs: g(*xs), primals, tangents)
     return out[0] if len(primals) == 1 else out
+
+
+def jacfwd(f, argnums=0):
+    """``jacobian(f, argnums, mode="forward")`` (as ``jax.jacfwd``): one batched forward
+    pass per argument; best when outputs outnumber inputs.
+
+    >>> import chainrule as cr
+    >>> cr.jacfwd(lambda x: x * x)(cr.tensor([1.0, 3.0])).tolist()
+    [[2.0, 0.0], [0.0, 6.0]]
+    """
+    return jacobian(f, argnums, mode="forward")
+
+
+def jacrev(f, argnums=0):
+    """``jacobian(f, argnums, mode="reverse")`` (as ``jax.jacrev``): one pullback per output
+    element; best when inputs outnumber outputs.
+
+    >>> import chainrule as cr
+    >>> cr.jacrev(lambda x: x.sum() * x)(cr.tensor([1.0, 2.0])).tolist()
+    [[4.0, 1.0], [2.0, 5.0]]
+    """
+    return jacobian(f, argnums, mode="reverse")
+
+
+def stop_gradient(x):
+    """``x`` as a constant: no gradient (either mode) flows through it; pytrees leaf by leaf.
+
+    >>> import chainrule as cr
+    >>> cr.grad(lambda x: x * cr.stop_gradient(x))(3.0).item()
+    3.0
+    """
+    return tree.map(lambda t: t.detach() if isinstance(t, Tensor) else t, x)
