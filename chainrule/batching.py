@@ -33,6 +33,7 @@ from .ops import vocab
 from .ops.shape import as_tensor
 from .registry import linear
 from .tensor import Tensor, new_tensor
+from .transforms import differentiable
 
 _levels = itertools.count(1)
 
@@ -355,6 +356,8 @@ def vmap(f, in_axes=0, out_axes=0):
         finally:
             STATE.depth = prev_depth
             registry.BATCHING["open"].remove(level)
+        if not differentiable(leaves, res):  # nothing outside asked for a graph
+            res = [y.detach() if isinstance(y, Tensor) else y for y in res]
         return tree.unflatten(out_spec, res)
 
     wrapped.__name__ = f"vmap({getattr(f, '__name__', 'f')})"

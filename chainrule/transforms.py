@@ -4,18 +4,23 @@ All reverse-mode entry points go through one function, ``engine.sweep``.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
-from . import forward, tree
+from . import forward, registry, tree
 from .apply import apply
 from .engine import STATE, leaf_node, sweep, tensor_mode_needed, toposort
 from .errors import ShapeError, describe
 from .ops import astype, reshape, stack, transpose
-from .ops.shape import as_tensor
-from . import registry
 from .ops import sum as reduce_sum
+from .ops.shape import as_tensor
 from .registry import linear
 from .tensor import Tensor, new_tensor, tensor
+
+# The leaf nodes of the variables transforms make (``_variable``): a graph that reaches one
+# of them depends on a transform's own input, never on a user's tensor (not a closure).
+_VARIABLES: weakref.WeakSet = weakref.WeakSet()
 
 
 def _as_list(v):
@@ -57,7 +62,7 @@ def backward(t, grad=None, *, retain_graph=False, create_graph=False):
     >>> x.grad.item()
     6.0
     """
-    forced = not create_graph and registry.BATCHING["used"] and differentiable((), [t])
+    forced = not create_graph and through_vmap([t])
     if forced:
         create_graph = True  # through a vmap: batched values need Tensor-mode rules
     tensor_mode = tensor_mode_needed(create_graph)
@@ -172,10 +177,17 @@ def differentiable(inputs, outputs=(), variables=()) -> bool:
         return True
     own = {v._node for v in variables}
     roots = [o._node for o in outputs if isinstance(o, Tensor) and o._node is not None]
-    # A graph through vmap holds batched values, which only Tensor-mode rules handle.
-    return any((n.prim is None and n not in own) or (n.prim is not None and n.prim.batch
-                                                     == "self") for n in toposort(roots)) \
-        if roots else False
+    return any(n.prim is None and n not in own and n not in _VARIABLES
+               for n in toposort(roots)) if roots else False
+
+
+def through_vmap(outputs) -> bool:
+    """Whether the graph of ``outputs`` passes through a ``vmap``: it holds batched values,
+    which only Tensor-mode rules handle (a sweep through it runs as with create_graph)."""
+    if not registry.BATCHING["used"]:
+        return False
+    roots = [o._node for o in outputs if isinstance(o, Tensor) and o._node is not None]
+    return any(n.prim is not None and n.prim.batch == "self" for n in toposort(roots))
 
 
 def _variable(a):
@@ -194,7 +206,9 @@ def _variable(a):
     if isinstance(a, Tensor) and a._tangents:  # keep its forward-mode tangents
         return forward.view(a, a._tangents).requires_grad_(True)
     t = a.detach() if isinstance(a, Tensor) else tensor(a)
-    return t.requires_grad_(True)
+    t.requires_grad_(True)
+    _VARIABLES.add(leaf_node(t))
+    return t
 
 
 def _argnums(argnums, nargs):
@@ -242,7 +256,10 @@ def value_and_grad(f, argnums=0, *, has_aux=False):
         create = False
         if value._requires_grad:
             create = differentiable(original, [value], variables)
-            grads = _gradient([value], variables, [None], create, create)
+            tensor_mode = create or through_vmap([value])
+            grads = _gradient([value], variables, [None], tensor_mode, tensor_mode)
+            if not create:
+                grads = tuple(g.detach() for g in grads)
         else:  # f does not depend on its arguments
             grads = tuple(new_tensor(np.zeros(v.shape, v.dtype)) for v in variables)
         trees, k = [], 0
@@ -328,7 +345,9 @@ def _vjp(f, *primals):
         if not live:
             return tuple(new_tensor(np.zeros(x.shape, x.dtype)) for x in xs)
         create = stays or differentiable([c for _, c in live])
-        return _gradient([o for o, _ in live], xs, [c for _, c in live], create, True)
+        tensor_mode = create or through_vmap([o for o, _ in live])
+        gs = _gradient([o for o, _ in live], xs, [c for _, c in live], tensor_mode, True)
+        return gs if create else tuple(g.detach() for g in gs)
 
     values = outs if stays else [_plain(o) for o in outs]
     return (tuple(values) if is_seq else values[0]), vjp_fn
