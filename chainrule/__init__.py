@@ -21,7 +21,7 @@ from .errors import (
 )
 from .explain import Explanation, explain
 from .explain.symbolic import Symbolic, symbolic
-from .extend import custom_vjp
+from .extend import checkpoint, custom_jvp, custom_vjp
 from .functional import log_softmax, mean, softmax, std, var
 from .io import CheckpointError, load, save
 from .ops import (

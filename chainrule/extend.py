@@ -18,7 +18,9 @@ from .apply import apply
 from .ops.elementwise import nary
 from .ops.shape import as_tensor
 from .tensor import Tensor, new_tensor
+from .engine import no_grad
 from .transforms import jvp as _jvp
+from .transforms import vjp as _vjp
 
 
 def _front(prim, doc):
@@ -92,7 +94,7 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
         self.__name__ = getattr(fun, "__name__", "custom_vjp")
         self.__doc__ = fun.__doc__
         self.prim = registry.general(
-            self.__name__, lambda *xs, fwd_out, res, args: fwd_out, vjp=(), jvp=self._jvp,
+            self.__name__, lambda *xs, fwd_out, res: fwd_out, vjp=(), jvp=self._jvp,
             formula="custom vjp", replace=True, batch=_given_output)
         self.prim.vjp = self._vjp  # bwd gives every input's cotangent at once
 
@@ -105,22 +107,17 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
             raise TypeError(f"custom_vjp {self.__name__}: call defvjp(fwd, bwd) first")
         if self._in_fwd:
             return self.fun(*args)
-        fixed = tuple(args[i] for i in self.nondiff)
-        xs = tuple(as_tensor(a) for i, a in enumerate(args) if i not in self.nondiff)
+        fixed, xs = _split(self.nondiff, args)
         self._in_fwd += 1
         try:  # residuals keep their graph: bwd's result is differentiable (higher orders)
             out, res = self.fwd(*self._merge(fixed, xs))
         finally:
             self._in_fwd -= 1
         out = as_tensor(out)
-        return apply(self.prim, xs, {"fwd_out": out._data, "res": (fixed, res),
-                                     "args": args})
+        return apply(self.prim, xs, {"fwd_out": out._data, "res": (fixed, res)})
 
     def _merge(self, fixed, xs):
-        """The full argument list from the non-differentiable and the other arguments."""
-        it_f, it_x = iter(fixed), iter(xs)
-        n = len(fixed) + len(xs)
-        return [next(it_f) if i in self.nondiff else next(it_x) for i in range(n)]
+        return _merge(self.nondiff, fixed, xs)
 
     def _vjp(self, ops, g, out, xs, params, needs):
         """The user's bwd gives every input's cotangent at once: one rule for all inputs."""
@@ -142,10 +139,151 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
             res.append(gi if ops.is_tensor else gi._data)
         return res
 
-    def _jvp(self, ops, g, out, *xs, fwd_out, res, args):
-        batched = any(d is not None and d.ndim > x.ndim for x, d in zip(xs, g))
-        lead = next((d.shape[:d.ndim - x.ndim] for x, d in zip(xs, g) if d is not None), ())
-        tans = [d if d is not None else new_tensor(np.zeros(lead + x.shape, x.dtype))
-                for x, d in zip(xs, g)]
+    def _jvp(self, ops, g, out, *xs, fwd_out, res):
+        batched, tans = _tangents(xs, g)
         fixed = res[0]
         return _jvp(lambda *d: self.fun(*self._merge(fixed, d)), xs, tans, batched=batched)[1]
+
+
+def _tangents(xs, dxs):
+    """The tangents with zeros for absent ones, and whether they carry a batch of
+    directions (extra leading dims, as ``jvp(..., batched=True)`` and ``jacfwd`` send)."""
+    batched = any(d is not None and d.ndim > x.ndim for x, d in zip(xs, dxs))
+    lead = next((d.shape[:d.ndim - x.ndim] for x, d in zip(xs, dxs) if d is not None), ())
+    return batched, [d if d is not None else new_tensor(np.zeros(lead + x.shape, x.dtype))
+                     for x, d in zip(xs, dxs)]
+
+
+def _split(nondiff, args):
+    """(the non-differentiable arguments, the others as Tensors)."""
+    fixed = tuple(args[i] for i in nondiff)
+    return fixed, tuple(as_tensor(a) for i, a in enumerate(args) if i not in nondiff)
+
+
+def _merge(nondiff, fixed, xs):
+    """The full argument list from the non-differentiable and the other arguments."""
+    it_f, it_x = iter(fixed), iter(xs)
+    return [next(it_f) if i in nondiff else next(it_x) for i in range(len(fixed) + len(xs))]
+
+
+class custom_jvp:  # noqa: N801  (named like jax.custom_jvp)
+    """Give a function a hand-written forward-mode rule, as ``jax.custom_jvp``::
+
+        @cr.custom_jvp
+        def f(x): ...
+        @f.defjvp
+        def f_jvp(primals, tangents):
+            (x,), (dx,) = primals, tangents
+            return f(x), <the tangent, linear in dx>
+
+    Reverse mode uses the same rule, transposed: the tangent it returns is linear in the
+    tangents, so reverse mode through that linear map gives the cotangents (JAX's
+    linearize-and-transpose). With ``nondiff_argnums``, the rule gets those arguments
+    first: ``rule(*nondiff, primals, tangents)``.
+
+    >>> import chainrule as cr
+    >>> @cr.custom_jvp
+    ... def log1pexp(x):
+    ...     return cr.log(1 + cr.exp(x))
+    >>> @log1pexp.defjvp
+    ... def _(primals, tangents):
+    ...     (x,), (dx,) = primals, tangents
+    ...     return log1pexp(x), dx * cr.sigmoid(x)   # stable where exp(x) overflows
+    >>> cr.grad(log1pexp)(100.0).item()
+    1.0
+    """
+
+    def __init__(self, fun, nondiff_argnums=()):
+        self.fun = fun
+        self.nondiff = tuple(sorted(nondiff_argnums))
+        self.rule = None
+        self._in_rule = 0  # while the rule runs, a call of f is f itself
+        self.__name__ = getattr(fun, "__name__", "custom_jvp")
+        self.__doc__ = fun.__doc__
+        self.prim = registry.general(
+            self.__name__, lambda *xs, fwd_out, fixed: fwd_out, vjp=(), jvp=self._jvp,
+            formula="custom jvp", replace=True, batch=_given_output)
+        self.prim.vjp = self._vjp
+
+    def defjvp(self, rule):
+        """Set ``rule(primals, tangents) -> (primal_out, tangent_out)``; returns it, so
+        that it may decorate the rule."""
+        self.rule = rule
+        return rule
+
+    def __call__(self, *args):
+        if self.rule is None:
+            raise TypeError(f"custom_jvp {self.__name__}: call defjvp(rule) first")
+        if self._in_rule:
+            return self.fun(*args)
+        fixed, xs = _split(self.nondiff, args)
+        with no_grad():  # only the value: the rule gives the derivatives
+            out = as_tensor(self.fun(*_merge(self.nondiff, fixed, [x.detach() for x in xs])))
+        return apply(self.prim, xs, {"fwd_out": out._data, "fixed": fixed})
+
+    def _tangent(self, fixed, xs, dxs):
+        self._in_rule += 1
+        try:
+            res = self.rule(*fixed, tuple(xs), tuple(dxs))
+        finally:
+            self._in_rule -= 1
+        if not (isinstance(res, (tuple, list)) and len(res) == 2):
+            raise TypeError(f"custom_jvp {self.__name__}: the rule must return "
+                            "(primal_out, tangent_out)")
+        return as_tensor(res[1])
+
+    def _jvp(self, ops, g, out, *xs, fwd_out, fixed):
+        _, tans = _tangents(xs, g)
+        return self._tangent(fixed, xs, tans)
+
+    def _vjp(self, ops, g, out, xs, params, needs):
+        """x̄ = the transpose of dx ↦ rule(x, dx)'s tangent, applied to g (the map is
+        linear, so its reverse-mode derivative at zero is exactly that transpose)."""
+        xs = [x if isinstance(x, Tensor) else new_tensor(x) for x in xs]
+        g = g if isinstance(g, Tensor) else new_tensor(g)
+        zeros = [new_tensor(np.zeros(x.shape, x.dtype)) for x in xs]
+        _, pull = _vjp(lambda *dxs: self._tangent(params["fixed"], xs, dxs), *zeros)
+        gs = pull(g)
+        return [gi if need and ops.is_tensor else gi._data if need else None
+                for gi, need in zip(gs, needs)]
+
+
+class checkpoint:  # noqa: N801  (named like jax.checkpoint / torch.utils.checkpoint)
+    """``f`` rematerialised: the forward pass keeps only ``f``'s inputs (no intermediate
+    values); the backward pass runs ``f`` again to get them. Memory for compute, layer by
+    layer (``bench/checkpoint_memory.py`` measures it on a deep MLP).
+
+    >>> import chainrule as cr
+    >>> block = cr.checkpoint(lambda x, w: cr.tanh(x @ w))
+    >>> w = cr.tensor([[0.5]], requires_grad=True)
+    >>> block(cr.tensor([[2.0]]), w).sum().backward()
+    >>> round(w.grad.item(), 6)   # 2 (1 - tanh(1)²)
+    0.839949
+    """
+
+    def __init__(self, fun):
+        self.fun = fun
+        self.__name__ = f"checkpoint({getattr(fun, '__name__', 'f')})"
+        self.prim = registry.general(
+            self.__name__, lambda *xs, fwd_out: fwd_out, vjp=(), jvp=self._jvp,
+            formula="checkpoint: recomputed in the backward pass", replace=True,
+            batch=_given_output)
+        self.prim.vjp = self._vjp
+
+    def __call__(self, *args):
+        xs = tuple(as_tensor(a) for a in args)
+        with no_grad():  # no graph: the intermediates are freed as soon as they are used
+            out = as_tensor(self.fun(*[x.detach() for x in xs]))
+        return apply(self.prim, xs, {"fwd_out": out._data})
+
+    def _vjp(self, ops, g, out, xs, params, needs):
+        xs = [x if isinstance(x, Tensor) else new_tensor(x) for x in xs]
+        g = g if isinstance(g, Tensor) else new_tensor(g)
+        _, pull = _vjp(self.fun, *xs)  # the forward again, this time recorded
+        gs = pull(g)
+        return [gi if need and ops.is_tensor else gi._data if need else None
+                for gi, need in zip(gs, needs)]
+
+    def _jvp(self, ops, g, out, *xs, fwd_out):
+        batched, tans = _tangents(xs, g)
+        return _jvp(self.fun, xs, tans, batched=batched)[1]
