@@ -495,15 +495,36 @@ def jacobian(f, argnums=0, *, mode="reverse"):
 
     def wrapped(*args):
         nums = _argnums(argnums, len(args))
+        specs, flat = [], []
+        for i in nums:  # differentiated arguments may be pytrees: one column block per leaf
+            leaves, spec = tree.flatten(args[i])
+            specs.append((spec, len(leaves)))
+            flat += [as_tensor(v) for v in leaves]
+        out_spec = []
+
+        def flat_f(*leaves):
+            full, k = list(args), 0
+            for i, (spec, n) in zip(nums, specs):
+                full[i] = tree.unflatten(spec, leaves[k:k + n])
+                k += n
+            out_leaves, s = tree.flatten(f(*full))
+            out_spec[:] = [s]
+            return tuple(out_leaves)
+
+        every = tuple(range(len(flat)))
         if mode == "forward":
-            cols = _jacobian_forward(f, args, nums)
-            is_seq = cols[0][1]
-            n_out = len(cols[0][0])
-            table = [[cols[j][0][k] for j in range(len(nums))] for k in range(n_out)]
+            cols = _jacobian_forward(flat_f, flat, every)
+            table = [[cols[j][0][k] for j in every] for k in range(len(cols[0][0]))]
         else:
-            table, is_seq = _jacobian_reverse(f, args, nums)
-        rows = [r[0] if isinstance(argnums, int) else tuple(r) for r in table]
-        return tuple(rows) if is_seq else rows[0]
+            table, _ = _jacobian_reverse(flat_f, flat, every)
+        per_out = []
+        for row in table:  # one output leaf: its blocks arranged as the arguments
+            trees, k = [], 0
+            for spec, n in specs:
+                trees.append(tree.unflatten(spec, row[k:k + n]))
+                k += n
+            per_out.append(trees[0] if isinstance(argnums, int) else tuple(trees))
+        return tree.unflatten(out_spec[0], per_out)
 
     return wrapped
 
@@ -530,7 +551,7 @@ def hvp(f, primals, tangents):
     ...        (cr.tensor([1.0, 0.0]),)).tolist()
     [6.0, 0.0]
     """
-    primals, tangents = tuple(primals), tuple(tangents)
+    primals, tangents = tuple(primals), tuple(tangents)  # each may be a pytree
     nums = tuple(range(len(primals)))
     g = grad(f, argnums=nums)
     _, out = jvp(lambda *xs: g(*xs), primals, tangents)
