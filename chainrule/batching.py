@@ -245,8 +245,11 @@ def _to_batch(x, level, axis, size, ndim):
     lv = levels_of(x)
     a = _full(x)
     extra = a.ndim - len(lv) - ndim  # leading dims of a batched tangent (forward mode)
-    a = np.moveaxis(a, len(lv) + extra + axis, len(lv))
-    return _wrap(a, lv + (level,))
+    # Batch dims stay sorted by level (outermost first); a transpose may add an outer level
+    # to a value that holds an inner one already.
+    at = sum(1 for v in lv if v < level)
+    a = np.moveaxis(a, len(lv) + extra + axis, at)
+    return _wrap(a, lv[:at] + (level,) + lv[at:])
 
 
 def _from_batch(y, level, axis, size, ndim):

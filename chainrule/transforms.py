@@ -119,6 +119,10 @@ def gradient(outputs, inputs, grad_outputs=None, *, create_graph=False, retain_g
 
 def _gradient(outs, ins, gos, create_graph, retain_graph, order=None):
     """``gradient`` on checked lists; ``order`` is the outputs' graph, when already sorted."""
+    if not create_graph and through_vmap(outs):
+        # Batched values need Tensor-mode rules; the caller asked for plain results.
+        gs = _gradient(outs, ins, gos, True, retain_graph, order)
+        return tuple(g.detach() for g in gs)
     tensor_mode = tensor_mode_needed(create_graph)
     nodes, gs = _roots(outs, gos, "gradient", tensor_mode)
     targets = [x._node or leaf_node(x) for x in ins]
@@ -256,10 +260,7 @@ def value_and_grad(f, argnums=0, *, has_aux=False):
         create = False
         if value._requires_grad:
             create = differentiable(original, [value], variables)
-            tensor_mode = create or through_vmap([value])
-            grads = _gradient([value], variables, [None], tensor_mode, tensor_mode)
-            if not create:
-                grads = tuple(g.detach() for g in grads)
+            grads = _gradient([value], variables, [None], create, create)
         else:  # f does not depend on its arguments
             grads = tuple(new_tensor(np.zeros(v.shape, v.dtype)) for v in variables)
         trees, k = [], 0
@@ -345,9 +346,7 @@ def _vjp(f, *primals):
         if not live:
             return tuple(new_tensor(np.zeros(x.shape, x.dtype)) for x in xs)
         create = stays or differentiable([c for _, c in live])
-        tensor_mode = create or through_vmap([o for o, _ in live])
-        gs = _gradient([o for o, _ in live], xs, [c for _, c in live], tensor_mode, True)
-        return gs if create else tuple(g.detach() for g in gs)
+        return _gradient([o for o, _ in live], xs, [c for _, c in live], create, True)
 
     values = outs if stays else [_plain(o) for o in outs]
     return (tuple(values) if is_seq else values[0]), vjp_fn
