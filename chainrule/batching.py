@@ -74,15 +74,23 @@ class BatchedArray(np.ndarray):
             if isinstance(res, tuple):
                 return tuple(_wrap(r, levels) for r in res)
             return _wrap(res, levels)
-        if method == "reduce":
+        if method == "reduce" and isinstance(inputs[0], BatchedArray):
             x = inputs[0]
+            k, nd = len(x.batch_levels), x.ndim
             axis = kwargs.get("axis", 0)
-            axes = axis if isinstance(axis, tuple) else (axis,)
-            plain = ufunc.reduce(np.asarray(x), **kwargs)
-            if axis is None or any(a >= 0 for a in axes):
-                return plain  # over the whole batch (``mask.all()``): a plain value
-            return _wrap(plain, x.batch_levels)
+            if axis is None and ufunc in (np.logical_and, np.logical_or):
+                # ``if mask.all():`` in a rule is a branch for every example at once: it
+                # holds when it holds for the whole batch.
+                return ufunc.reduce(np.asarray(x), **kwargs)
+            axes = range(nd) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+            kwargs["axis"] = tuple(int(a) % nd + k for a in axes)  # an example's axes
+            return _wrap(ufunc.reduce(np.asarray(x), **kwargs), x.batch_levels)
         return getattr(ufunc, method)(*[np.asarray(i) for i in inputs], **kwargs)
+
+    def __getitem__(self, index):  # an example's index, on every example
+        index = index if isinstance(index, tuple) else (index,)
+        lead = (slice(None),) * len(self.batch_levels)
+        return _wrap(np.asarray(self)[lead + index], self.batch_levels)
 
     def __array_function__(self, func, types, args, kwargs):
         if func is np.where and len(args) == 3 and not kwargs:
@@ -274,8 +282,34 @@ TO_BATCH = linear("vmap_in", _to_batch, lambda ops, g, out, x, **p: ops.apply(
 FROM_BATCH = linear("vmap_out", _from_batch, lambda ops, g, out, y, **p: ops.apply(
     TO_BATCH, (g,), {**p, "ndim": p["ndim"] + 1}),
     formula="vmap: the batch becomes an output axis; its gradient becomes the batch again")
+def _linear(xs, params, levels, sizes):
+    """The fused x·Wᵀ + b: a matmul with Wᵀ, then the bias broadcast."""
+    x, w = xs[0], xs[1]
+    wt = _wrap(np.swapaxes(_full(w), -1, -2), levels_of(w))
+    out = _wrap(_matmul((x, wt), params, levels, sizes), levels)
+    return np.add(out, xs[2]) if len(xs) > 2 else out
+
+
+def _softmax_ce(xs, params, levels, sizes):
+    """The fused loss, one per example: its sums run over the example's (N, C) only."""
+    x = _lift(xs[0], levels)
+    onehot = params["onehot"]
+    onehot = _lift(onehot, levels) if levels_of(onehot) else _full(onehot)
+    shifted = x - x.max(axis=-1, keepdims=True)
+    lse = np.log(np.exp(shifted).sum(axis=-1))
+    return (params["scale"] * (lse.sum(axis=-1) - (shifted * onehot).sum(axis=(-2, -1)))
+            ).astype(x.dtype)
+
+
+# The ops no kind covers: matmul's 1-D operands, einsum and convolution (multilinear, above),
+# the fused linear and loss; NumPy's linalg functions take leading (stack) dims already.
 TO_BATCH.batch = FROM_BATCH.batch = "self"
-registry.PRIMITIVES["matmul"].batch = _matmul
+_RULES = {"matmul": _matmul, "linear": _linear, "softmax_cross_entropy": _softmax_ce,
+          "inv": "lead", "solve": "lead", "det": "lead", "logabsdet": "lead",
+          "cholesky": "lead"}
+for _name, _rule in _RULES.items():
+    if _name in registry.PRIMITIVES:
+        registry.PRIMITIVES[_name].batch = _rule
 registry.BATCHING["apply"] = batch_apply
 
 
@@ -334,8 +368,7 @@ def vmap(f, in_axes=0, out_axes=0):
     [[-2.0, -4.0], [12.0, 4.0]]
     """
     def wrapped(*args):
-        axes_tree = in_axes if isinstance(in_axes, (list, tuple)) or in_axes is None \
-            else (in_axes,) * len(args)
+        axes_tree = in_axes if isinstance(in_axes, (list, tuple)) else (in_axes,) * len(args)
         if isinstance(in_axes, (list, tuple)) and len(in_axes) != len(args):
             raise ValueError(f"vmap: in_axes has {len(in_axes)} entries for {len(args)} "
                              "arguments")

@@ -15,10 +15,10 @@ import numpy as np
 
 from . import registry
 from .apply import apply
+from .engine import no_grad
 from .ops.elementwise import nary
 from .ops.shape import as_tensor
 from .tensor import Tensor, new_tensor
-from .engine import no_grad
 from .transforms import jvp as _jvp
 from .transforms import vjp as _vjp
 

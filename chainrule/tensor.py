@@ -260,7 +260,7 @@ def _index_data(index):
 
 
 def _compare(fn, a, b):
-    return Tensor._wrap(np.asarray(fn(_data(a), _data(b))))
+    return Tensor._wrap(np.asanyarray(fn(_data(a), _data(b))))  # any: vmap's batches stay
 
 
 def holds_tensor(data) -> bool:

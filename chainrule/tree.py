@@ -14,7 +14,8 @@ keys flatten alike whatever their insertion order; ``None`` is an empty containe
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 _REGISTRY: dict[type, tuple[Callable, Callable]] = {}
 
