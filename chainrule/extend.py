@@ -65,9 +65,18 @@ def primitive(*, vjp, jvp, name=None, formula="", uses_out=False, sympy=None):
     return deco
 
 
-def _given_output(xs, params, levels, sizes):
-    """vmap: the forward ran on the batch already (fwd saw batched values)."""
-    return params["fwd_out"]
+def _on_arrays(fun, nondiff=(), fixed=()):
+    """A primitive's NumPy forward from a composite function of Tensors (without a graph).
+
+    The custom rules below hand ``apply`` the value they computed already (``data=``), so
+    this runs only where something calls ``prim.forward`` itself. Its batch style is "self":
+    on vmap's batches it runs ``fun`` on them as they are."""
+    def forward(*xs, **params):
+        with no_grad():
+            args = _merge(nondiff, params.get("res", (fixed,))[0] if params else fixed,
+                          [new_tensor(x) for x in xs])
+            return as_tensor(fun(*args))._data
+    return forward
 
 
 class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
@@ -94,8 +103,8 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
         self.__name__ = getattr(fun, "__name__", "custom_vjp")
         self.__doc__ = fun.__doc__
         self.prim = registry.general(
-            self.__name__, lambda *xs, fwd_out, res: fwd_out, vjp=(), jvp=self._jvp,
-            formula="custom vjp", replace=True, batch=_given_output)
+            self.__name__, _on_arrays(fun, self.nondiff), vjp=(), jvp=self._jvp,
+            formula="custom vjp", replace=True, batch="self")
         self.prim.vjp = self._vjp  # bwd gives every input's cotangent at once
 
     def defvjp(self, fwd, bwd):
@@ -114,7 +123,8 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
         finally:
             self._in_fwd -= 1
         out = as_tensor(out)
-        return apply(self.prim, xs, {"fwd_out": out._data, "res": (fixed, res)})
+        # The value goes in as ``data``, not a param: params live as long as the graph.
+        return apply(self.prim, xs, {"res": (fixed, res)}, data=out._data)
 
     def _merge(self, fixed, xs):
         return _merge(self.nondiff, fixed, xs)
@@ -139,7 +149,7 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
             res.append(gi if ops.is_tensor else gi._data)
         return res
 
-    def _jvp(self, ops, g, out, *xs, fwd_out, res):
+    def _jvp(self, ops, g, out, *xs, res):
         batched, tans = _tangents(xs, g)
         fixed = res[0]
         return _jvp(lambda *d: self.fun(*self._merge(fixed, d)), xs, tans, batched=batched)[1]
@@ -201,8 +211,8 @@ class custom_jvp:  # noqa: N801  (named like jax.custom_jvp)
         self.__name__ = getattr(fun, "__name__", "custom_jvp")
         self.__doc__ = fun.__doc__
         self.prim = registry.general(
-            self.__name__, lambda *xs, fwd_out, fixed: fwd_out, vjp=(), jvp=self._jvp,
-            formula="custom jvp", replace=True, batch=_given_output)
+            self.__name__, self._forward, vjp=(), jvp=self._jvp,
+            formula="custom jvp", replace=True, batch="self")
         self.prim.vjp = self._vjp
 
     def defjvp(self, rule):
@@ -219,7 +229,12 @@ class custom_jvp:  # noqa: N801  (named like jax.custom_jvp)
         fixed, xs = _split(self.nondiff, args)
         with no_grad():  # only the value: the rule gives the derivatives
             out = as_tensor(self.fun(*_merge(self.nondiff, fixed, [x.detach() for x in xs])))
-        return apply(self.prim, xs, {"fwd_out": out._data, "fixed": fixed})
+        return apply(self.prim, xs, {"fixed": fixed}, data=out._data)
+
+    def _forward(self, *xs, fixed):
+        with no_grad():
+            return as_tensor(self.fun(*_merge(self.nondiff, fixed,
+                                              [new_tensor(x) for x in xs])))._data
 
     def _tangent(self, fixed, xs, dxs):
         self._in_rule += 1
@@ -232,7 +247,7 @@ class custom_jvp:  # noqa: N801  (named like jax.custom_jvp)
                             "(primal_out, tangent_out)")
         return as_tensor(res[1])
 
-    def _jvp(self, ops, g, out, *xs, fwd_out, fixed):
+    def _jvp(self, ops, g, out, *xs, fixed):
         _, tans = _tangents(xs, g)
         return self._tangent(fixed, xs, tans)
 
@@ -264,26 +279,36 @@ class checkpoint:  # noqa: N801  (named like jax.checkpoint / torch.utils.checkp
     def __init__(self, fun):
         self.fun = fun
         self.__name__ = f"checkpoint({getattr(fun, '__name__', 'f')})"
+        # The rules close over ``fun``, not over this object: no reference cycle, so a
+        # checkpoint made inside a loop is freed at once.
         self.prim = registry.general(
-            self.__name__, lambda *xs, fwd_out: fwd_out, vjp=(), jvp=self._jvp,
+            self.__name__, _on_arrays(fun), vjp=(), jvp=_remat_jvp(fun),
             formula="checkpoint: recomputed in the backward pass", replace=True,
-            batch=_given_output)
-        self.prim.vjp = self._vjp
+            batch="self")
+        self.prim.vjp = _remat_vjp(fun)
 
     def __call__(self, *args):
         xs = tuple(as_tensor(a) for a in args)
         with no_grad():  # no graph: the intermediates are freed as soon as they are used
             out = as_tensor(self.fun(*[x.detach() for x in xs]))
-        return apply(self.prim, xs, {"fwd_out": out._data})
+        # Only the inputs stay with the node (the value goes in as ``data``, not a param:
+        # params live as long as the graph).
+        return apply(self.prim, xs, {}, data=out._data)
 
-    def _vjp(self, ops, g, out, xs, params, needs):
+
+def _remat_vjp(fun):
+    def vjp(ops, g, out, xs, params, needs):
         xs = [x if isinstance(x, Tensor) else new_tensor(x) for x in xs]
         g = g if isinstance(g, Tensor) else new_tensor(g)
-        _, pull = _vjp(self.fun, *xs)  # the forward again, this time recorded
+        _, pull = _vjp(fun, *xs)  # the forward again, this time recorded
         gs = pull(g)
         return [gi if need and ops.is_tensor else gi._data if need else None
                 for gi, need in zip(gs, needs)]
+    return vjp
 
-    def _jvp(self, ops, g, out, *xs, fwd_out):
+
+def _remat_jvp(fun):
+    def jvp(ops, g, out, *xs):
         batched, tans = _tangents(xs, g)
-        return _jvp(self.fun, xs, tans, batched=batched)[1]
+        return _jvp(fun, xs, tans, batched=batched)[1]
+    return jvp

@@ -35,6 +35,8 @@ From the rules the kinds build the two functions the engine calls:
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 PRIMITIVES: dict[str, Primitive] = {}
@@ -46,7 +48,7 @@ _NO_PARAMS: dict = {}
 
 class Primitive:
     __slots__ = ("name", "kind", "forward", "vjp", "jvp", "formula", "uses_out", "sympy",
-                 "nondiff", "saves", "batch")
+                 "nondiff", "saves", "batch", "__weakref__")
 
     def __init__(self, name, kind, forward, vjp, jvp, formula="", uses_out=False, sympy=None,
                  nondiff=(), saves=True):
@@ -87,11 +89,15 @@ _ndarray = np.ndarray
 
 
 def _batchable(prim, forward):
-    """``forward``, handing inputs that hold a batch (under ``vmap``) to the batching rule."""
+    """``forward``, handing inputs that hold a batch (under ``vmap``) to the batching rule.
+    (It refers to ``prim`` weakly: a strong reference would make a cycle, and primitives
+    made at run time, as ``cr.checkpoint`` makes them, would wait for the collector.)"""
+    prim_ref = weakref.ref(prim)
+
     def run(*xs, **params):
         for x in xs:
             if type(x) is not _ndarray and hasattr(x, "batch_levels"):
-                return BATCHING["apply"](prim, forward, xs, params)
+                return BATCHING["apply"](prim_ref(), forward, xs, params)
         return forward(*xs, **params)
     run.__wrapped__ = forward
     return run

@@ -191,7 +191,8 @@ def through_vmap(outputs) -> bool:
     if not registry.BATCHING["used"]:
         return False
     roots = [o._node for o in outputs if isinstance(o, Tensor) and o._node is not None]
-    return any(n.prim is not None and n.prim.batch == "self" for n in toposort(roots))
+    return any(n.prim is not None and n.prim.name in ("vmap_in", "vmap_out")
+               for n in toposort(roots))
 
 
 def _variable(a):

@@ -83,19 +83,22 @@ def _sort_key(k):
 def flatten(tree, is_leaf: Callable | None = None) -> tuple[list, TreeSpec]:
     """``(leaves, spec)``: the leaves left to right and the structure to rebuild with."""
     leaves: list = []
-    # An explicit stack (deep trees must not hit the recursion limit): build specs bottom-up.
-    def build(x):
-        if is_leaf is not None and is_leaf(x):
-            leaves.append(x)
-            return LEAF
-        c = _children(x)
-        if c is None:
-            leaves.append(x)
-            return LEAF
-        kind, meta, children = c
-        return TreeSpec(kind, meta, tuple(build(ch) for ch in children))
-    spec = build(tree)
-    return leaves, spec
+    return leaves, _flatten(tree, is_leaf, leaves)
+
+
+# Module-level recursions, not closures that call themselves: such a closure is a reference
+# cycle, which would keep the leaves (tensors, and the arrays they hold) alive until the
+# garbage collector runs.
+def _flatten(x, is_leaf, leaves):
+    if is_leaf is not None and is_leaf(x):
+        leaves.append(x)
+        return LEAF
+    c = _children(x)
+    if c is None:
+        leaves.append(x)
+        return LEAF
+    kind, meta, children = c
+    return TreeSpec(kind, meta, tuple(_flatten(ch, is_leaf, leaves) for ch in children))
 
 
 def unflatten(spec: TreeSpec, leaves) -> Any:
@@ -104,22 +107,22 @@ def unflatten(spec: TreeSpec, leaves) -> Any:
     if len(leaves) != spec.num_leaves:
         raise ValueError(f"tree.unflatten: the structure has {spec.num_leaves} leaves, "
                          f"got {len(leaves)}")
-    it = iter(leaves)
+    return _build(spec, iter(leaves))
 
-    def build(s):
-        if s.kind is None:
-            return next(it)
-        children = [build(c) for c in s.children]
-        if s.kind in _REGISTRY:
-            return _REGISTRY[s.kind][1](s.meta, children)
-        if s.kind is type(None):
-            return None
-        if issubclass(s.kind, dict):
-            return s.kind(zip(s.meta, children))
-        if issubclass(s.kind, tuple) and hasattr(s.kind, "_fields"):
-            return s.kind(*children)
-        return s.kind(children)
-    return build(spec)
+
+def _build(s, it):
+    if s.kind is None:
+        return next(it)
+    children = [_build(c, it) for c in s.children]
+    if s.kind in _REGISTRY:
+        return _REGISTRY[s.kind][1](s.meta, children)
+    if s.kind is type(None):
+        return None
+    if issubclass(s.kind, dict):
+        return s.kind(zip(s.meta, children))
+    if issubclass(s.kind, tuple) and hasattr(s.kind, "_fields"):
+        return s.kind(*children)
+    return s.kind(children)
 
 
 def leaves(tree, is_leaf: Callable | None = None) -> list:
@@ -158,17 +161,18 @@ def broadcast_prefix(prefix, tree, is_leaf: Callable | None = None) -> list:
     """The leaves of ``prefix`` repeated over the leaves of ``tree`` that each covers
     (``in_axes=0`` covers everything; ``in_axes=(0, None)`` one value per argument)."""
     out: list = []
-
-    def walk(p, t):
-        c = _children(p) if p is not None else None
-        if c is None or (is_leaf is not None and is_leaf(p)):
-            out.extend([p] * len(leaves(t, is_leaf)))
-            return
-        ct = _children(t)
-        if ct is None or ct[0] != c[0] or ct[1] != c[1] or len(ct[2]) != len(c[2]):
-            raise ValueError(f"in_axes/out_axes {prefix!r} does not match the structure of "
-                             "the arguments (a prefix of their pytree is expected)")
-        for pc, tc in zip(c[2], ct[2]):
-            walk(pc, tc)
-    walk(prefix, tree)
+    _cover(prefix, tree, is_leaf, out, prefix)
     return out
+
+
+def _cover(p, t, is_leaf, out, prefix):
+    c = _children(p) if p is not None else None
+    if c is None or (is_leaf is not None and is_leaf(p)):
+        out.extend([p] * len(leaves(t, is_leaf)))
+        return
+    ct = _children(t)
+    if ct is None or ct[0] != c[0] or ct[1] != c[1] or len(ct[2]) != len(c[2]):
+        raise ValueError(f"in_axes/out_axes {prefix!r} does not match the structure of "
+                         "the arguments (a prefix of their pytree is expected)")
+    for pc, tc in zip(c[2], ct[2]):
+        _cover(pc, tc, is_leaf, out, prefix)
