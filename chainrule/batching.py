@@ -87,6 +87,16 @@ class BatchedArray(np.ndarray):
             return _wrap(ufunc.reduce(np.asarray(x), **kwargs), x.batch_levels)
         return getattr(ufunc, method)(*[np.asarray(i) for i in inputs], **kwargs)
 
+    # Python control flow on a batched value (``if x > 0:``, ``float(x)``) would need one
+    # branch per example: refuse it, saying what to write instead (JAX refuses it too).
+    def item(self, *args):
+        raise TypeError("vmap: a Python value (if/while on a tensor, float(), .item()) was "
+                        "asked of a batched tensor, which holds one value per example; "
+                        "compute both branches and choose with cr.where, or move the "
+                        "branch outside vmap")
+
+    __bool__ = __float__ = __int__ = tolist = item
+
     def __getitem__(self, index):  # an example's index, on every example
         index = index if isinstance(index, tuple) else (index,)
         lead = (slice(None),) * len(self.batch_levels)
