@@ -89,7 +89,18 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
         f.defvjp(f_fwd, f_bwd)
 
     ``f_bwd`` runs on Tensors (so its own ops are differentiable for higher orders);
-    forward mode differentiates ``f`` itself.
+    forward mode differentiates ``f`` itself. ``f_fwd`` may call ``f`` (it then runs ``f``
+    itself). With ``nondiff_argnums``, those arguments are passed as they are (not made
+    Tensors, never differentiated) and come first in ``f_bwd``: ``f_bwd(*nondiff, res, g)``.
+
+    >>> import chainrule as cr
+    >>> @cr.custom_vjp
+    ... def f(x):
+    ...     return cr.sin(x)
+    >>> f.defvjp(lambda x: (f(x), cr.cos(x)), lambda cos_x, g: (g * cos_x,))  # doctest: +ELLIPSIS
+    <...custom_vjp object at ...>
+    >>> round(cr.grad(f)(0.5).item(), 6)   # cos(0.5)
+    0.877583
     """
 
     def __init__(self, fun=None, nondiff_argnums=()):
@@ -108,6 +119,15 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
         self.prim.vjp = self._vjp  # bwd gives every input's cotangent at once
 
     def defvjp(self, fwd, bwd):
+        """Set ``fwd(*args) -> (f(*args), residuals)`` and ``bwd(residuals, g) -> the
+        cotangents of the arguments`` (a tuple); returns this function.
+
+        >>> import chainrule as cr
+        >>> square = cr.custom_vjp(lambda x: x * x)
+        >>> _ = square.defvjp(lambda x: (x * x, x), lambda x, g: (2 * g * x,))
+        >>> cr.grad(square)(3.0).item()
+        6.0
+        """
         self.fwd, self.bwd = fwd, bwd
         return self
 
@@ -217,7 +237,14 @@ class custom_jvp:  # noqa: N801  (named like jax.custom_jvp)
 
     def defjvp(self, rule):
         """Set ``rule(primals, tangents) -> (primal_out, tangent_out)``; returns it, so
-        that it may decorate the rule."""
+        that it may decorate the rule.
+
+        >>> import chainrule as cr
+        >>> cube = cr.custom_jvp(lambda x: x ** 3)
+        >>> _ = cube.defjvp(lambda p, t: (cube(*p), 3 * p[0] ** 2 * t[0]))
+        >>> cr.grad(cube)(2.0).item(), cr.jvp(cube, (2.0,), (1.0,))[1].item()
+        (12.0, 12.0)
+        """
         self.rule = rule
         return rule
 

@@ -22,7 +22,12 @@ _REGISTRY: dict[type, tuple[Callable, Callable]] = {}
 
 class TreeSpec(NamedTuple):
     """The structure of a pytree without its leaves: ``kind`` (a type, or None for a leaf),
-    ``meta`` (dict keys, a registered class's auxiliary data) and the children's specs."""
+    ``meta`` (dict keys, a registered class's auxiliary data) and the children's specs.
+
+    >>> import chainrule as cr
+    >>> cr.tree.structure({"a": 1, "b": (2, 3)}).num_leaves
+    3
+    """
     kind: Any
     meta: Any
     children: tuple
@@ -81,7 +86,15 @@ def _sort_key(k):
 
 
 def flatten(tree, is_leaf: Callable | None = None) -> tuple[list, TreeSpec]:
-    """``(leaves, spec)``: the leaves left to right and the structure to rebuild with."""
+    """``(leaves, spec)``: the leaves left to right and the structure to rebuild with;
+    ``is_leaf(x)``, if given, stops the descent at the containers it accepts.
+
+    >>> import chainrule as cr
+    >>> cr.tree.flatten([1, {"y": 2, "x": None}])[0]
+    [1, 2]
+    >>> cr.tree.flatten([[1, 2], [3]], is_leaf=lambda v: isinstance(v, list) and len(v) == 1)[0]
+    [1, 2, [3]]
+    """
     leaves: list = []
     return leaves, _flatten(tree, is_leaf, leaves)
 
@@ -102,7 +115,13 @@ def _flatten(x, is_leaf, leaves):
 
 
 def unflatten(spec: TreeSpec, leaves) -> Any:
-    """The pytree of structure ``spec`` with ``leaves`` in place of the original ones."""
+    """The pytree of structure ``spec`` with ``leaves`` in place of the original ones.
+
+    >>> import chainrule as cr
+    >>> spec = cr.tree.structure((1, [2, 3]))
+    >>> cr.tree.unflatten(spec, ["a", "b", "c"])
+    ('a', ['b', 'c'])
+    """
     leaves = list(leaves)
     if len(leaves) != spec.num_leaves:
         raise ValueError(f"tree.unflatten: the structure has {spec.num_leaves} leaves, "
@@ -136,6 +155,12 @@ def leaves(tree, is_leaf: Callable | None = None) -> list:
 
 
 def structure(tree, is_leaf: Callable | None = None) -> TreeSpec:
+    """The structure of ``tree`` without its leaves (a ``TreeSpec``, comparable with ==).
+
+    >>> import chainrule as cr
+    >>> cr.tree.structure({"a": [1, 2]}) == cr.tree.structure({"a": [5, 6]})
+    True
+    """
     return flatten(tree, is_leaf)[1]
 
 
@@ -159,7 +184,12 @@ def map(fn: Callable, tree, *rest, is_leaf: Callable | None = None):  # noqa: A0
 
 def broadcast_prefix(prefix, tree, is_leaf: Callable | None = None) -> list:
     """The leaves of ``prefix`` repeated over the leaves of ``tree`` that each covers
-    (``in_axes=0`` covers everything; ``in_axes=(0, None)`` one value per argument)."""
+    (``in_axes=0`` covers everything; ``in_axes=(0, None)`` one value per argument).
+
+    >>> import chainrule as cr
+    >>> cr.tree.broadcast_prefix((0, None), ([1, 2], {"k": 3}))
+    [0, 0, None]
+    """
     out: list = []
     _cover(prefix, tree, is_leaf, out, prefix)
     return out
