@@ -338,6 +338,11 @@ def _enter(x, level, axis, size):
 
 def _leave(y, level, axis, size):
     y = y if isinstance(y, Tensor) else new_tensor(np.asarray(y))
+    if axis is None:  # the same for every example: returned as it is, if it is
+        if level in levels_of(y._data):
+            raise ValueError("vmap: out_axes is None for a result that differs from example "
+                             "to example; give it an axis")
+        return y
     n = y.ndim + 1
     if not -n <= axis < n:
         raise ValueError(f"vmap: out_axes {axis} is out of range for a result of "
@@ -386,22 +391,21 @@ def vmap(f, in_axes=0, out_axes=0):
         axes = tree.broadcast_prefix(list(axes_tree), list(args))
         size = _size_of(leaves, axes)
         level = next(_levels)
+        registry.BATCHING["used"] = True
         prev_depth = STATE.depth
         STATE.depth = prev_depth + 1  # results must stay differentiable inside
-        registry.BATCHING["used"] = True
-        registry.BATCHING["open"].append(level)
-        try:
+        try:  # (restored in finally, with nothing between: interrupt-safe)
+            registry.BATCHING["open"].append(level)
             mapped = [x if ax is None else _enter(x, level, ax, size)
                       for x, ax in zip(leaves, axes)]
             out = f(*tree.unflatten(spec, mapped))
             out_leaves, out_spec = tree.flatten(out)
             oaxes = tree.broadcast_prefix(out_axes, out)
-            res = [y if ax is None and not levels_of(getattr(y, "_data", None)) else
-                   _leave(y, level, 0 if ax is None else ax, size)
-                   for y, ax in zip(out_leaves, oaxes)]
+            res = [_leave(y, level, ax, size) for y, ax in zip(out_leaves, oaxes)]
         finally:
             STATE.depth = prev_depth
-            registry.BATCHING["open"].remove(level)
+            if level in registry.BATCHING["open"]:
+                registry.BATCHING["open"].remove(level)
         if not differentiable(leaves, res):  # nothing outside asked for a graph
             res = [y.detach() if isinstance(y, Tensor) else y for y in res]
         return tree.unflatten(out_spec, res)

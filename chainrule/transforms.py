@@ -62,13 +62,16 @@ def backward(t, grad=None, *, retain_graph=False, create_graph=False):
     >>> x.grad.item()
     6.0
     """
-    forced = not create_graph and through_vmap([t])
+    order = None if create_graph else _vmap_order([t])
+    forced = order is not None
     if forced:
         create_graph = True  # through a vmap: batched values need Tensor-mode rules
+    else:
+        retain_graph = retain_graph or create_graph
     tensor_mode = tensor_mode_needed(create_graph)
     nodes, gs = _roots([t], [grad], "backward", tensor_mode)
-    found = sweep(nodes, gs, retain_graph=retain_graph or create_graph,
-                  create_graph=create_graph)
+    found = sweep(nodes, gs, retain_graph=retain_graph, create_graph=create_graph,
+                  order=order)
     given: set = set()
     for node, g in found.items():
         leaf = node.tensor_ref()
@@ -119,10 +122,12 @@ def gradient(outputs, inputs, grad_outputs=None, *, create_graph=False, retain_g
 
 def _gradient(outs, ins, gos, create_graph, retain_graph, order=None):
     """``gradient`` on checked lists; ``order`` is the outputs' graph, when already sorted."""
-    if not create_graph and through_vmap(outs):
-        # Batched values need Tensor-mode rules; the caller asked for plain results.
-        gs = _gradient(outs, ins, gos, True, retain_graph, order)
-        return tuple(g.detach() for g in gs)
+    if not create_graph and order is None:
+        order = _vmap_order(outs)
+        if order is not None:
+            # Batched values need Tensor-mode rules; the caller asked for plain results.
+            gs = _gradient(outs, ins, gos, True, retain_graph, order)
+            return tuple(g.detach() for g in gs)
     tensor_mode = tensor_mode_needed(create_graph)
     nodes, gs = _roots(outs, gos, "gradient", tensor_mode)
     targets = [x._node or leaf_node(x) for x in ins]
@@ -185,14 +190,16 @@ def differentiable(inputs, outputs=(), variables=()) -> bool:
                for n in toposort(roots)) if roots else False
 
 
-def through_vmap(outputs) -> bool:
-    """Whether the graph of ``outputs`` passes through a ``vmap``: it holds batched values,
-    which only Tensor-mode rules handle (a sweep through it runs as with create_graph)."""
+def _vmap_order(outputs):
+    """The graph of ``outputs``, sorted for the sweep, if it passes through a ``vmap`` (else
+    None): it holds batched values, which only Tensor-mode rules handle, so a sweep through it
+    runs as with create_graph. Costs nothing until a vmap has run."""
     if not registry.BATCHING["used"]:
-        return False
+        return None
     roots = [o._node for o in outputs if isinstance(o, Tensor) and o._node is not None]
-    return any(n.prim is not None and n.prim.name in ("vmap_in", "vmap_out")
-               for n in toposort(roots))
+    order = toposort(roots)
+    through = any(n.prim is not None and n.prim.name in ("vmap_in", "vmap_out") for n in order)
+    return order if through else None
 
 
 def _variable(a):

@@ -146,6 +146,15 @@ def test_batched_hessians_match_torch_func():
     _close(cr.vmap(cr.hessian(f))(cr.tensor(xs)), tvmap(thessian(tf))(torch.tensor(xs)).numpy())
 
 
+def test_vmap_of_vmap_over_one_argument():
+    x = _rng("vv").standard_normal((3, 4, 5))
+    f = lambda m: (cr.softmax(m) * m).sum() + m[0] * m[-1]  # noqa: E731
+    ref = np.array([[f(cr.tensor(x[i, :, j])).item() for i in range(3)] for j in range(5)])
+    _close(cr.vmap(cr.vmap(f, in_axes=0), in_axes=2)(cr.tensor(x)), ref)
+    grads = cr.vmap(cr.vmap(cr.grad(f)))(cr.tensor(x))
+    _close(grads, cr.vmap(cr.grad(lambda m: cr.vmap(f)(m).sum()))(cr.tensor(x)))
+
+
 def test_vmap_of_vmap_is_the_double_loop():
     f = lambda a, b: cr.tanh(a @ b) * a.sum()  # noqa: E731
     a = _rng("a").standard_normal((3, 4))
@@ -185,6 +194,8 @@ def test_backward_through_vmap_accumulates_the_batch_sum():
     y.sum().backward()
     _close(w.grad, 2 * ((X[:, 0, :] @ V)[:, None] * X[:, 0, :]).sum(0))
     assert w.grad.grad_fn is None
+    with pytest.raises(cr.GraphFreedError):  # freed as after any backward()
+        y.sum().backward()
 
 
 def test_results_carry_no_graph_unless_asked():
@@ -242,5 +253,11 @@ def test_clear_errors():
         cr.vmap(lambda a: a, in_axes=None)(cr.tensor(np.ones(3)))
     with pytest.raises(ValueError, match="in_axes has 1 entries for 2"):
         cr.vmap(lambda a, b: a, in_axes=(0,))(1.0, 2.0)
+    with pytest.raises(ValueError, match="out_axes is None"):
+        cr.vmap(lambda a: a * 2, out_axes=None)(cr.tensor(np.ones(3)))
+    assert cr.vmap(lambda a, b: (a * 2, b), in_axes=(0, None), out_axes=(0, None))(
+        cr.tensor(np.ones(3)), 5.0)[1].item() == 5.0
+    with pytest.raises(TypeError, match="cr.where"):
+        cr.vmap(lambda a: a if a > 0 else -a)(cr.tensor(np.ones(3)))
     with pytest.raises(NotImplementedError, match="max_pool.*no batching rule"):
         cr.vmap(lambda x: F.max_pool2d(x, 2))(cr.tensor(np.ones((2, 1, 1, 4, 4))))
