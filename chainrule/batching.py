@@ -373,8 +373,10 @@ def vmap(f, in_axes=0, out_axes=0):
     """``f`` of one example -> a function of a batch (as ``jax.vmap``).
 
     ``in_axes``: for each argument (a pytree prefix of the arguments), the axis to map over,
-    or None for an argument shared by all examples. ``out_axes``: where the batch goes in the
-    results. Composes with ``grad``, ``jvp``, ``vjp``, ``jacobian`` and itself.
+    or None for an argument shared by all examples; keyword arguments are mapped over their
+    first axis. ``out_axes``: where the batch goes in the results (None: a result that is
+    the same for every example). Composes with ``grad``, ``jvp``, ``vjp``, ``jacobian`` and
+    itself.
 
     >>> import chainrule as cr
     >>> w = cr.tensor([1.0, -1.0])
@@ -382,13 +384,14 @@ def vmap(f, in_axes=0, out_axes=0):
     >>> per_example(w, cr.tensor([[1.0, 2.0], [3.0, 1.0]])).tolist()
     [[-2.0, -4.0], [12.0, 4.0]]
     """
-    def wrapped(*args):
+    def wrapped(*args, **kwargs):
         axes_tree = in_axes if isinstance(in_axes, (list, tuple)) else (in_axes,) * len(args)
         if isinstance(in_axes, (list, tuple)) and len(in_axes) != len(args):
             raise ValueError(f"vmap: in_axes has {len(in_axes)} entries for {len(args)} "
                              "arguments")
-        leaves, spec = tree.flatten(list(args))
-        axes = tree.broadcast_prefix(list(axes_tree), list(args))
+        # Keyword arguments are mapped over their first axis (as JAX's vmap does).
+        leaves, spec = tree.flatten((list(args), kwargs))
+        axes = tree.broadcast_prefix((list(axes_tree), 0), (list(args), kwargs))
         size = _size_of(leaves, axes)
         level = next(_levels)
         registry.BATCHING["used"] = True
@@ -398,7 +401,8 @@ def vmap(f, in_axes=0, out_axes=0):
             registry.BATCHING["open"].append(level)
             mapped = [x if ax is None else _enter(x, level, ax, size)
                       for x, ax in zip(leaves, axes)]
-            out = f(*tree.unflatten(spec, mapped))
+            args_in, kwargs_in = tree.unflatten(spec, mapped)
+            out = f(*args_in, **kwargs_in)
             out_leaves, out_spec = tree.flatten(out)
             oaxes = tree.broadcast_prefix(out_axes, out)
             res = [_leave(y, level, ax, size) for y, ax in zip(out_leaves, oaxes)]

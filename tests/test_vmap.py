@@ -89,6 +89,12 @@ def test_batch_axes_in_and_out_and_unbatched_arguments():
     _close(got, np.moveaxis(ref, 0, 1))
 
 
+def test_keyword_arguments_are_mapped_over_their_first_axis():
+    got = cr.vmap(lambda a, scale: a * scale, in_axes=(None,))(cr.tensor(V),
+                                                                 scale=cr.tensor(X[:, 0, 0]))
+    _close(got, X[:, 0, 0][:, None] * V)
+
+
 def test_pytrees_in_and_out():
     params = {"w": cr.tensor(W), "b": (cr.tensor(np.ones(2)),)}
 
