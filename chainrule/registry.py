@@ -64,10 +64,11 @@ class Primitive:
         # Whether the rules read the inputs' values: then an in-place change of an input
         # between recording and the backward pass is an error (see engine's version check).
         self.saves = saves
-        # How ``vmap`` batches the op (``chainrule/vmap.py``), set by its kind: "broadcast"
-        # (inputs' batch dims broadcast, as elementwise ops and matmul), "lead" (every input
-        # gets the same leading batch dims: linear ops, reductions), a function
-        # ``batch(values, params)`` for one op, or None (vmap refuses the op, naming it).
+        # How ``vmap`` batches the op (``chainrule/batching.py``), set by its kind:
+        # "broadcast" (inputs' batch dims broadcast, as elementwise ops and matmul), "lead"
+        # (every input gets the same leading batch dims: linear ops, reductions), "self" (the
+        # forward takes batches itself), a function ``batch(values, params, levels, sizes)``
+        # for one op, or None (vmap refuses the op, naming it).
         self.batch = None
 
     def __repr__(self):
@@ -82,7 +83,7 @@ def register(prim: Primitive, *, replace: bool = False) -> Primitive:
     return prim
 
 
-# vmap's values (``chainrule/vmap.py``) are ndarrays of a subclass that carries the batch
+# vmap's values (``chainrule/batching.py``) are ndarrays of a subclass that carries the batch
 # levels; ``vmap`` installs BATCHING["apply"], which runs an op on them by its kind's rule.
 BATCHING: dict = {"apply": None, "open": [], "used": False}
 _ndarray = np.ndarray
