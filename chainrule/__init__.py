@@ -19,7 +19,9 @@ from . import (
                nn,
                optim,
                registry,
+               tree,
 )
+from .batching import vmap
 from .check import gradcheck, numerical_grad
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .errors import (
@@ -32,7 +34,7 @@ from .errors import (
 )
 from .explain import Explanation, explain
 from .explain.symbolic import Symbolic, symbolic
-from .extend import custom_vjp
+from .extend import checkpoint, custom_jvp, custom_vjp
 from .functional import log_softmax, mean, softmax, std, var
 from .io import CheckpointError, load, save
 from .ops import (
@@ -104,7 +106,19 @@ from .tensor import (
                manual_seed,
                set_default_dtype,
 )
-from .transforms import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from .transforms import (
+               grad,
+               gradient,
+               hessian,
+               hvp,
+               jacfwd,
+               jacobian,
+               jacrev,
+               jvp,
+               stop_gradient,
+               value_and_grad,
+               vjp,
+)
 
 methods.install()
 

@@ -35,6 +35,10 @@ From the rules the kinds build the two functions the engine calls:
 """
 from __future__ import annotations
 
+import weakref
+
+import numpy as np
+
 PRIMITIVES: dict[str, Primitive] = {}
 
 # A derivative that is the constant one: the rule passes ``g`` through without multiplying.
@@ -44,7 +48,7 @@ _NO_PARAMS: dict = {}
 
 class Primitive:
     __slots__ = ("name", "kind", "forward", "vjp", "jvp", "formula", "uses_out", "sympy",
-                 "nondiff", "saves", "views")
+                 "nondiff", "saves", "views", "batch", "__weakref__")
 
     def __init__(self, name, kind, forward, vjp, jvp, formula="", uses_out=False, sympy=None,
                  nondiff=(), saves=True):
@@ -63,6 +67,12 @@ class Primitive:
         # Whether the output may be a view of the input (linear ops: reshape, transpose,
         # getitem, ...): then it shares the input's version counter (apply.py).
         self.views = kind == "linear"
+        # How ``vmap`` batches the op (``chainrule/batching.py``), set by its kind:
+        # "broadcast" (inputs' batch dims broadcast, as elementwise ops and matmul), "lead"
+        # (every input gets the same leading batch dims: linear ops, reductions), "self" (the
+        # forward takes batches itself), a function ``batch(values, params, levels, sizes)``
+        # for one op, or None (vmap refuses the op, naming it).
+        self.batch = None
 
     def __repr__(self):
         return f"<primitive {self.name} ({self.kind})>"
@@ -72,7 +82,29 @@ def register(prim: Primitive, *, replace: bool = False) -> Primitive:
     if prim.name in PRIMITIVES and not replace:
         raise ValueError(f"a primitive named {prim.name!r} is already registered")
     PRIMITIVES[prim.name] = prim
+    prim.forward = _batchable(prim, prim.forward)
     return prim
+
+
+# vmap's values (``chainrule/batching.py``) are ndarrays of a subclass that carries the batch
+# levels; ``vmap`` installs BATCHING["apply"], which runs an op on them by its kind's rule.
+BATCHING: dict = {"apply": None, "open": [], "used": False}
+_ndarray = np.ndarray
+
+
+def _batchable(prim, forward):
+    """``forward``, handing inputs that hold a batch (under ``vmap``) to the batching rule.
+    (It refers to ``prim`` weakly: a strong reference would make a cycle, and primitives
+    made at run time, as ``cr.checkpoint`` makes them, would wait for the collector.)"""
+    prim_ref = weakref.ref(prim)
+
+    def run(*xs, **params):
+        for x in xs:
+            if type(x) is not _ndarray and hasattr(x, "batch_levels"):
+                return BATCHING["apply"](prim_ref(), forward, xs, params)
+        return forward(*xs, **params)
+    run.__wrapped__ = forward
+    return run
 
 
 def one_element(sp, a, **params):
@@ -145,8 +177,9 @@ def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, s
                 total = term if total is None else total + term
             return total
 
-    return register(Primitive(name, "elementwise", forward, vjp, jvp, formula, uses_out,
-                              sympy, nondiff, saves), replace=replace)
+    return _batched(register(Primitive(name, "elementwise", forward, vjp, jvp, formula,
+                                       uses_out, sympy, nondiff, saves), replace=replace),
+                    "broadcast")
 
 
 def _kept_dims(shape_in, axis):
@@ -169,8 +202,8 @@ def reduction(name, forward, rule, *, formula="", uses_out=False, sympy=None, sa
         w = rule(ops, dxs[0], out if out is None else kept(ops, out, p), xs[0], **p)
         return ops.sum(w, axis=p["axis"], keepdims=p["keepdims"])
 
-    return register(Primitive(name, "reduction", forward, vjp, jvp, formula, uses_out,
-                              sympy, (), saves))
+    return _batched(register(Primitive(name, "reduction", forward, vjp, jvp, formula,
+                                       uses_out, sympy, (), saves)), "lead")
 
 
 def linear(name, forward, *rules, rule_for=None, formula="", nondiff=(), sympy=None,
@@ -193,8 +226,8 @@ def linear(name, forward, *rules, rule_for=None, formula="", nondiff=(), sympy=N
             return None
         return ops.apply(PRIMITIVES[name], _zero_filled(ops, xs, dxs), p)
 
-    return register(Primitive(name, "linear", forward, vjp, jvp, formula, False, sympy,
-                              nondiff, saves=False), replace=replace)
+    return _batched(register(Primitive(name, "linear", forward, vjp, jvp, formula, False,
+                                       sympy, nondiff, saves=False), replace=replace), "lead")
 
 
 def _zero_filled(ops, xs, dxs):
@@ -235,11 +268,14 @@ def multilinear(name, forward, *rules, rule_for=None, batch=None, formula="", sy
             total = term if total is None else total + term
         return total
 
-    return register(Primitive(name, "multilinear", forward, vjp, jvp, formula, False, sympy))
+    # vmap: batch dims broadcast as matmul's do; an op with its own ``batch`` (convolution,
+    # einsum) batches one input that way.
+    return _batched(register(Primitive(name, "multilinear", forward, vjp, jvp, formula, False,
+                                       sympy)), "broadcast" if batch is None else batch)
 
 
 def general(name, forward, *, vjp, jvp, formula="", uses_out=False, sympy=None, nondiff=(),
-            replace=False):
+            replace=False, batch=None):
     """Any other op: ``vjp[i]`` gives x̄ᵢ, ``jvp`` gets the tuple of tangents as ``g``.
     Declare by kind where one fits; use this only with a comment saying why none does."""
     vjp_rules = tuple(vjp)
@@ -254,5 +290,10 @@ def general(name, forward, *, vjp, jvp, formula="", uses_out=False, sympy=None, 
     def jvp_(ops, dxs, out, xs, p):
         return _call(jvp, ops, tuple(dxs), out, xs, p)
 
-    return register(Primitive(name, "general", forward, vjp_, jvp_, formula, uses_out, sympy,
-                              nondiff), replace=replace)
+    return _batched(register(Primitive(name, "general", forward, vjp_, jvp_, formula,
+                                       uses_out, sympy, nondiff), replace=replace), batch)
+
+
+def _batched(prim, batch):
+    prim.batch = batch
+    return prim

@@ -253,8 +253,8 @@ class Tensor:
 
 def new_tensor(data) -> Tensor:
     """A constant Tensor around ``data`` (no copy, no checks): the engine's fast path."""
-    if type(data) is not np.ndarray:  # NumPy returns scalars for 0-d results
-        data = np.asarray(data)
+    if type(data) is not np.ndarray and not hasattr(data, "batch_levels"):
+        data = np.asarray(data)  # NumPy returns scalars for 0-d results; vmap's batches stay
     t = Tensor.__new__(Tensor)
     t._data = data
     t.grad = t.name = t._tangents = t._node = t._version = None
@@ -273,7 +273,7 @@ def _index_data(index):
 
 
 def _compare(fn, a, b):
-    return Tensor._wrap(np.asarray(fn(_data(a), _data(b))))
+    return Tensor._wrap(np.asanyarray(fn(_data(a), _data(b))))  # any: vmap's batches stay
 
 
 def holds_tensor(data) -> bool:

@@ -4,16 +4,23 @@ All reverse-mode entry points go through one function, ``engine.sweep``.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
-from . import forward
+from . import forward, registry, tree
 from .apply import apply
 from .engine import STATE, leaf_node, sweep, tensor_mode_needed, toposort
 from .errors import ShapeError, describe
 from .ops import astype, reshape, stack, transpose
+from .ops import sum as reduce_sum
 from .ops.shape import as_tensor
 from .registry import linear
 from .tensor import Tensor, new_tensor, tensor
+
+# The leaf nodes of the variables transforms make (``_variable``): a graph that reaches one
+# of them depends on a transform's own input, never on a user's tensor (not a closure).
+_VARIABLES: weakref.WeakSet = weakref.WeakSet()
 
 
 def _as_list(v):
@@ -55,14 +62,24 @@ def backward(t, grad=None, *, retain_graph=False, create_graph=False):
     >>> x.grad.item()
     6.0
     """
+    order = None if create_graph else _vmap_order([t])
+    forced = order is not None
+    if forced:
+        create_graph = True  # through a vmap: batched values need Tensor-mode rules
+    else:
+        retain_graph = retain_graph or create_graph
     tensor_mode = tensor_mode_needed(create_graph)
     nodes, gs = _roots([t], [grad], "backward", tensor_mode)
-    found = sweep(nodes, gs, retain_graph=retain_graph or create_graph,
-                  create_graph=create_graph)
+    found = sweep(nodes, gs, retain_graph=retain_graph, create_graph=create_graph,
+                  order=order)
     given: set = set()
     for node, g in found.items():
         leaf = node.tensor_ref()
         if leaf is not None:
+            if registry.BATCHING["apply"] is not None and tensor_mode:
+                g = _closed_levels_summed(g, leaf)
+            if forced:
+                g = g.detach()
             _accumulate(leaf, g, tensor_mode, given)
 
 
@@ -105,6 +122,12 @@ def gradient(outputs, inputs, grad_outputs=None, *, create_graph=False, retain_g
 
 def _gradient(outs, ins, gos, create_graph, retain_graph, order=None):
     """``gradient`` on checked lists; ``order`` is the outputs' graph, when already sorted."""
+    if not create_graph and order is None:
+        order = _vmap_order(outs)
+        if order is not None:
+            # Batched values need Tensor-mode rules; the caller asked for plain results.
+            gs = _gradient(outs, ins, gos, True, retain_graph, order)
+            return tuple(g.detach() for g in gs)
     tensor_mode = tensor_mode_needed(create_graph)
     nodes, gs = _roots(outs, gos, "gradient", tensor_mode)
     targets = [x._node or leaf_node(x) for x in ins]
@@ -115,8 +138,24 @@ def _gradient(outs, ins, gos, create_graph, retain_graph, order=None):
         g = found.get(node)
         if g is None:
             g = np.zeros(x.shape, x.dtype)
-        result.append(g if isinstance(g, Tensor) else new_tensor(g))
+        result.append(_closed_levels_summed(g if isinstance(g, Tensor) else new_tensor(g), x))
     return tuple(result)
+
+
+def _closed_levels_summed(g, x):
+    """A gradient for ``x`` that still carries the batch of a finished ``vmap`` (``x`` was
+    shared by all its examples: grad of a vmap) is that batch's sum."""
+    levels = getattr(g._data, "batch_levels", ())
+    if not levels:
+        return g
+    mine = getattr(x._data, "batch_levels", ())
+    unbatch = registry.PRIMITIVES["vmap_out"]
+    for level in levels:
+        if level in mine or level in registry.BATCHING["open"]:
+            continue
+        g = reduce_sum(apply(unbatch, (g,), {"level": level, "axis": 0, "size": 1,
+                                             "ndim": g.ndim}), axis=0)
+    return g
 
 
 # -- grad and friends -------------------------------------------------------------------------
@@ -148,7 +187,20 @@ def differentiable(inputs, outputs=(), variables=()) -> bool:
         return True
     own = {v._node for v in variables}
     roots = [o._node for o in outputs if isinstance(o, Tensor) and o._node is not None]
-    return any(n.prim is None and n not in own for n in toposort(roots)) if roots else False
+    return any(n.prim is None and n not in own and n not in _VARIABLES
+               for n in toposort(roots)) if roots else False
+
+
+def _vmap_order(outputs):
+    """The graph of ``outputs``, sorted for the sweep, if it passes through a ``vmap`` (else
+    None): it holds batched values, which only Tensor-mode rules handle, so a sweep through it
+    runs as with create_graph. Costs nothing until a vmap has run."""
+    if not registry.BATCHING["used"]:
+        return None
+    roots = [o._node for o in outputs if isinstance(o, Tensor) and o._node is not None]
+    order = toposort(roots)
+    through = any(n.prim is not None and n.prim.name in ("vmap_in", "vmap_out") for n in order)
+    return order if through else None
 
 
 def _variable(a):
@@ -167,7 +219,9 @@ def _variable(a):
     if isinstance(a, Tensor) and a._tangents:  # keep its forward-mode tangents
         return forward.view(a, a._tangents).requires_grad_(True)
     t = a.detach() if isinstance(a, Tensor) else tensor(a)
-    return t.requires_grad_(True)
+    t.requires_grad_(True)
+    _VARIABLES.add(leaf_node(t))
+    return t
 
 
 def _argnums(argnums, nargs):
@@ -195,9 +249,14 @@ def value_and_grad(f, argnums=0, *, has_aux=False):
     def wrapped(*args, **kwargs):
         nums = _argnums(argnums, len(args))
         args = list(args)
-        original = list(args)
-        for i in nums:
-            args[i] = _variable(args[i])
+        original = tree.leaves([args[i] for i in nums])
+        specs, variables = [], []
+        for i in nums:  # each differentiated argument may be a pytree of tensors
+            leaves, spec = tree.flatten(args[i])
+            vs = [_variable(a) for a in leaves]
+            args[i] = tree.unflatten(spec, vs)
+            specs.append((spec, len(vs)))
+            variables += vs
         out = _run(f, args, kwargs)
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
@@ -207,14 +266,17 @@ def value_and_grad(f, argnums=0, *, has_aux=False):
         if value.size != 1:
             raise ShapeError(f"grad: f must return a single-element tensor, got {describe(value)}"
                              "; use jacobian or vjp for non-scalar outputs")
-        variables = [args[i] for i in nums]
         create = False
         if value._requires_grad:
             create = differentiable(original, [value], variables)
             grads = _gradient([value], variables, [None], create, create)
         else:  # f does not depend on its arguments
             grads = tuple(new_tensor(np.zeros(v.shape, v.dtype)) for v in variables)
-        grads = grads[0] if isinstance(argnums, int) else grads
+        trees, k = [], 0
+        for spec, n in specs:
+            trees.append(tree.unflatten(spec, grads[k:k + n]))
+            k += n
+        grads = trees[0] if isinstance(argnums, int) else tuple(trees)
         if not create:
             value = _plain(value)
         return ((value, aux), grads) if has_aux else (value, grads)
@@ -242,6 +304,36 @@ def grad(f, argnums=0, *, has_aux=False):
 
 
 def vjp(f, *primals):
+    """See ``_vjp``; primals, results and cotangents may be pytrees: ``vjp_fn`` then takes a
+    cotangent of the results' structure and returns one pytree per primal.
+
+    >>> import chainrule as cr
+    >>> out, pullback = cr.vjp(lambda p: {"y": p["a"] * 3}, {"a": cr.tensor(2.0)})
+    >>> pullback({"y": cr.tensor(1.0)})[0]["a"].item()
+    3.0
+    """
+    if all(tree.structure(p).kind is None for p in primals):
+        return _vjp(f, *primals)
+    flat_p, spec = tree.flatten(list(primals))
+    out_spec = []
+
+    def flat_f(*leaves):
+        lv, s = tree.flatten(f(*tree.unflatten(spec, leaves)))
+        out_spec.append(s)
+        return tuple(lv)
+
+    out, pull = _vjp(flat_f, *flat_p)
+
+    def vjp_fn(cotangent):
+        cts, s = tree.flatten(cotangent)
+        if s != out_spec[0]:
+            raise ValueError("vjp: the cotangent's structure differs from the result's")
+        return tuple(tree.unflatten(spec, pull(tuple(cts))))
+
+    return tree.unflatten(out_spec[0], out), vjp_fn
+
+
+def _vjp(f, *primals):
     """``(f(*primals), vjp_fn)`` where ``vjp_fn(cotangent)`` returns a tuple of Jᵀ·cotangent,
     one per primal. ``vjp_fn`` may be called many times, and is itself differentiable (in
     the cotangent too) whenever its result can be differentiated further.
@@ -270,6 +362,36 @@ def vjp(f, *primals):
 
 
 def jvp(f, primals, tangents, *, batched=False):
+    """See ``_jvp``; ``primals`` and ``tangents`` may hold pytrees (of equal structure).
+
+    >>> import chainrule as cr
+    >>> out, t = cr.jvp(lambda p: p["a"] * p["b"], ({"a": 2.0, "b": 3.0},),
+    ...                 ({"a": 1.0, "b": 0.0},))
+    >>> t.item()
+    3.0
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    flat_p, spec = tree.flatten(list(primals))
+    flat_t, spec_t = tree.flatten(list(tangents))
+    if spec != spec_t:
+        raise ValueError("jvp: primals and tangents have different structures")
+    if all(tree.structure(p).kind is None for p in primals):
+        return _jvp(f, primals, tangents, batched=batched)
+    out_spec = []
+
+    def flat_f(*leaves):
+        out = f(*tree.unflatten(spec, leaves))
+        lv, s = tree.flatten(out)
+        out_spec.append(s)
+        return tuple(lv)
+
+    out, t = _jvp(flat_f, flat_p, flat_t, batched=batched)
+    return tree.unflatten(out_spec[0], out), tree.unflatten(out_spec[0], t)
+
+
+def _jvp(f, primals, tangents, *, batched=False):
     """``(f(*primals), J·tangents)`` by true forward mode (no reverse pass).
 
     With ``batched=True`` every tangent has one extra leading dimension of the same size B,
@@ -381,15 +503,36 @@ def jacobian(f, argnums=0, *, mode="reverse"):
 
     def wrapped(*args):
         nums = _argnums(argnums, len(args))
+        specs, flat = [], []
+        for i in nums:  # differentiated arguments may be pytrees: one column block per leaf
+            leaves, spec = tree.flatten(args[i])
+            specs.append((spec, len(leaves)))
+            flat += [as_tensor(v) for v in leaves]
+        out_spec = []
+
+        def flat_f(*leaves):
+            full, k = list(args), 0
+            for i, (spec, n) in zip(nums, specs):
+                full[i] = tree.unflatten(spec, leaves[k:k + n])
+                k += n
+            out_leaves, s = tree.flatten(f(*full))
+            out_spec[:] = [s]
+            return tuple(out_leaves)
+
+        every = tuple(range(len(flat)))
         if mode == "forward":
-            cols = _jacobian_forward(f, args, nums)
-            is_seq = cols[0][1]
-            n_out = len(cols[0][0])
-            table = [[cols[j][0][k] for j in range(len(nums))] for k in range(n_out)]
+            cols = _jacobian_forward(flat_f, flat, every)
+            table = [[cols[j][0][k] for j in every] for k in range(len(cols[0][0]))]
         else:
-            table, is_seq = _jacobian_reverse(f, args, nums)
-        rows = [r[0] if isinstance(argnums, int) else tuple(r) for r in table]
-        return tuple(rows) if is_seq else rows[0]
+            table, _ = _jacobian_reverse(flat_f, flat, every)
+        per_out = []
+        for row in table:  # one output leaf: its blocks arranged as the arguments
+            trees, k = [], 0
+            for spec, n in specs:
+                trees.append(tree.unflatten(spec, row[k:k + n]))
+                k += n
+            per_out.append(trees[0] if isinstance(argnums, int) else tuple(trees))
+        return tree.unflatten(out_spec[0], per_out)
 
     return wrapped
 
@@ -416,8 +559,40 @@ def hvp(f, primals, tangents):
     ...        (cr.tensor([1.0, 0.0]),)).tolist()
     [6.0, 0.0]
     """
-    primals, tangents = tuple(primals), tuple(tangents)
+    primals, tangents = tuple(primals), tuple(tangents)  # each may be a pytree
     nums = tuple(range(len(primals)))
     g = grad(f, argnums=nums)
     _, out = jvp(lambda *xs: g(*xs), primals, tangents)
     return out[0] if len(primals) == 1 else out
+
+
+def jacfwd(f, argnums=0):
+    """``jacobian(f, argnums, mode="forward")`` (as ``jax.jacfwd``): one batched forward
+    pass per argument; best when outputs outnumber inputs.
+
+    >>> import chainrule as cr
+    >>> cr.jacfwd(lambda x: x * x)(cr.tensor([1.0, 3.0])).tolist()
+    [[2.0, 0.0], [0.0, 6.0]]
+    """
+    return jacobian(f, argnums, mode="forward")
+
+
+def jacrev(f, argnums=0):
+    """``jacobian(f, argnums, mode="reverse")`` (as ``jax.jacrev``): one pullback per output
+    element; best when inputs outnumber outputs.
+
+    >>> import chainrule as cr
+    >>> cr.jacrev(lambda x: x.sum() * x)(cr.tensor([1.0, 2.0])).tolist()
+    [[4.0, 1.0], [2.0, 5.0]]
+    """
+    return jacobian(f, argnums, mode="reverse")
+
+
+def stop_gradient(x):
+    """``x`` as a constant: no gradient (either mode) flows through it; pytrees leaf by leaf.
+
+    >>> import chainrule as cr
+    >>> cr.grad(lambda x: x * cr.stop_gradient(x))(3.0).item()
+    3.0
+    """
+    return tree.map(lambda t: t.detach() if isinstance(t, Tensor) else t, x)

@@ -348,3 +348,14 @@ add(
     S("method_to_double", lambda x: (x.double() * 2).to(x.dtype) * x.clone().contiguous(),
       lambda x: (x.double() * 2).to(x.dtype) * x.clone().contiguous(), ((3,),)),
 )
+
+# -- vmap's entry and exit (chainrule/batching.py): the batch in and out, inside other ops ----
+add(
+    S("vmap_matvec", lambda x, w: cr.vmap(lambda r: cr.tanh(w @ r))(x),
+      lambda x, w: T.tanh(x @ w.T), ((3, 2), (4, 2))),
+    S("vmap_axes", lambda x: cr.vmap(lambda c: c * c.sum(), in_axes=1, out_axes=1)(x),
+      lambda x: x * x.sum(0, keepdim=True), ((3, 4),)),
+    S("vmap_nested", lambda x, y: cr.vmap(cr.vmap(lambda a, b: a * b, in_axes=(0, None)),
+                                          in_axes=(None, 0))(x, y),
+      lambda x, y: y[:, None] * x[None, :], ((3,), (2,))),
+)

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "chainrule"
 # Lower layers first; a module may import only from its own layer or below. Inside ``ops``
 # the modules form their own order (checked for cycles below).
 LAYERS = [
-    {"errors"},
+    {"errors", "tree"},
     {"registry"},
     {"engine"},
     {"tensor"},
@@ -24,7 +24,7 @@ LAYERS = [
     {"ops"},
     {"functional"},
     {"transforms"},
-    {"extend", "check", "methods", "torch_methods", "device"},
+    {"extend", "check", "methods", "torch_methods", "device", "batching"},
 ]
 CORE = set().union(*LAYERS)
 OPTIONAL = {"scipy", "sympy"}  # optional dependencies: imported where used, never at import

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import tree
 from ..engine import enable_grad
 from ..tensor import Tensor
 
@@ -57,6 +58,8 @@ class Optimizer:
         # step allocates nothing (not part of the state: it holds no information).
         self._flat: dict[np.dtype, np.ndarray] = {}
         self._views: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        if isinstance(params, dict) and "params" not in params:
+            params = [{"params": params}]  # a pytree of parameters (JAX style): one group
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -86,7 +89,8 @@ class Optimizer:
             raise TypeError("optimizer parameters need to be organized in ordered collections, "
                             "but the ordering of tensors in sets changes between runs; "
                             "use a list instead")
-        params = list(params)
+        # Any pytree of Tensors (list, dict, namedtuple, ...) gives its leaves, in order.
+        params = tree.leaves(params, is_leaf=lambda v: isinstance(v, Tensor))
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is "
