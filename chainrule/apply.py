@@ -6,8 +6,10 @@ the output's tangents from the primitive's jvp rule (forward mode).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from . import engine
-from .engine import CREATED_AT, STATE, VOCABULARY, check_finite, op_error, record
+from .engine import BATCHING, CREATED_AT, STATE, VOCABULARY, check_finite, op_error, record
 from .forward import strip, tangent_of
 from .tensor import new_tensor
 
@@ -21,7 +23,10 @@ def apply(prim, inputs: tuple, params: dict | None = None, data=None):
     """
     if data is None:
         try:
-            if len(inputs) == 1:
+            if BATCHING.used and _holds_batch(inputs):  # under vmap (chainrule/batching.py)
+                data = BATCHING.apply(prim, prim.forward, [t._data for t in inputs],
+                                      params or {})
+            elif len(inputs) == 1:
                 data = prim.forward(inputs[0]._data, **params) if params else \
                     prim.forward(inputs[0]._data)
             elif params:
@@ -41,6 +46,16 @@ def apply(prim, inputs: tuple, params: dict | None = None, data=None):
                 record(prim, inputs, params, out)
                 break
     return out if plain else _apply_modes(prim, inputs, params, out, mode)
+
+
+def _holds_batch(inputs) -> bool:
+    """Whether an input's value holds a vmap batch (an ndarray subclass that knows its
+    levels); only asked once a vmap has run in this process."""
+    for t in inputs:
+        d = t._data
+        if type(d) is not np.ndarray and hasattr(d, "batch_levels"):
+            return True
+    return False
 
 
 def _share_version(inputs, out):

@@ -26,14 +26,14 @@ import itertools
 
 import numpy as np
 
-from . import registry, tree
+from . import engine, registry, tree
 from .apply import apply
 from .engine import STATE
 from .ops import vocab
 from .ops.shape import as_tensor
 from .registry import linear
 from .tensor import Tensor, new_tensor
-from .transforms import differentiable
+from .transforms import _plain, differentiable
 
 _levels = itertools.count(1)
 
@@ -247,7 +247,7 @@ def _multilinear(prim, hook, xs, params, levels):
             a = _lift(x, levels)
             k = len(levels)
             vals.append(a.reshape(a.shape[:k] + (1,) * (longest - ell) + a.shape[k:]))
-        return prim.forward.__wrapped__(*vals, **params)
+        return prim.forward(*vals, **params)
     if len(batched) != 1:
         raise NotImplementedError(f"vmap: {prim.name} with more than one batched operand "
                                   "is not supported yet")
@@ -320,7 +320,7 @@ _RULES = {"matmul": _matmul, "linear": _linear, "softmax_cross_entropy": _softma
 for _name, _rule in _RULES.items():
     if _name in registry.PRIMITIVES:
         registry.PRIMITIVES[_name].batch = _rule
-registry.BATCHING["apply"] = batch_apply
+engine.BATCHING.apply = batch_apply
 
 
 def _enter(x, level, axis, size):
@@ -394,11 +394,11 @@ def vmap(f, in_axes=0, out_axes=0):
         axes = tree.broadcast_prefix((list(axes_tree), 0), (list(args), kwargs))
         size = _size_of(leaves, axes)
         level = next(_levels)
-        registry.BATCHING["used"] = True
+        engine.BATCHING.used = True
         prev_depth = STATE.depth
         STATE.depth = prev_depth + 1  # results must stay differentiable inside
         try:  # (restored in finally, with nothing between: interrupt-safe)
-            registry.BATCHING["open"].append(level)
+            engine.BATCHING.open.append(level)
             mapped = [x if ax is None else _enter(x, level, ax, size)
                       for x, ax in zip(leaves, axes)]
             args_in, kwargs_in = tree.unflatten(spec, mapped)
@@ -408,10 +408,10 @@ def vmap(f, in_axes=0, out_axes=0):
             res = [_leave(y, level, ax, size) for y, ax in zip(out_leaves, oaxes)]
         finally:
             STATE.depth = prev_depth
-            if level in registry.BATCHING["open"]:
-                registry.BATCHING["open"].remove(level)
+            if level in engine.BATCHING.open:
+                engine.BATCHING.open.remove(level)
         if not differentiable(leaves, res):  # nothing outside asked for a graph
-            res = [y.detach() if isinstance(y, Tensor) else y for y in res]
+            res = [_plain(y) if isinstance(y, Tensor) else y for y in res]
         return tree.unflatten(out_spec, res)
 
     wrapped.__name__ = f"vmap({getattr(f, '__name__', 'f')})"

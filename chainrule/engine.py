@@ -335,6 +335,19 @@ def install_vocabulary(raw, tensor) -> None:
     VOCABULARY["raw"], VOCABULARY["tensor"] = raw, tensor
 
 
+class _Batching:
+    """vmap's hooks, installed by ``chainrule/batching.py`` (one layer up): ``apply`` runs an
+    op on batched values by its batching rule; ``used`` turns on the per-op check for batched
+    inputs only once a vmap has run (until then ``apply`` pays one flag test); ``open`` holds
+    the levels of the vmaps running now."""
+    apply = None
+    used = False
+    open: list = []
+
+
+BATCHING = _Batching()
+
+
 def tensor_mode_needed(create_graph: bool) -> bool:
     """A sweep computes on Tensors when its results must be differentiable or carry
     forward-mode tangents; on raw arrays otherwise (a plain ``backward()``: fast)."""

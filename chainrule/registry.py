@@ -35,10 +35,6 @@ From the rules the kinds build the two functions the engine calls:
 """
 from __future__ import annotations
 
-import weakref
-
-import numpy as np
-
 PRIMITIVES: dict[str, Primitive] = {}
 
 # A derivative that is the constant one: the rule passes ``g`` through without multiplying.
@@ -82,29 +78,7 @@ def register(prim: Primitive, *, replace: bool = False) -> Primitive:
     if prim.name in PRIMITIVES and not replace:
         raise ValueError(f"a primitive named {prim.name!r} is already registered")
     PRIMITIVES[prim.name] = prim
-    prim.forward = _batchable(prim, prim.forward)
     return prim
-
-
-# vmap's values (``chainrule/batching.py``) are ndarrays of a subclass that carries the batch
-# levels; ``vmap`` installs BATCHING["apply"], which runs an op on them by its kind's rule.
-BATCHING: dict = {"apply": None, "open": [], "used": False}
-_ndarray = np.ndarray
-
-
-def _batchable(prim, forward):
-    """``forward``, handing inputs that hold a batch (under ``vmap``) to the batching rule.
-    (It refers to ``prim`` weakly: a strong reference would make a cycle, and primitives
-    made at run time, as ``cr.checkpoint`` makes them, would wait for the collector.)"""
-    prim_ref = weakref.ref(prim)
-
-    def run(*xs, **params):
-        for x in xs:
-            if type(x) is not _ndarray and hasattr(x, "batch_levels"):
-                return BATCHING["apply"](prim_ref(), forward, xs, params)
-        return forward(*xs, **params)
-    run.__wrapped__ = forward
-    return run
 
 
 def one_element(sp, a, **params):

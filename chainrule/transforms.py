@@ -8,7 +8,7 @@ import weakref
 
 import numpy as np
 
-from . import forward, registry, tree
+from . import engine, forward, registry, tree
 from .apply import apply
 from .engine import STATE, leaf_node, sweep, tensor_mode_needed, toposort
 from .errors import ShapeError, describe
@@ -76,10 +76,10 @@ def backward(t, grad=None, *, retain_graph=False, create_graph=False):
     for node, g in found.items():
         leaf = node.tensor_ref()
         if leaf is not None:
-            if registry.BATCHING["apply"] is not None and tensor_mode:
+            if engine.BATCHING.apply is not None and tensor_mode:
                 g = _closed_levels_summed(g, leaf)
             if forced:
-                g = g.detach()
+                g = _plain(g)
             _accumulate(leaf, g, tensor_mode, given)
 
 
@@ -127,7 +127,7 @@ def _gradient(outs, ins, gos, create_graph, retain_graph, order=None):
         if order is not None:
             # Batched values need Tensor-mode rules; the caller asked for plain results.
             gs = _gradient(outs, ins, gos, True, retain_graph, order)
-            return tuple(g.detach() for g in gs)
+            return tuple(_plain(g) for g in gs)
     tensor_mode = tensor_mode_needed(create_graph)
     nodes, gs = _roots(outs, gos, "gradient", tensor_mode)
     targets = [x._node or leaf_node(x) for x in ins]
@@ -151,7 +151,7 @@ def _closed_levels_summed(g, x):
     mine = getattr(x._data, "batch_levels", ())
     unbatch = registry.PRIMITIVES["vmap_out"]
     for level in levels:
-        if level in mine or level in registry.BATCHING["open"]:
+        if level in mine or level in engine.BATCHING.open:
             continue
         g = reduce_sum(apply(unbatch, (g,), {"level": level, "axis": 0, "size": 1,
                                              "ndim": g.ndim}), axis=0)
@@ -195,7 +195,7 @@ def _vmap_order(outputs):
     """The graph of ``outputs``, sorted for the sweep, if it passes through a ``vmap`` (else
     None): it holds batched values, which only Tensor-mode rules handle, so a sweep through it
     runs as with create_graph. Costs nothing until a vmap has run."""
-    if not registry.BATCHING["used"]:
+    if not engine.BATCHING.used:
         return None
     roots = [o._node for o in outputs if isinstance(o, Tensor) and o._node is not None]
     order = toposort(roots)

@@ -57,7 +57,7 @@ def _workloads():
 def _clean() -> bool:
     mode = STATE.mode
     return (mode.grad_enabled and not mode.anomaly and not mode.fw_levels and mode.plain
-            and STATE.depth == 0 and not cr.registry.BATCHING["open"])
+            and STATE.depth == 0 and not cr.engine.BATCHING.open)
 
 
 @pytest.mark.parametrize("work", _workloads(), ids=lambda f: f.__name__)
@@ -95,7 +95,7 @@ def test_random_interrupts_leave_no_bad_state(work):
                 bad += 1
                 cr.engine.STATE.mode = cr.engine.Mode()  # go on measuring from a clean state
                 cr.engine.STATE.depth = 0
-                cr.registry.BATCHING["open"].clear()
+                cr.engine.BATCHING.open.clear()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
