@@ -7,6 +7,7 @@ the functions of ``chainrule.ops`` and ``chainrule.transforms``, bound to the cl
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -79,18 +80,16 @@ class Tensor:
         t.name = name
         return t
 
-    @property
-    def data(self) -> np.ndarray:
-        """The values, a ``numpy.ndarray`` (shared, not copied). Assigning to it, or updating
-        it in place with ``t.data += ...``, counts as an in-place write: a backward pass
-        through an op that saved the old values then raises instead of using the new ones.
-        (Element writes into the array, ``t.data[0] = 1``, are not seen: use ``t[0] = 1``.)"""
-        return self._data
-
-    @data.setter
-    def data(self, value) -> None:
+    def _set_data(self, value) -> None:
         self._data = value if type(value) is np.ndarray else np.asarray(value)
         engine.bump_version(self)
+
+    # The getter is C (attrgetter): ``p.data`` is read on every optimizer step.
+    data = property(operator.attrgetter("_data"), _set_data, doc="""The values, a
+        ``numpy.ndarray`` (shared, not copied). Assigning to it, or updating it in place with
+        ``t.data += ...``, counts as an in-place write: a backward pass through an op that
+        saved the old values then raises instead of using the new ones. (Element writes into
+        the array, ``t.data[0] = 1``, are not seen: use ``t[0] = 1``.)""")
 
     # -- autodiff attributes ---------------------------------------------------------------
     @property

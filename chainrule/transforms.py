@@ -73,13 +73,14 @@ def backward(t, grad=None, *, retain_graph=False, create_graph=False):
     found = sweep(nodes, gs, retain_graph=retain_graph, create_graph=create_graph,
                   order=order)
     given: set = set()
+    batched = tensor_mode and engine.BATCHING.used  # values of a finished vmap may reach here
     for node, g in found.items():
         leaf = node.tensor_ref()
         if leaf is not None:
-            if engine.BATCHING.apply is not None and tensor_mode:
+            if batched:
                 g = _closed_levels_summed(g, leaf)
-            if forced:
-                g = _plain(g)
+                if forced:
+                    g = _plain(g)
             _accumulate(leaf, g, tensor_mode, given)
 
 
