@@ -3,7 +3,7 @@
 is ``cr.sum(t, axis=0)``), so the Tensor class itself holds no calculus."""
 from __future__ import annotations
 
-from . import functional, ops, transforms
+from . import functional, numpy_dispatch, ops, transforms
 from .tensor import Tensor
 
 _FROM_OPS = ("sum max min prod logsumexp norm reshape transpose swapaxes broadcast_to "
@@ -37,3 +37,4 @@ def install() -> None:
     Tensor.T = property(ops.transpose, doc="The tensor with its axes reversed.")
     Tensor.flatten = lambda self: ops.reshape(self, -1)
     Tensor.backward = transforms.backward
+    Tensor.__array_ufunc__, Tensor.__array_function__ = numpy_dispatch.METHODS
