@@ -11,7 +11,7 @@ from ..registry import ONE, elementwise, linear
 from ..tensor import Tensor
 from ._front import broadcast_shape, is_scalar, tracked
 from ._front import data as D
-from .shape import as_tensor, broadcast_to, unify
+from .shape import as_tensor, broadcast_to, promoted, unify
 from .special import erf_array
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -348,6 +348,8 @@ def where(cond, x, y):
     if c.dtype != np.bool_:
         c = Tensor._wrap(c._data.astype(bool))
     x, y = as_tensor(_like(x, y)), as_tensor(_like(y, x))
+    if x.dtype != y.dtype:
+        x, y = promoted(x, y)
     shape = broadcast_shape(c.shape, x.shape, y.shape)
     if shape is None:
         raise ShapeError(f"where: condition, x and y cannot be broadcast together: "
