@@ -107,6 +107,10 @@ from .tensor import (
 from .transforms import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 
 methods.install()
+# NumPy's further functions, cr.special, constants; imported last so that its fuller versions
+# (dot for N-d, trace with offset and axes, linspace in Tensors) win.
+from .numpy_surface import *  # noqa: E402, F403
+
 _malloc.tune()
 registry.BUILTIN = frozenset(registry.PRIMITIVES)
 

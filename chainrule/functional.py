@@ -7,6 +7,7 @@ import numpy as np
 
 from . import ops
 from .ops._front import norm_axis
+from .ops.more_elementwise import sqrt_zero_safe
 from .ops.shape import as_tensor
 
 
@@ -28,8 +29,9 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
 
 
 def std(x, axis=None, keepdims: bool = False, ddof: int = 0):
-    """Standard deviation over ``axis``; ``ddof=0`` as NumPy."""
-    return ops.sqrt(var(x, axis, keepdims, ddof))
+    """Standard deviation over ``axis``; ``ddof=0`` as NumPy. Where the spread is zero the
+    gradient is 0 (as PyTorch; finite differences agree), not NaN."""
+    return sqrt_zero_safe(var(x, axis, keepdims, ddof))
 
 
 def log_softmax(x, axis: int = -1):

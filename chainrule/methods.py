@@ -37,4 +37,4 @@ def install() -> None:
     Tensor.T = property(ops.transpose, doc="The tensor with its axes reversed.")
     Tensor.flatten = lambda self: ops.reshape(self, -1)
     Tensor.backward = transforms.backward
-    Tensor.__array_ufunc__, Tensor.__array_function__ = numpy_dispatch.METHODS
+    numpy_dispatch.install(Tensor)

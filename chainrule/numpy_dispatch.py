@@ -27,7 +27,15 @@ import inspect
 import numpy as np
 
 from . import engine, functional, ops
-from .ops import extra_linalg, more_elementwise, ordering, products, special_fns, structure
+from .ops import (
+    extra_linalg,
+    matrix,
+    more_elementwise,
+    ordering,
+    products,
+    special_fns,
+    structure,
+)
 from .ops.shape import as_tensor
 from .tensor import Tensor
 
@@ -267,7 +275,7 @@ def array_function(self, func, types, args, kwargs):
     module = func.__module__ or "numpy"
     fn = None
     if module == "numpy.linalg":
-        fn = getattr(extra_linalg, name, None)
+        fn = getattr(extra_linalg, name, None) or getattr(matrix, name, None)
     elif module in ("numpy", "numpy.lib", "numpy.matlib") or module.startswith("numpy._core") \
             or module.startswith("numpy.lib"):
         fn = _find(_FUNCTION_ALIASES.get(name, name))
@@ -284,5 +292,26 @@ def array_function(self, func, types, args, kwargs):
     return result
 
 
-# Installed on Tensor by ``methods.install``.
-METHODS = (array_ufunc, array_function)
+# ndarray methods that Tensors gain with the NumPy functions (``t.cumsum(axis=0)``). NumPy's
+# in-place ``sort``/``partition`` methods are left out: a Tensor method would have to return
+# a new tensor, silently unlike NumPy's.
+_NDARRAY_METHODS = ("round cumsum cumprod argsort argmax argmin diagonal trace repeat ravel "
+                    "clip dot ptp nonzero").split()
+
+
+def _nonzero(self):
+    """Indices of the nonzero elements, one integer tensor per axis (not differentiable)."""
+    return _wrap(np.nonzero(self._data))
+
+
+def _reflected_mod(self, other):
+    """``other % self`` (the tensor on the right)."""
+    return more_elementwise.remainder(other, self)
+
+
+def install(cls) -> None:
+    """Give ``cls`` (Tensor) NumPy's protocols, the ndarray methods above and ``%``."""
+    cls.__array_ufunc__, cls.__array_function__ = array_ufunc, array_function
+    for name in _NDARRAY_METHODS:
+        setattr(cls, name, _nonzero if name == "nonzero" else _find(name))
+    cls.__mod__, cls.__rmod__ = more_elementwise.remainder, _reflected_mod

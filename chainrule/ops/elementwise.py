@@ -116,8 +116,18 @@ POW_S = elementwise("pow_scalar", lambda x, c: x ** c,
                     if c else g * 0,
                     formula="∂xᶜ/∂x = c·xᶜ⁻¹",
                     sympy=lambda sp, a, c: a ** c)
+def _log_base(x, c):
+    """log c for ∂cˣ/∂x = cˣ·log c. For c ≤ 0 as PyTorch: with c = 0 the product is 0 where
+    x ≥ 0 (the limit) and −inf where x < 0; with c < 0 it is NaN (never a math domain error)."""
+    if c > 0:
+        return math.log(c)
+    if c == 0:
+        return np.where(D(x) >= 0, 0.0, -np.inf).astype(D(x).dtype)
+    return np.full(D(x).shape, np.nan, D(x).dtype)
+
+
 RPOW_S = elementwise("rpow_scalar", lambda x, c: c ** x,
-                     lambda ops, g, out, x, c: g * out * math.log(c), uses_out=True,
+                     lambda ops, g, out, x, c: g * (out * _log_base(x, c)), uses_out=True,
                      formula="∂cˣ/∂x = cˣ·log c",
                      sympy=lambda sp, a, c: c ** a)
 
