@@ -257,7 +257,7 @@ def qr(a, mode="reduced"):
     >>> import chainrule as cr
     >>> q, r = cr.linalg.qr(cr.tensor([[3.0, 1.0], [4.0, 2.0]], dtype=cr.float64))
     >>> [round(v, 6) for v in r.data.ravel().tolist()]
-    [-5.0, -2.2, 0.0, -0.4]
+    [-5.0, -2.2, 0.0, 0.4]
     """
     a = as_tensor(a)
     m, n = a.shape[-2:]
