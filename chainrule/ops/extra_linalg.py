@@ -19,7 +19,6 @@ from .shape import (
     CONCAT,
     GETITEM,
     as_tensor,
-    broadcast_to,
     concatenate,
     expand_dims,
     flip,
@@ -125,12 +124,11 @@ def _eigh_forward(a):
 def _split(ops, out):
     """The packed output [w; V] (one row of eigenvalues over the eigenvectors) as w (…, 1, n)
     and V (…, n, n)."""
-    n = out.shape[-1]
-    core = (n + 1, n)
+    full = tuple(out.shape)
     w = ops.apply(GETITEM, (out,), {"index": (Ellipsis, slice(0, 1), slice(None)),
-                                    "shape_in": core, "basic": True})
+                                    "shape_in": full, "basic": True})
     v = ops.apply(GETITEM, (out,), {"index": (Ellipsis, slice(1, None), slice(None)),
-                                    "shape_in": core, "basic": True})
+                                    "shape_in": full, "basic": True})
     return w, v
 
 
@@ -165,7 +163,8 @@ def _eigh_jvp(ops, g, out, a):
     dv = ops.matmul(v, _gaps(ops, w) * m)
     lead = dv.shape[:dv.ndim - 2]
     dw = ops.broadcast_to(dw, lead + (1, n)) if dw.shape[:dw.ndim - 2] != lead else dw
-    return ops.apply(CONCAT, (dw, dv), {"axis": -2, "sizes": (1, n), "shape": (n + 1, n)})
+    return ops.apply(CONCAT, (dw, dv), {"axis": -2, "sizes": (1, n),
+                                        "shape": tuple(dv.shape[:-2]) + (n + 1, n)})
 
 
 # General: two outputs (eigenvalues and eigenvectors), packed in one array [w; V].
@@ -327,8 +326,8 @@ def matrix_power(a, n):
     """
     a = _square("matrix_power", a)
     n = int(n)
-    if n == 0:
-        return broadcast_to(as_tensor(np.eye(a.shape[-1], dtype=a.dtype)), a.shape)
+    if n == 0:  # I, kept in a's graph (with a zero gradient), as PyTorch's
+        return a * 0.0 + np.eye(a.shape[-1], dtype=a.dtype)
     if n < 0:
         a, n = inv(a), -n
     result, base = None, a

@@ -174,8 +174,8 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
 # -- statistics ---------------------------------------------------------------------------------
 def quantile(a, q, axis=None, keepdims=False, method="linear"):
     """The ``q``-th quantile(s) along ``axis`` with linear interpolation (NumPy's default
-    method); differentiable in ``a`` (``q`` is a constant). ``q`` may be an array: its shape
-    comes first in the result, as NumPy.
+    method); differentiable in ``a``, and in ``q`` when it is a Tensor (as PyTorch). ``q``
+    may be an array: its shape comes first in the result, as NumPy.
 
     >>> import chainrule as cr
     >>> cr.quantile(cr.tensor([1.0, 2.0, 3.0, 4.0]), 0.5).item()
@@ -200,10 +200,12 @@ def quantile(a, q, axis=None, keepdims=False, method="linear"):
     pos = qs * (n - 1)
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, n - 1)
-    frac = (pos - lo).astype(a.dtype if a.dtype.kind == "f" else np.float64)
+    frac = (pos - lo).astype(a.dtype if a.dtype.kind == "f" else np.float64).reshape(-1)
+    if isinstance(q, Tensor):  # q·(n − 1) − ⌊q·(n − 1)⌋: differentiable in q too (as torch)
+        frac = reshape(q, (-1,)) * (n - 1) - lo.reshape(-1).astype(frac.dtype)
     vlo = getitem(s, (Ellipsis, lo.reshape(-1)))
     vhi = getitem(s, (Ellipsis, hi.reshape(-1)))
-    out = vlo + (vhi - vlo) * frac.reshape(-1)
+    out = vlo + (vhi - vlo) * frac
     out = moveaxis(out, -1, 0)  # q's entries first
     out = reshape(out, qs.shape + out.shape[1:])
     if keepdims:

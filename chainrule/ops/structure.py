@@ -260,6 +260,8 @@ def select(condlist, choicelist, default=0):
 
 def meshgrid(*xi, indexing="xy", sparse=False, copy=True):
     """Coordinate grids from 1-D coordinate vectors (``numpy.meshgrid``)."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError("meshgrid: indexing must be 'xy' or 'ij'")
     xs = [ravel(x) for x in xi]
     n = len(xs)
     shapes = []
@@ -270,8 +272,6 @@ def meshgrid(*xi, indexing="xy", sparse=False, copy=True):
     if indexing == "xy" and n > 1:
         for s in shapes:
             s[0], s[1] = s[1], s[0]
-    elif indexing != "ij":
-        raise ValueError("meshgrid: indexing must be 'xy' or 'ij'")
     out = [reshape(x, tuple(s)) for x, s in zip(xs, shapes)]
     if sparse:
         return out
