@@ -3,6 +3,7 @@ logarithms and exponentials in other bases, hyperbolic and inverse trigonometric
 remainders, rounding (gradient 0), NaN-aware max/min, and the tests isfinite/isnan/isinf."""
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -71,25 +72,29 @@ SINC = elementwise("sinc", np.sinc, _sinc_rule, uses_out=True,
                    sympy=lambda sp, a: sp.sin(sp.pi * a) / (sp.pi * a))
 
 
-def _rounding(name, fn, what):
+def _rounding(name, fn, what, sympy):
     return elementwise(name, fn, _zero, saves=False,
-                       formula=f"∂{what}/∂x = 0 (piecewise constant)",
-                       sympy=lambda sp, a: getattr(sp, {"floor": "floor",
-                                                        "ceil": "ceiling"}.get(name, "floor"))(a))
+                       formula=f"∂{what}/∂x = 0 (piecewise constant)", sympy=sympy)
 
 
-FLOOR = _rounding("floor", np.floor, "⌊x⌋")
-CEIL = _rounding("ceil", np.ceil, "⌈x⌉")
-TRUNC = _rounding("trunc", np.trunc, "trunc x")
-RINT = _rounding("rint", np.rint, "rint x")
+FLOOR = _rounding("floor", np.floor, "⌊x⌋", lambda sp, a: sp.floor(a))
+CEIL = _rounding("ceil", np.ceil, "⌈x⌉", lambda sp, a: sp.ceiling(a))
+TRUNC = _rounding("trunc", np.trunc, "trunc x", lambda sp, a: sp.sign(a) * sp.floor(sp.Abs(a)))
+# Halves round up in the SymPy form, to even in NumPy's: the derivative (0) is the same.
+RINT = _rounding("rint", np.rint, "rint x", lambda sp, a: sp.floor(a + sp.Rational(1, 2)))
 ROUND = elementwise("round", lambda x, decimals: np.round(x, decimals),
                     lambda ops, g, out, x, decimals: g * 0, saves=False,
-                    formula="∂round(x)/∂x = 0 (piecewise constant)")
+                    formula="∂round(x)/∂x = 0 (piecewise constant)",
+                    # halves round up here, to even in NumPy: the derivative (0) is the same
+                    sympy=lambda sp, a, decimals: sp.floor(a * sp.Integer(10) ** decimals
+                                                           + sp.Rational(1, 2))
+                    / sp.Integer(10) ** decimals)
 NAN_TO_NUM = elementwise(
     "nan_to_num", lambda x, nan, posinf, neginf: np.nan_to_num(x, nan=nan, posinf=posinf,
                                                                 neginf=neginf),
     lambda ops, g, out, x, **p: g * _cast(x, np.isfinite(D(x))),
-    formula="∂nan_to_num(x)/∂x = [x finite]")
+    formula="∂nan_to_num(x)/∂x = [x finite]",
+    sympy=lambda sp, a, nan, posinf, neginf: a)
 
 SQRT_ZERO_SAFE = elementwise(
     "sqrt_zero_safe", np.sqrt,
@@ -131,7 +136,8 @@ REMAINDER = elementwise(
     sympy=lambda sp, a, b: sp.Mod(a, b))
 FMOD = elementwise(
     "fmod", np.fmod, ONE, lambda ops, g, out, x, y: g * -_cast(x, np.trunc(D(x) / D(y))),
-    formula="fmod(x, y) = x − trunc(x/y)·y: ∂/∂x = 1, ∂/∂y = −trunc(x/y)")
+    formula="fmod(x, y) = x − trunc(x/y)·y: ∂/∂x = 1, ∂/∂y = −trunc(x/y)",
+    sympy=lambda sp, a, b: a - b * sp.sign(a / b) * sp.floor(sp.Abs(a / b)))
 
 
 def _x_wins(x, y):
@@ -155,10 +161,12 @@ COPYSIGN = elementwise(
     "copysign", np.copysign,
     lambda ops, g, out, x, y: g * _cast(x, np.where(D(x) == 0, 0, np.sign(D(x)) * np.copysign(
         1, D(y)))),
-    _zero, formula="∂copysign(x,y)/∂x = sign(x)·sign(y), ∂/∂y = 0")
+    _zero, formula="∂copysign(x,y)/∂x = sign(x)·sign(y), ∂/∂y = 0",
+    sympy=lambda sp, a, b: sp.Abs(a) * sp.sign(b))
 HEAVISIDE = elementwise(
     "heaviside", np.heaviside, _zero, lambda ops, g, out, x, h: g * _cast(h, D(x) == 0),
-    formula="∂H(x,h)/∂x = 0, ∂/∂h = [x = 0]")
+    formula="∂H(x,h)/∂x = 0, ∂/∂h = [x = 0]",
+    sympy=lambda sp, a, b: sp.Piecewise((0, a < 0), (b, sp.Eq(a, 0)), (1, True)))
 
 
 # -- the front end ----------------------------------------------------------------------------
@@ -213,12 +221,15 @@ heaviside = _binary(HEAVISIDE, "The step function: 0 for x1 < 0, x2 at 0, 1 for 
 
 
 def round(x, decimals: int = 0):  # noqa: A001
-    """Round to ``decimals`` places (halves to even, as NumPy); its gradient is 0.
+    """Round to ``decimals`` places (halves to even, as NumPy); its gradient is 0. A Python
+    number gets Python's ``round`` (so ``from chainrule import *`` changes nothing there).
 
     >>> import chainrule as cr
     >>> cr.round(cr.tensor([1.26, 2.5]), 1).tolist()
     [1.2999999523162842, 2.5]
     """
+    if isinstance(x, (int, float)):
+        return builtins.round(x, decimals) if decimals else builtins.round(x)
     return apply(ROUND, (as_tensor(x),), {"decimals": int(decimals)})
 
 

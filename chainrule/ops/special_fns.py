@@ -48,30 +48,36 @@ POLYGAMMA = elementwise("polygamma",
                         lambda x, n: np.asarray(_scipy("polygamma")(n, x)).astype(x.dtype,
                                                                                 copy=False),
                         lambda ops, g, out, x, n: g * _poly(ops, x, n + 1),
-                        formula="∂ψ⁽ⁿ⁾(x)/∂x = ψ⁽ⁿ⁺¹⁾(x)")
+                        formula="∂ψ⁽ⁿ⁾(x)/∂x = ψ⁽ⁿ⁺¹⁾(x)",
+                        sympy=lambda sp, a, n: sp.polygamma(n, a))
 DIGAMMA = elementwise("digamma", _fw("digamma"), lambda ops, g, out, x: g * _poly(ops, x, 1),
-                      formula="∂ψ(x)/∂x = ψ′(x)")
+                      formula="∂ψ(x)/∂x = ψ′(x)", sympy=lambda sp, a: sp.digamma(a))
 GAMMALN = elementwise("gammaln", _fw("gammaln"),
                       lambda ops, g, out, x: g * ops.apply(DIGAMMA, (x,)),
-                      formula="∂log|Γ(x)|/∂x = ψ(x)")
+                      formula="∂log|Γ(x)|/∂x = ψ(x)", sympy=lambda sp, a: sp.loggamma(a))
 ERFC = elementwise("erfc", _fw("erfc"),
                    lambda ops, g, out, x: g * (-2 / _SQRT_PI) * ops.exp(-(x * x)),
-                   formula="∂erfc x/∂x = −2/√π·e^(−x²)")
+                   formula="∂erfc x/∂x = −2/√π·e^(−x²)", sympy=lambda sp, a: sp.erfc(a))
 ERFINV = elementwise("erfinv", _fw("erfinv"),
                      lambda ops, g, out, x: g * (_SQRT_PI / 2) * ops.exp(out * out),
-                     uses_out=True, formula="∂erf⁻¹x/∂x = √π/2·e^(erf⁻¹(x)²)")
+                     uses_out=True, formula="∂erf⁻¹x/∂x = √π/2·e^(erf⁻¹(x)²)",
+                     sympy=lambda sp, a: sp.erfinv(a))
 LOGIT = elementwise("logit", lambda x: np.log(x / (1 - x)),
                     lambda ops, g, out, x: g / (x * (1 - x)),
-                    formula="∂log(x/(1−x))/∂x = 1/(x(1−x))")
+                    formula="∂log(x/(1−x))/∂x = 1/(x(1−x))",
+                    sympy=lambda sp, a: sp.log(a / (1 - a)))
 NDTR = elementwise("ndtr", _fw("ndtr"),
                    lambda ops, g, out, x: g * ops.exp(x * x * -0.5 - _LOG_SQRT_2PI),
-                   formula="∂Φ(x)/∂x = φ(x)")
+                   formula="∂Φ(x)/∂x = φ(x)",
+                   sympy=lambda sp, a: (1 + sp.erf(a / sp.sqrt(2))) / 2)
 LOG_NDTR = elementwise("log_ndtr", _fw("log_ndtr"),
                        lambda ops, g, out, x: g * ops.exp(x * x * -0.5 - _LOG_SQRT_2PI - out),
-                       uses_out=True, formula="∂log Φ(x)/∂x = φ(x)/Φ(x)")
+                       uses_out=True, formula="∂log Φ(x)/∂x = φ(x)/Φ(x)",
+                       sympy=lambda sp, a: sp.log((1 + sp.erf(a / sp.sqrt(2))) / 2))
 NDTRI = elementwise("ndtri", _fw("ndtri"),
                     lambda ops, g, out, x: g * ops.exp(out * out * 0.5 + _LOG_SQRT_2PI),
-                    uses_out=True, formula="∂Φ⁻¹(x)/∂x = 1/φ(Φ⁻¹(x))")
+                    uses_out=True, formula="∂Φ⁻¹(x)/∂x = 1/φ(Φ⁻¹(x))",
+                    sympy=lambda sp, a: sp.sqrt(2) * sp.erfinv(2 * a - 1))
 
 
 def _at_zero(ops, x, value, expr_of_safe):
@@ -81,25 +87,30 @@ def _at_zero(ops, x, value, expr_of_safe):
 
 
 I0 = elementwise("i0", lambda x: np.i0(x).astype(x.dtype, copy=False),
-                 lambda ops, g, out, x: g * ops.apply(I1, (x,)), formula="∂I₀(x)/∂x = I₁(x)")
+                 lambda ops, g, out, x: g * ops.apply(I1, (x,)), formula="∂I₀(x)/∂x = I₁(x)",
+                 sympy=lambda sp, a: sp.besseli(0, a))
 I1 = elementwise("i1", _fw("i1"), lambda ops, g, out, x: g * _at_zero(
     ops, x, 0.5, lambda s: ops.apply(I0, (s,)) - ops.apply(I1, (s,)) / s),
-    formula="∂I₁(x)/∂x = I₀(x) − I₁(x)/x")
+    formula="∂I₁(x)/∂x = I₀(x) − I₁(x)/x", sympy=lambda sp, a: sp.besseli(1, a))
 I0E = elementwise("i0e", _fw("i0e"), lambda ops, g, out, x: g * (
     ops.apply(I1E, (x,)) - ops.sign(x) * out), uses_out=True,
-    formula="∂I₀ₑ(x)/∂x = I₁ₑ(x) − sign(x)·I₀ₑ(x)")
+    formula="∂I₀ₑ(x)/∂x = I₁ₑ(x) − sign(x)·I₀ₑ(x)",
+    sympy=lambda sp, a: sp.exp(-sp.Abs(a)) * sp.besseli(0, a))
 I1E = elementwise("i1e", _fw("i1e"), lambda ops, g, out, x: g * _at_zero(
     ops, x, 0.5, lambda s: ops.apply(I0E, (s,)) - ops.apply(I1E, (s,)) * (ops.sign(s) + 1 / s)),
-    formula="∂I₁ₑ(x)/∂x = I₀ₑ(x) − I₁ₑ(x)·(sign x + 1/x)")
+    formula="∂I₁ₑ(x)/∂x = I₀ₑ(x) − I₁ₑ(x)·(sign x + 1/x)",
+    sympy=lambda sp, a: sp.exp(-sp.Abs(a)) * sp.besseli(1, a))
 
 
 XLOGY = elementwise("xlogy", _fw("xlogy"), lambda ops, g, out, x, y: g * ops.log(y),
                     lambda ops, g, out, x, y: g * x / y,
-                    formula="∂(x·log y)/∂x = log y, ∂/∂y = x/y")
+                    formula="∂(x·log y)/∂x = log y, ∂/∂y = x/y",
+                    sympy=lambda sp, a, b: a * sp.log(b))
 XLOG1PY = elementwise("xlog1py", _fw("xlog1py"),
                       lambda ops, g, out, x, y: g * ops.apply(_LOG1P, (y,)),
                       lambda ops, g, out, x, y: g * x / (1 + y),
-                      formula="∂(x·log(1+y))/∂x = log(1+y), ∂/∂y = x/(1+y)")
+                      formula="∂(x·log(1+y))/∂x = log(1+y), ∂/∂y = x/(1+y)",
+                      sympy=lambda sp, a, b: a * sp.log(1 + b))
 
 
 
