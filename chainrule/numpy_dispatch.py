@@ -292,11 +292,11 @@ def array_function(self, func, types, args, kwargs):
     return result
 
 
-# ndarray methods that Tensors gain with the NumPy functions (``t.cumsum(axis=0)``). NumPy's
-# in-place ``sort``/``partition`` methods are left out: a Tensor method would have to return
-# a new tensor, silently unlike NumPy's.
-_NDARRAY_METHODS = ("round cumsum cumprod argsort argmax argmin diagonal trace repeat ravel "
-                    "clip dot ptp nonzero").split()
+# ndarray methods that Tensors gain with the NumPy functions (``t.cumsum(axis=0)``). Left
+# out: NumPy's in-place ``sort``/``partition`` (a Tensor method would return a new tensor,
+# silently unlike NumPy's) and ``repeat`` (PyTorch's ``Tensor.repeat`` is NumPy's ``tile``).
+_NDARRAY_METHODS = ("round cumsum cumprod argsort argmax argmin diagonal trace ravel clip dot "
+                    "ptp nonzero").split()
 
 
 def _nonzero(self):

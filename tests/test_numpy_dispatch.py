@@ -129,3 +129,36 @@ def test_out_tensor_with_history_is_refused():
     t = cr.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="requires grad"):
         np.exp(np.ones(2), out=t)
+
+
+CALLS = {
+    "cumsum": lambda np_, t: np_.cumsum(t, axis=1), "sort": lambda np_, t: np_.sort(t, axis=0),
+    "median": lambda np_, t: np_.median(t), "std": lambda np_, t: np_.std(t, ddof=1),
+    "var": lambda np_, t: np_.var(t, axis=0), "round": lambda np_, t: np_.round(t, 2),
+    "svd": lambda np_, t: np_.linalg.svd(t, compute_uv=False),
+    "norm_nuc": lambda np_, t: np_.linalg.norm(t, "nuc"), "trace": lambda np_, t: np_.trace(t),
+    "tensordot": lambda np_, t: np_.tensordot(t, t, 1),
+    "log10": lambda np_, t: np_.log10(t * t + 1), "vstack": lambda np_, t: np_.vstack([t, t]),
+    "diff": lambda np_, t: np_.diff(t, axis=0),
+    "inv": lambda np_, t: np_.linalg.inv(t + 3 * np_.eye(3)), "mod": lambda np_, t: t % 0.3,
+}
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_numpy_calls_agree_with_numpy_and_differentiate(name):
+    call = CALLS[name]
+    a = np.random.default_rng(3).standard_normal((3, 3))
+    t = cr.tensor(a, dtype=cr.float64, requires_grad=True)
+    out = call(np, t)
+    assert isinstance(out, cr.Tensor) and out.requires_grad
+    np.testing.assert_allclose(out.data, call(np, a), rtol=1e-10, atol=1e-12)
+    cr.sum(out).backward()
+    assert t.grad is not None and t.grad.shape == (3, 3)
+
+
+def test_ndarray_methods_on_tensors():
+    t = cr.tensor([[3.0, 1.0], [2.0, 4.0]], requires_grad=True)
+    assert t.cumsum(0).tolist() == [[3.0, 1.0], [5.0, 5.0]]
+    assert t.trace().item() == 7.0 and t.diagonal().tolist() == [3.0, 4.0]
+    assert int(t.argmax()) == 3 and t.ravel().shape == (4,)
+    assert (t % 2.0).tolist() == [[1.0, 1.0], [0.0, 0.0]]
