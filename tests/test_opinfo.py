@@ -9,15 +9,15 @@ second-order gradients against ``torch.autograd.grad``.
 """
 from __future__ import annotations
 
+import functools
 import zlib
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-cmi = pytest.importorskip("torch.testing._internal.common_methods_invocations",
-                          reason="PyTorch's OpInfo database needs torch's test extras "
-                                 "(pip install expecttest)")
+pytest.importorskip("expecttest", reason="PyTorch's OpInfo database needs torch's test "
+                                         "extras: pip install expecttest")
 
 import chainrule as cr  # noqa: E402
 
@@ -435,12 +435,18 @@ EXCLUDED = {
 }
 
 
+# The database is loaded by the tests, not at collection: its thousands of objects would
+# slow every garbage collection of the session (and widen the window in which another
+# library's gc callback, not chainrule, receives test_interrupts' signals).
+@functools.cache
 def _matches():
     """Every OpInfo (name, variant) whose name is a chainrule function."""
+    from torch.testing._internal.common_methods_invocations import op_db
+
     names = {n for n in dir(cr) if not n.startswith("_")}
     linalg, special = set(cr.linalg.__all__), set(cr.special.__all__)
     out = []
-    for op in cmi.op_db:
+    for op in op_db:
         n = op.name
         hit = (n[7:] in linalg if n.startswith("linalg.") else
                n[8:] in special if n.startswith("special.") else n in names)
@@ -449,16 +455,17 @@ def _matches():
     return out
 
 
-MATCHES = _matches()
-RUN = [op for op in MATCHES if (op.name, op.variant_test_name) in ADAPTERS]
+def _run():
+    return [op for op in _matches() if (op.name, op.variant_test_name) in ADAPTERS]
 
 
 def test_every_matching_opinfo_is_mapped_or_excluded():
-    missing = sorted({(op.name, op.variant_test_name) for op in MATCHES} - set(ADAPTERS)
+    matches = _matches()
+    missing = sorted({(op.name, op.variant_test_name) for op in matches} - set(ADAPTERS)
                      - set(EXCLUDED))
     assert not missing, f"OpInfos named like a chainrule function, with no adapter or " \
                         f"exclusion: {missing}"
-    stale = sorted(set(EXCLUDED) - {(op.name, op.variant_test_name) for op in MATCHES})
+    stale = sorted(set(EXCLUDED) - {(op.name, op.variant_test_name) for op in matches})
     assert not stale, f"exclusions that match no OpInfo: {stale}"
 
 
@@ -558,12 +565,8 @@ def _check(op, sample, adapter, rng):
                                    err_msg="second-order gradient")
 
 
-RESULTS: dict = {}
-
-
-@pytest.mark.parametrize("op", RUN, ids=lambda op: f"{op.name}.{op.variant_test_name}".strip(
-    "."))
-def test_opinfo_samples(op):
+def run_op(op):
+    """(samples run, samples not applicable) for one OpInfo; raises on a disagreement."""
     adapter = ADAPTERS[(op.name, op.variant_test_name)]
     rng = np.random.default_rng(zlib.crc32(f"{op.name}.{op.variant_test_name}".encode()))
     ran = skipped = 0
@@ -575,5 +578,21 @@ def test_opinfo_samples(op):
             ran += 1
         except NotApplicable:
             skipped += 1
-    RESULTS[(op.name, op.variant_test_name)] = (ran, skipped)
-    assert ran, f"every sample of {op.name} was not applicable"
+    return ran, skipped
+
+
+def test_opinfo_samples():
+    """Every mapped OpInfo, in one test (the database loads once, inside it)."""
+    failures, total = [], 0
+    for op in _run():
+        name = f"{op.name}.{op.variant_test_name}".strip(".")
+        try:
+            ran, _ = run_op(op)
+        except Exception as err:  # collect them all: one report names every failing op
+            failures.append(f"{name}: {type(err).__name__}: {str(err).strip()[:300]}")
+            continue
+        total += ran
+        if not ran:
+            failures.append(f"{name}: every sample was not applicable")
+    assert not failures, "\n".join(failures)
+    assert total >= 300, f"only {total} samples ran"
