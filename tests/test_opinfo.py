@@ -404,6 +404,34 @@ ADAPTERS.update({
     ("allclose", ""): _nograd(lambda a, b, rtol=1e-5, atol=1e-8, equal_nan=False: cr.tensor(
         cr.allclose(a, b, rtol, atol, equal_nan))),
 })
+# OpInfos under PyTorch's own names for chainrule's functions (run too; not required).
+ALSO = {
+    ("asin", ""): cr.arcsin, ("acos", ""): cr.arccos, ("atan", ""): cr.arctan,
+    ("asinh", ""): cr.arcsinh, ("acosh", ""): cr.arccosh, ("atanh", ""): cr.arctanh,
+    ("atan2", ""): cr.arctan2, ("i0", ""): cr.special.i0, ("lgamma", ""): cr.special.gammaln,
+    ("digamma", ""): cr.special.digamma, ("erfc", ""): cr.special.erfc,
+    ("erfinv", ""): cr.special.erfinv, ("xlogy", ""): cr.special.xlogy,
+    ("logit", ""): lambda x, eps=None: cr.special.logit(x if eps is None else cr.clip(
+        x, eps, 1 - eps)),
+    ("amax", ""): _reduction(cr.max), ("amin", ""): _reduction(cr.min),
+    ("movedim", ""): lambda x, source, destination: cr.moveaxis(x, source, destination),
+    ("msort", ""): lambda x: cr.sort(x, 0) if x.ndim else x,
+    ("take_along_dim", ""): lambda x, indices, dim=None: cr.take_along_axis(x, indices, dim),
+    ("tensor_split", ""): lambda x, sections, dim=0: tuple(cr.array_split(
+        x, sections if isinstance(sections, int) else [int(v) for v in np.ravel(
+            sections.data if isinstance(sections, cr.Tensor) else sections)], axis=dim)),
+    ("linalg.cross", ""): lambda a, b, dim=-1: cr.cross(a, b, axis=dim),
+    ("linalg.vector_norm", ""): lambda x, ord=2, dim=None, keepdim=False, dtype=None: (  # noqa: A006
+        cr.linalg.norm(cr.ravel(x) if dim is None else x, ord, _axis(dim), False)
+        if not keepdim or dim is not None else cr.reshape(
+            cr.linalg.norm(cr.ravel(x), ord), (1,) * x.ndim)),
+    ("linalg.matrix_norm", ""): lambda x, ord="fro", dim=(-2, -1), keepdim=False, dtype=None:
+        cr.linalg.norm(x, ord, tuple(dim), keepdim),  # noqa: A006
+    ("special.i1e", ""): cr.special.i1e, ("special.ndtri", ""): cr.special.ndtri,
+    **{("polygamma", f"polygamma_n_{n}"): (lambda x, n, **k: cr.special.polygamma(n, x))
+       for n in range(5)},
+}
+ADAPTERS.update(ALSO)
 ADAPTERS[("linalg.eigh", "")].post = _square_sign_free
 ADAPTERS[("linalg.svd", "")].post = _svd_post
 ADAPTERS[("linalg.qr", "")].post = _qr_post
@@ -455,8 +483,11 @@ def _matches():
     return out
 
 
+@functools.cache
 def _run():
-    return [op for op in _matches() if (op.name, op.variant_test_name) in ADAPTERS]
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    return [op for op in op_db if (op.name, op.variant_test_name) in ADAPTERS]
 
 
 def test_every_matching_opinfo_is_mapped_or_excluded():

@@ -287,9 +287,16 @@ def take_along_axis(arr, indices, axis):
     if axis is None:
         return getitem(ravel(arr), idx.reshape(-1))
     axis = _ax(axis, arr.ndim)
-    grids = list(np.ix_(*[np.arange(n) for n in idx.shape]))
+    if idx.ndim != arr.ndim:
+        raise ShapeError(f"take_along_axis: indices need {arr.ndim} dimensions, got {idx.ndim}")
+    # The other axes broadcast against each other, as NumPy.
+    shape = np.broadcast_shapes(arr.shape[:axis] + (1,) + arr.shape[axis + 1:],
+                                idx.shape[:axis] + (1,) + idx.shape[axis + 1:])
+    shape = shape[:axis] + (idx.shape[axis],) + shape[axis + 1:]
+    idx = np.broadcast_to(idx, shape)
+    grids = np.ix_(*[np.arange(n) for n in shape])
     index = tuple(idx if d == axis else np.broadcast_to(
-        grids[d], idx.shape) if arr.shape[d] != 1 else np.zeros(idx.shape, np.int64)
+        grids[d] if arr.shape[d] != 1 else np.zeros_like(grids[d]), shape)
         for d in range(arr.ndim))
     return getitem(arr, index)
 
