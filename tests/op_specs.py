@@ -540,6 +540,10 @@ add(
         *cr.linalg.svd(a, full_matrices=False)),
       lambda a: (lambda u, s, vh: u ** 2 + s)(*T.linalg.svd(a, full_matrices=False)),
       (), inputs=lambda r: [_tall(4, 3)(r)[0].T]),
+    S("la_svd_full_tall", lambda a: (lambda u, s, vh: u[:, :3] ** 2 + s.sum())(
+        *cr.linalg.svd(a)),
+      lambda a: (lambda u, s, vh: u[:, :3] ** 2 + s.sum())(*T.linalg.svd(a)), (),
+      inputs=_tall(4, 3)),
     S("la_qr", lambda a: (lambda q, r: q ** 2 + cr.sum(r ** 2))(*cr.linalg.qr(a)),
       lambda a: (lambda q, r: q ** 2 + (r ** 2).sum())(*T.linalg.qr(a)), (),
       inputs=_tall(4, 3)),

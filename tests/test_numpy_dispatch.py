@@ -162,3 +162,14 @@ def test_ndarray_methods_on_tensors():
     assert t.trace().item() == 7.0 and t.diagonal().tolist() == [3.0, 4.0]
     assert int(t.argmax()) == 3 and t.ravel().shape == (4,)
     assert (t % 2.0).tolist() == [[1.0, 1.0], [0.0, 0.0]]
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5)])
+def test_full_svd_of_a_rectangular_matrix_is_orthogonal_and_reconstructs(shape):
+    a = np.random.default_rng(5).standard_normal(shape)
+    u, s, vh = np.linalg.svd(cr.tensor(a, dtype=cr.float64, requires_grad=True))
+    assert u.shape == (shape[0],) * 2 and vh.shape == (shape[1],) * 2
+    np.testing.assert_allclose((u.T @ u).data, np.eye(shape[0]), atol=1e-12)
+    np.testing.assert_allclose((vh @ vh.T).data, np.eye(shape[1]), atol=1e-12)
+    k = min(shape)
+    np.testing.assert_allclose((u[:, :k] * s @ vh[:k]).data, a, atol=1e-12)

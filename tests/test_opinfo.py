@@ -121,7 +121,8 @@ def _linalg_norm(x, ord=None, dim=None, keepdim=False, **kw):  # noqa: A002
 def _svd(a, full_matrices=True, **kw):
     m, n = a.shape[-2:]
     if full_matrices and m != n:
-        raise NotApplicable("full_matrices=True for a non-square matrix")
+        raise NotApplicable("full_matrices=True, non-square: the complement's basis is a "
+                            "choice (LAPACK's in both, but not guaranteed equal)")
     if min(m, n) == 0:
         raise NotApplicable("empty matrix")
     return cr.linalg.svd(a, full_matrices=full_matrices)

@@ -216,8 +216,9 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     signs as NumPy's). Computed from the eigendecomposition of AᵀA (or AAᵀ), so it is
     differentiable to any order; the derivative is infinite where singular values repeat or
     vanish (the vectors are then not unique), and the accuracy is that of AᵀA: fine for
-    well-conditioned matrices. ``full_matrices=True`` needs a square matrix (else use
-    ``full_matrices=False``).
+    well-conditioned matrices. With ``full_matrices=True`` the columns of U (rows of Vh)
+    beyond min(m, n) are NumPy's basis of the complement, constants: gradients through them
+    are ignored, as in PyTorch.
 
     >>> import chainrule as cr
     >>> u, s, vh = cr.linalg.svd(cr.tensor([[3.0, 0.0], [0.0, -2.0]], dtype=cr.float64))
@@ -231,8 +232,13 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
         return svdvals(a)
     m, n = a.shape[-2:]
     if full_matrices and m != n:
-        raise NotImplementedError("svd: full_matrices=True is differentiable here only for "
-                                  "square matrices; use full_matrices=False")
+        # The extra columns (rows) span the orthogonal complement: not unique, so they are
+        # NumPy's, as constants; gradients through them are ignored (as PyTorch documents).
+        u, s, vh = svd(a, full_matrices=False)
+        u_np, _, vh_np = np.linalg.svd(a.data, full_matrices=True)
+        if m > n:
+            return concatenate([u, as_tensor(u_np[..., :, n:])], axis=-1), s, vh
+        return u, s, concatenate([vh, as_tensor(vh_np[..., m:, :])], axis=-2)
     if m < n:
         v, s, uh = svd(swapaxes(a, -1, -2), full_matrices=False)
         u, vh = swapaxes(uh, -1, -2), swapaxes(v, -1, -2)
