@@ -309,9 +309,19 @@ def _reflected_mod(self, other):
     return more_elementwise.remainder(other, self)
 
 
+def _format(self, spec):
+    """``f"{t:.3f}"``: a one-element tensor formats as its number (as PyTorch's), so code
+    that formatted ``np.max(...)`` of arrays still runs when NumPy returns a Tensor."""
+    if spec and self._data.size == 1:
+        return format(self._data.item(), spec)
+    return format(str(self), spec) if spec else str(self)
+
+
 def install(cls) -> None:
-    """Give ``cls`` (Tensor) NumPy's protocols, the ndarray methods above and ``%``."""
+    """Give ``cls`` (Tensor) NumPy's protocols, the ndarray methods above, ``%`` and
+    ``format``."""
     cls.__array_ufunc__, cls.__array_function__ = array_ufunc, array_function
+    cls.__format__ = _format
     for name in _NDARRAY_METHODS:
         setattr(cls, name, _nonzero if name == "nonzero" else _find(name))
     cls.__mod__, cls.__rmod__ = more_elementwise.remainder, _reflected_mod

@@ -173,3 +173,9 @@ def test_full_svd_of_a_rectangular_matrix_is_orthogonal_and_reconstructs(shape):
     np.testing.assert_allclose((vh @ vh.T).data, np.eye(shape[1]), atol=1e-12)
     k = min(shape)
     np.testing.assert_allclose((u[:, :k] * s @ vh[:k]).data, a, atol=1e-12)
+
+
+def test_a_one_element_result_formats_as_a_number():
+    t = cr.tensor([1.0, 2.5], requires_grad=True)
+    assert f"{np.max(t):.2f}" == "2.50" and f"{np.mean(t):.1e}" == "1.8e+00"
+    assert f"{t}" == str(t)
