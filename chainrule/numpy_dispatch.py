@@ -117,12 +117,11 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
         # The values: NumPy writes into the arrays the caller gave, or the result has no
         # derivative. A Tensor among ``out`` is written in place (no gradient history).
         if out is not None:
+            for o in out:
+                if isinstance(o, Tensor):
+                    o._check_inplace(f"numpy.{name}(..., out=tensor)")
             vals = tuple(o._data if isinstance(o, Tensor) else o for o in out)
-            if any(isinstance(o, Tensor) for o in out):
-                for o in out:
-                    if isinstance(o, Tensor):
-                        o._check_inplace(f"numpy.{name}(..., out=tensor)")
-            result = getattr(ufunc, method)(*_values(inputs), out=vals, **kwargs)
+            getattr(ufunc, method)(*_values(inputs), out=vals, **kwargs)
             for o in out:
                 if isinstance(o, Tensor):
                     engine.bump_version(o)
@@ -203,9 +202,6 @@ def _adapters():
 
     def einsum(*operands, optimize=False):
         return ops.einsum(*operands)
-
-    def flatten(a):
-        return ops.reshape(a, -1)
 
     return {np.reshape: reshape, np.where: where, np.clip: clip, np.einsum: einsum}
 
