@@ -551,6 +551,13 @@ add(
       lambda a: T.linalg.qr(a)[1] ** 2, (), inputs=lambda r: [_tall(4, 3)(r)[0].T]),
     S("la_pinv", cr.linalg.pinv, T.linalg.pinv, (), inputs=_tall(4, 3)),
     S("la_pinv_wide", cr.linalg.pinv, T.linalg.pinv, (), inputs=lambda r: [_tall(4, 2)(r)[0].T]),
+    # A perturbation in a random direction raises the rank (pinv jumps): no finite
+    # differences, and no second order (the first derivative's extension off the rank-r
+    # matrices is a convention: PyTorch's and the truncated SVD's differ there); PyTorch's
+    # first order, the adjoint identity and forward = reverse still check it.
+    S("la_pinv_rank_deficient", cr.linalg.pinv, T.linalg.pinv, (),
+      inputs=lambda r: [r.standard_normal((4, 2)) @ r.standard_normal((2, 3))], fd=False,
+      order=1),
     S("la_lstsq", lambda a, b: cr.linalg.lstsq(a, b)[0],
       lambda a, b: T.linalg.pinv(a) @ b, (), inputs=lambda r: _tall(5, 3)(r) + [
           r.standard_normal((5, 2))]),

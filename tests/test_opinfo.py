@@ -130,9 +130,10 @@ def _svd(a, full_matrices=True, **kw):
 
 def _pinv(a, rcond=None, hermitian=False, *, atol=None, rtol=None):
     if not (rcond is None and atol is None and rtol is None):
-        raise NotApplicable("explicit cut-off tolerances (cr.linalg.pinv takes full rank)")
+        raise NotApplicable("explicit cut-off tolerances")
     if min(a.shape[-2:]) == 0 or np.any(np.linalg.matrix_rank(a.data) < min(a.shape[-2:])):
-        raise NotApplicable("rank-deficient or empty matrix")
+        raise NotApplicable("rank-deficient: its second derivative is a convention (the "
+                            "spec la_pinv_rank_deficient checks the first)")
     return cr.linalg.pinv(a)
 
 
@@ -455,8 +456,9 @@ EXCLUDED = {
                     "the two",
     ("linalg.pinv", "hermitian"): "hermitian=True reads one triangle; cr.linalg.pinv uses "
                                   "the whole matrix",
-    ("linalg.pinv", "singular"): "rank-deficient inputs: cr.linalg.pinv refuses them (its "
-                                 "derivative does not exist there)",
+    ("linalg.pinv", "singular"): "rank-deficient inputs: the second derivative there is a "
+                                 "convention (PyTorch's differs from the truncated SVD's); "
+                                 "the spec la_pinv_rank_deficient checks values and the first",
     ("linalg.lstsq", "grad_oriented"): "duplicates linalg.lstsq with batched and wide "
                                        "samples cr.linalg.lstsq does not take",
     ("linalg.norm", "subgradients_at_zero"): "subgradient conventions at 0 for every ord "

@@ -292,18 +292,38 @@ def _concat_last(x, y):
 
 
 def pinv(a, rcond=None, hermitian=False):
-    """The Moore–Penrose pseudo-inverse of a full-rank matrix, (AᵀA)⁻¹Aᵀ or Aᵀ(AAᵀ)⁻¹
-    (``numpy.linalg.pinv``); a rank-deficient matrix raises (its pseudo-inverse is not
-    differentiable there)."""
+    """The Moore–Penrose pseudo-inverse (``numpy.linalg.pinv``): (AᵀA)⁻¹Aᵀ or Aᵀ(AAᵀ)⁻¹ at
+    full rank; at rank r < min(m, n), V_r·diag(1/σ²)·V_rᵀ·Aᵀ over the r largest singular
+    values (those above ``rcond``·σ_max: NumPy's 1e-15 by default, or max(m, n)·eps of the
+    dtype where that is larger, as PyTorch). Differentiable where the rank does not change
+    (the pseudo-inverse jumps where it does).
+
+    >>> import chainrule as cr
+    >>> cr.linalg.pinv(cr.tensor([[1.0, 1.0], [1.0, 1.0]], dtype=cr.float64)).data.round(12)
+    array([[0.25, 0.25],
+           [0.25, 0.25]])
+    """
     a = as_tensor(a)
     m, n = a.shape[-2:]
-    if np.any(np.linalg.matrix_rank(a.data) < min(m, n)):
-        raise LinAlgError(f"pinv: {describe(a)} is rank-deficient; its pseudo-inverse is not "
-                          "differentiable there")
     at = swapaxes(a, -1, -2)
-    if m >= n:
-        return solve(matmul(at, a), at)
-    return swapaxes(solve(matmul(a, at), a), -1, -2)
+    if rcond is None:  # NumPy's 1e-15, but never below the dtype's resolution (float32)
+        rcond = max(1e-15, max(m, n) * float(np.finfo(a.dtype).eps))
+    s_np = np.linalg.svd(a.data, compute_uv=False)
+    ranks = np.sum(s_np > rcond * s_np[..., :1], axis=-1)
+    if np.all(ranks == min(m, n)):
+        if m >= n:
+            return solve(matmul(at, a), at)
+        return swapaxes(solve(matmul(a, at), a), -1, -2)
+    if np.ndim(ranks) and len(set(np.ravel(ranks).tolist())) > 1:
+        raise LinAlgError(f"pinv: the matrices of {describe(a)} differ in rank; take them "
+                          "one at a time")
+    r = int(np.ravel(ranks)[0])
+    if m < n:
+        return swapaxes(pinv(at, rcond), -1, -2)
+    w, v = eigh(matmul(at, a))  # ascending: the r largest come last
+    w_r = getitem(w, (Ellipsis, slice(n - r, None)))
+    v_r = getitem(v, (Ellipsis, slice(n - r, None)))
+    return matmul(v_r / expand_dims(w_r, -2), matmul(swapaxes(v_r, -1, -2), at))
 
 
 def lstsq(a, b, rcond=None):
