@@ -138,8 +138,8 @@ def _pinv(a, rcond=None, hermitian=False, *, atol=None, rtol=None):
 
 
 def _lstsq(a, b, rcond=None, *, driver=None):
-    if a.ndim > 2 or min(a.shape[-2:]) == 0 or a.shape[-2] < a.shape[-1]:
-        raise NotApplicable("batched, empty or wide matrix")
+    if a.ndim > 2 or min(a.shape[-2:]) == 0:
+        raise NotApplicable("batched or empty matrix (NumPy's lstsq takes one matrix)")
     return cr.linalg.lstsq(a, b)[0], None, None, None
 
 
