@@ -128,18 +128,25 @@ from .device import DeviceError, cuda, device, double, float16, half, int32, lon
 from .device import bool_ as bool  # noqa: E402, A004
 from .device import float_ as float  # noqa: E402, A004
 from .device import int_ as int  # noqa: E402, A004
+
+# ...except where PyTorch's function form is the more useful one (flatten(x, start_dim)) and
+# the factory that takes device= as well (linspace: NumPy's, differentiable in start/stop).
 from .factories import (  # noqa: E402
                arange,
                empty,
                eye,
                full,
-               linspace,
+               linspace,  # noqa: E402, F811
                ones,
                ones_like,
                tensor,
                zeros,
                zeros_like,
 )
+
+# NumPy's further functions, cr.special, constants; imported last so that its fuller versions
+# (dot for N-d, trace with offset and axes, linspace in Tensors) win.
+from .numpy_surface import *  # noqa: E402, F403
 from .sampling import (  # noqa: E402
                Generator,
                multinomial,
@@ -153,7 +160,7 @@ from .sampling import (  # noqa: E402
 )
 from .torch_methods import Size, cat  # noqa: E402
 from .torch_methods import clamp_fn as clamp  # noqa: E402
-from .torch_methods import flatten_fn as flatten  # noqa: E402
+from .torch_methods import flatten_fn as flatten  # noqa: E402  # noqa: E402, F811
 from .torch_methods import unsqueeze_fn as unsqueeze  # noqa: E402
 
 _malloc.tune()

@@ -14,10 +14,10 @@ import functools
 
 from .device import check_device
 from .ops import tensor as _tensor
+from .ops.structure import linspace as _linspace
 from .tensor import arange as _arange
 from .tensor import eye as _eye
 from .tensor import full as _full
-from .tensor import linspace as _linspace
 from .tensor import ones as _ones
 from .tensor import ones_like as _ones_like
 from .tensor import zeros as _zeros

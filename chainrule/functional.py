@@ -8,6 +8,7 @@ import numpy as np
 
 from . import ops
 from .ops._front import dim_args, norm_axis
+from .ops.more_elementwise import sqrt_zero_safe
 from .ops.shape import as_tensor
 
 
@@ -61,9 +62,15 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdi
 
 def std(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdim=None):
     """Standard deviation over ``axis``; ``ddof=0`` as NumPy (the method ``t.std()`` follows
-    PyTorch: ``ddof=1``)."""
+    PyTorch: ``ddof=1``). Where the spread is zero the gradient is 0 (as PyTorch; finite
+    differences agree), not NaN.
+
+    >>> import chainrule as cr
+    >>> cr.std(cr.tensor([1.0, 3.0]))
+    tensor(1.)
+    """
     axis, keepdims = dim_args(axis, keepdims, dim, keepdim, "std")
-    return ops.sqrt(var(x, axis, keepdims, ddof))
+    return sqrt_zero_safe(var(x, axis, keepdims, ddof))
 
 
 def log_softmax(x, axis: int = -1, *, dim=None):

@@ -7,6 +7,20 @@
 [[3.0, -1.0], [-1.0, 2.0]]
 """
 from .errors import LinAlgError
+from .ops.extra_linalg import (
+                                eigh,
+                                eigvalsh,
+                                lstsq,
+                                matrix_power,
+                                multi_dot,
+                                norm,
+                                pinv,
+                                qr,
+                                svd,
+                                svdvals,
+)
 from .ops.matrix import cholesky, det, inv, slogdet, solve
 
-__all__ = ["LinAlgError", "cholesky", "det", "inv", "slogdet", "solve"]
+__all__ = ["LinAlgError", "cholesky", "det", "inv", "slogdet", "solve",
+           "eigh", "eigvalsh", "lstsq", "matrix_power", "multi_dot", "norm", "pinv", "qr", "svd",
+           "svdvals"]

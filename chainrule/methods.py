@@ -3,7 +3,7 @@
 is ``cr.sum(t, axis=0)``), so the Tensor class itself holds no calculus."""
 from __future__ import annotations
 
-from . import functional, ops, torch_methods, transforms
+from . import functional, numpy_dispatch, ops, torch_methods, transforms
 from .tensor import Tensor
 
 _FROM_OPS = ("sum max min prod logsumexp norm reshape transpose swapaxes broadcast_to "
@@ -39,3 +39,4 @@ def install() -> None:
     # PyTorch's methods (view, unsqueeze, max(dim) -> (values, indices), float(), to(), ...);
     # where NumPy's meaning of a name differs, NumPy's keywords still select it.
     torch_methods.install(Tensor)
+    numpy_dispatch.install(Tensor)

@@ -331,6 +331,9 @@ def as_tensor(x) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray):
+        if x.dtype.kind == "c":
+            raise TypeError(f"complex array ({x.dtype}): chainrule tensors are real (complex "
+                            "data is not supported yet)")
         return Tensor._wrap(x)
     if isinstance(x, numbers.Number) or isinstance(x, (list, tuple)) or np.isscalar(x):
         return Tensor._wrap(_to_array(x))

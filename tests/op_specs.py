@@ -359,3 +359,272 @@ add(
                                           in_axes=(None, 0))(x, y),
       lambda x, y: y[:, None] * x[None, :], ((3,), (2,))),
 )
+
+# -- the NumPy surface (issue 11) ----------------------------------------------------------------
+def _np(values):
+    return lambda r: [np.asarray(v, dtype=np.float64) for v in values]
+
+
+def _between(lo, hi, *shape):
+    return lambda r: [r.uniform(lo, hi, shape)]
+
+
+for name, torch_fn, domain in [
+    ("log2", T.log2, "positive"), ("log10", T.log10, "positive"), ("exp2", T.exp2, "real"),
+    ("sinh", T.sinh, "real"), ("cosh", T.cosh, "real"), ("arcsin", T.asin, "unit"),
+    ("arccos", T.acos, "unit"), ("arctan", T.atan, "real"), ("arcsinh", T.asinh, "real"),
+    ("arctanh", T.atanh, "unit"), ("deg2rad", T.deg2rad, "real"),
+    ("rad2deg", T.rad2deg, "real"), ("sinc", T.sinc, "real"), ("floor", T.floor, "real"),
+    ("ceil", T.ceil, "real"), ("trunc", T.trunc, "real"), ("rint", T.round, "real"),
+    ("round", T.round, "real"),
+]:
+    add(S(f"np_{name}", getattr(cr, name), torch_fn, ((3, 4),), domain))
+add(
+    S("np_arccosh", cr.arccosh, T.acosh, (), inputs=_between(1.2, 3.0, 3, 4)),
+    S("np_cbrt", cr.cbrt, lambda x: x.sign() * x.abs() ** (1 / 3), ((3, 4),), "away"),
+    S("np_round_decimals", lambda x: cr.round(x, 2) + x, lambda x: T.round(x, decimals=2) + x,
+      ((5,),)),
+    S("np_sinc_at_zero", lambda x: cr.sinc(x * 0.0) + cr.sinc(x), lambda x: T.sinc(x * 0.0)
+      + T.sinc(x), ((4,),), order=1),
+    S("np_nan_to_num", lambda x: cr.nan_to_num(x, posinf=9.0, neginf=-9.0) ** 2,
+      lambda x: T.nan_to_num(x, posinf=9.0, neginf=-9.0) ** 2, (),
+      inputs=_np([[1.0, np.nan, np.inf, -np.inf, -2.0]]), order=1),
+    S("np_degrees_radians", lambda x: cr.degrees(cr.radians(x) * 2.0),
+      lambda x: T.rad2deg(T.deg2rad(x) * 2.0), ((3,),)),
+)
+for shapes in [((3, 4), (3, 4)), ((3, 1), (4,))]:
+    tag = "bcast" if shapes[0] != shapes[1] else "same"
+    add(
+        S(f"np_arctan2_{tag}", cr.arctan2, T.atan2, shapes),
+        S(f"np_hypot_{tag}", cr.hypot, T.hypot, shapes),
+        S(f"np_logaddexp_{tag}", cr.logaddexp, T.logaddexp, shapes),
+        S(f"np_logaddexp2_{tag}", cr.logaddexp2, T.logaddexp2, shapes),
+        S(f"np_remainder_{tag}", cr.remainder, T.remainder, shapes, "away"),
+        S(f"np_fmod_{tag}", cr.fmod, T.fmod, shapes, "away"),
+        S(f"np_fmax_{tag}", cr.fmax, T.fmax, shapes),
+        S(f"np_fmin_{tag}", cr.fmin, T.fmin, shapes),
+        S(f"np_copysign_{tag}", cr.copysign, T.copysign, shapes, "away"),
+    )
+add(
+    S("np_mod_operator", lambda x, y: x % y + 2.5 % y + x % 0.7,
+      lambda x, y: T.remainder(x, y) + T.remainder(T.tensor(2.5, dtype=y.dtype), y)
+      + T.remainder(x, 0.7), ((4,), (4,)), "away"),
+    S("np_fmax_nan", cr.fmax, T.fmax, (), inputs=_np([[1.0, np.nan, 3.0], [np.nan, 2.0, 1.0]]),
+      fd=False),
+    S("np_heaviside", cr.heaviside,
+      lambda x, h: (x > 0).to(x.dtype) + (x == 0).to(x.dtype) * h, (),
+      inputs=_np([[-1.0, 0.0, 2.0, 0.0], [0.3, 0.4, 0.5, 0.6]]), fd=False),
+    S("std_zero_spread", lambda x: cr.std(x * 0.0 + 1.0, 1), lambda x: T.std(
+        x * 0.0 + 1.0, 1, correction=0), ((2, 3),), order=1),
+    S("power_zero_base_scalar", lambda y: 0.0 ** y, lambda y: T.pow(0.0, y), (),
+      inputs=_np([[0.0, 0.5, 2.0]]), order=1, fd=False),
+    S("linspace_endpoints", lambda a, b: cr.linspace(a, b, 5),
+      lambda a, b: a + (b - a) * T.linspace(0, 1, 5, dtype=a.dtype), ((), ())),
+)
+
+# products
+add(
+    S("np_tensordot_int", lambda x, y: cr.tensordot(x, y, 2),
+      lambda x, y: T.tensordot(x, y, 2), ((2, 3, 4), (3, 4, 2))),
+    S("np_tensordot_axes", lambda x, y: cr.tensordot(x, y, ([0, 2], [1, 0])),
+      lambda x, y: T.tensordot(x, y, ([0, 2], [1, 0])), ((2, 3, 4), (4, 2, 5))),
+    S("np_inner", cr.inner, T.inner, ((2, 3), (4, 3))),
+    S("np_vdot", cr.vdot, lambda x, y: T.vdot(x.reshape(-1), y.reshape(-1)), ((2, 3), (6,))),
+    S("np_kron", cr.kron, T.kron, ((2, 3), (2, 2))),
+    S("np_cross", cr.cross, lambda x, y: T.linalg.cross(x, y.expand_as(x)), ((4, 3), (3,))),
+    S("np_dot_nd", cr.dot, lambda x, y: T.tensordot(x, y, ([-1], [-2])),
+      ((2, 3, 4), (5, 4, 2))),
+    S("np_dot_scalar", cr.dot, T.mul, ((), (3,))),
+)
+
+# structure and joining
+add(
+    S("np_diag_vector", lambda x: cr.diag(x, 1), lambda x: T.diag(x, 1), ((3,),)),
+    S("np_diag_vector_neg", lambda x: cr.diag(x, -2), lambda x: T.diag(x, -2), ((3,),)),
+    S("np_diag_matrix", lambda x: cr.diag(x, -1), lambda x: T.diag(x, -1), ((3, 4),)),
+    S("np_diagonal", lambda x: cr.diagonal(x, 1, 2, 0), lambda x: T.diagonal(x, 1, 2, 0),
+      ((3, 2, 4),)),
+    S("np_diagflat", cr.diagflat, T.diagflat, ((2, 2),)),
+    S("np_trace_offset", lambda x: cr.trace(x, -1, 1, 2),
+      lambda x: T.diagonal(x, -1, 1, 2).sum(-1), ((2, 3, 4),)),
+    S("np_tril", lambda x: cr.tril(x, 1), lambda x: T.tril(x, 1), ((2, 3, 4),)),
+    S("np_triu", lambda x: cr.triu(x, -1), lambda x: T.triu(x, -1), ((3, 4),)),
+    S("np_vstack", lambda x, y: cr.vstack([x, y]), lambda x, y: T.vstack([x, y]),
+      ((3,), (2, 3))),
+    S("np_hstack", lambda x, y: cr.hstack([x, y]), lambda x, y: T.hstack([x, y]),
+      ((2, 3), (2, 1))),
+    S("np_dstack", lambda x, y: cr.dstack([x, y]), lambda x, y: T.dstack([x, y]),
+      ((2, 3), (2, 3))),
+    S("np_column_stack", lambda x, y: cr.column_stack([x, y]),
+      lambda x, y: T.column_stack([x, y]), ((3,), (3, 2))),
+    S("np_atleast_3d", lambda x: cr.atleast_3d(x) * 2, lambda x: T.atleast_3d(x) * 2,
+      ((3,),)),
+    S("np_append", lambda x, y: cr.append(x, y), lambda x, y: T.cat([x.reshape(-1),
+                                                                      y.reshape(-1)]),
+      ((2, 2), (3,))),
+    S("np_array_split", lambda x: cr.array_split(x, 3, axis=1)[0] * 2,
+      lambda x: T.tensor_split(x, 3, 1)[0] * 2, ((2, 7),)),
+    S("np_hsplit", lambda x: cr.hsplit(x, [1])[1], lambda x: T.hsplit(x, [1])[1], ((2, 3),)),
+    S("np_moveaxis", lambda x: cr.moveaxis(x, [0, 1], [-1, -2]),
+      lambda x: T.movedim(x, (0, 1), (-1, -2)), ((2, 3, 4),)),
+    S("np_rollaxis", lambda x: cr.rollaxis(x, 2), lambda x: T.movedim(x, 2, 0), ((2, 3, 4),)),
+    S("np_roll", lambda x: cr.roll(x, (1, -2), (0, 1)), lambda x: T.roll(x, (1, -2), (0, 1)),
+      ((3, 4),)),
+    S("np_roll_flat", lambda x: cr.roll(x, 5), lambda x: T.roll(x, 5), ((3, 4),)),
+    S("np_rot90", lambda x: cr.rot90(x, 1), lambda x: T.rot90(x, 1), ((2, 3),)),
+    S("np_rot90_3", lambda x: cr.rot90(x, 3, (1, 2)), lambda x: T.rot90(x, 3, (1, 2)),
+      ((2, 3, 4),)),
+    S("np_repeat", lambda x: cr.repeat(x, [1, 3], axis=0),
+      lambda x: T.repeat_interleave(x, T.tensor([1, 3]), 0), ((2, 3),)),
+    S("np_tile", lambda x: cr.tile(x, (2, 1, 3)), lambda x: T.tile(x, (2, 1, 3)), ((2, 2),)),
+    S("np_ravel_flips", lambda x: cr.ravel(cr.fliplr(cr.flipud(x))),
+      lambda x: T.ravel(T.fliplr(T.flipud(x))), ((2, 3),)),
+    S("np_select", lambda x, y: cr.select([x.data > 0.5, x.data < -0.5], [x, y * 2], 0.25),
+      lambda x, y: T.where(x > 0.5, x, T.where(x < -0.5, y * 2, T.tensor(0.25, dtype=x.dtype))),
+      ((3, 4), (3, 4))),
+    S("np_meshgrid", lambda x, y: cr.meshgrid(x, y)[0] * cr.meshgrid(x, y)[1],
+      lambda x, y: T.meshgrid(x, y, indexing="xy")[0] * T.meshgrid(x, y, indexing="xy")[1],
+      ((3,), (2,))),
+    S("np_take_along_axis", lambda x: cr.take_along_axis(x, np.array([[2, 0], [1, 1]]), 1),
+      lambda x: T.take_along_dim(x, T.tensor([[2, 0], [1, 1]]), 1), ((2, 3),)),
+)
+
+# scans, order, statistics
+add(
+    S("np_cumsum", lambda x: cr.cumsum(x, 1), lambda x: T.cumsum(x, 1), ((2, 3, 4),)),
+    S("np_cumsum_flat", cr.cumsum, lambda x: T.cumsum(x.reshape(-1), 0), ((2, 3),)),
+    S("np_cumprod", lambda x: cr.cumprod(x, 0), lambda x: T.cumprod(x, 0), ((4, 3),)),
+    S("np_cumprod_zeros", lambda x: cr.cumprod(x, -1), lambda x: T.cumprod(x, -1), (),
+      inputs=_np([[[1.5, 0.0, 2.0, -1.0], [0.0, 3.0, 0.0, 2.0]]])),
+    S("np_diff", lambda x: cr.diff(x, 2, axis=0), lambda x: T.diff(x, 2, 0), ((4, 3),)),
+    S("np_diff_prepend", lambda x: cr.diff(x, prepend=0.5),
+      lambda x: T.diff(x, prepend=T.full((2, 1), 0.5, dtype=x.dtype)), ((2, 3),)),
+    S("np_sort", lambda x: cr.sort(x, 0), lambda x: T.sort(x, 0).values, ((4, 3),)),
+    S("np_partition", lambda x: cr.partition(x, 2),
+      lambda x: T.take_along_dim(x, T.tensor(np.argpartition(x.detach().numpy(), 2)), -1),
+      ((3, 5),)),
+    S("np_median_odd", lambda x: cr.median(x, 1), lambda x: T.median(x, 1).values, ((3, 5),)),
+    S("np_median_even", lambda x: cr.median(x, 0, keepdims=True),
+      lambda x: T.quantile(x, 0.5, 0, keepdim=True), ((4, 3),)),
+    S("np_quantile", lambda x: cr.quantile(x, [0.1, 0.75], axis=1),
+      lambda x: T.quantile(x, T.tensor([0.1, 0.75], dtype=x.dtype), 1), ((3, 6),)),
+    S("np_percentile_all", lambda x: cr.percentile(x, 30), lambda x: T.quantile(x, 0.3),
+      ((3, 4),)),
+    S("np_average", lambda x, w: cr.average(x, 1, w), lambda x, w: (x * w).sum(1) / w.sum(),
+      ((3, 4), (4,)), inputs=lambda r: [r.standard_normal((3, 4)), r.uniform(0.5, 2.0, 4)]),
+    S("np_ptp", lambda x: cr.ptp(x, 0), lambda x: T.amax(x, 0) - T.amin(x, 0), ((4, 3),)),
+    S("np_nansum", lambda x: cr.nansum(x, 1), lambda x: T.nansum(x, 1), (),
+      inputs=_np([[[1.0, np.nan, 2.0], [0.5, -1.0, np.nan]]])),
+    S("np_nanmean", lambda x: cr.nanmean(x, 1), lambda x: T.nanmean(x, 1), (),
+      inputs=_np([[[1.0, np.nan, 2.0], [0.5, -1.0, np.nan]]])),
+    S("np_nanmax_nanmin", lambda x: cr.nanmax(x, 1) * cr.nanmin(x, 1),
+      lambda x: T.amax(T.where(x.isnan(), -T.inf, x), 1) * T.amin(T.where(x.isnan(), T.inf, x),
+                                                                    1), (),
+      inputs=_np([[[1.0, np.nan, 2.0], [0.5, -1.0, np.nan]]])),
+)
+
+# cr.special (SciPy's names; PyTorch's torch.special as the oracle)
+TS = torch.special
+add(
+    S("sp_gammaln", cr.special.gammaln, T.lgamma, ((3, 4),), "positive"),
+    S("sp_digamma", cr.special.digamma, T.digamma, ((3, 4),), "positive"),
+    S("sp_polygamma", lambda x: cr.special.polygamma(2, x), lambda x: T.polygamma(2, x),
+      ((5,),), "positive"),
+    S("sp_erfc", cr.special.erfc, T.erfc, ((3, 4),)),
+    S("sp_erfinv", cr.special.erfinv, T.erfinv, ((3, 4),), "unit"),
+    S("sp_logit", cr.special.logit, T.logit, (), inputs=_between(0.1, 0.9, 3, 4)),
+    S("sp_expit", cr.special.expit, T.sigmoid, ((4,),)),
+    S("sp_ndtr", cr.special.ndtr, TS.ndtr, ((3, 4),)),
+    S("sp_log_ndtr", cr.special.log_ndtr, TS.log_ndtr, ((3, 4),)),
+    S("sp_ndtri", cr.special.ndtri, TS.ndtri, (), inputs=_between(0.05, 0.95, 3, 4)),
+    S("sp_i0", cr.special.i0, TS.i0, ((3, 4),)),
+    S("sp_i0e", cr.special.i0e, TS.i0e, ((3, 4),), "away"),
+    S("sp_i1", cr.special.i1, TS.i1, ((3, 4),)),
+    S("sp_i1e", cr.special.i1e, TS.i1e, ((3, 4),), "away"),
+    S("sp_xlogy", cr.special.xlogy, T.xlogy, (),
+      inputs=lambda r: [np.array([0.0, 1.5, -2.0, 0.7]), r.uniform(0.5, 2.0, 4)]),
+    S("sp_xlog1py", cr.special.xlog1py, TS.xlog1py, (),
+      inputs=lambda r: [np.array([0.0, 1.5, -2.0, 0.7]), r.uniform(0.5, 2.0, 4)]),
+    S("sp_betaln", cr.special.betaln, lambda a, b: T.lgamma(a) + T.lgamma(b) - T.lgamma(a + b),
+      ((3,), (3,)), "positive"),
+    S("sp_logsumexp_b", lambda a, b: cr.special.logsumexp(a, 1, b=b),
+      lambda a, b: T.log(T.sum(b * T.exp(a), 1)), ((2, 3), (2, 3)), "positive"),
+    S("sp_softmax_all", cr.special.softmax, lambda x: T.softmax(x.reshape(-1), 0).reshape(
+        x.shape), ((2, 3),)),
+    S("sp_log_softmax_axis", lambda x: cr.special.log_softmax(x, 0),
+      lambda x: T.log_softmax(x, 0), ((2, 3),)),
+)
+
+
+# cr.linalg: eigenvector and singular-vector signs are a choice, so the specs use functions
+# of them that do not depend on it (v², u·vᵀ).
+def _sym(a):
+    return 0.5 * (a + cr.swapaxes(a, -1, -2))
+
+
+def _tsym(a):
+    return 0.5 * (a + a.mT)
+
+
+def _separated(n):
+    """A symmetric matrix with well-separated eigenvalues (their gaps enter the rule)."""
+    def make(r):
+        q, _ = np.linalg.qr(r.standard_normal((n, n)))
+        return [q @ np.diag(np.arange(1.0, n + 1) * 1.5) @ q.T + 0.1 * r.standard_normal((n, n))]
+    return make
+
+
+def _tall(m, n):
+    return lambda r: [r.standard_normal((m, n)) + np.eye(m, n) * 2.0]
+
+
+add(
+    S("la_eigvalsh", lambda a: cr.linalg.eigvalsh(_sym(a)),
+      lambda a: T.linalg.eigvalsh(_tsym(a)), (), inputs=_separated(4)),
+    S("la_eigh_vectors", lambda a: cr.linalg.eigh(_sym(a))[1] ** 2,
+      lambda a: T.linalg.eigh(_tsym(a))[1] ** 2, (), inputs=_separated(3)),
+    S("la_svd_values", lambda a: cr.linalg.svd(a, compute_uv=False),
+      T.linalg.svdvals, (), inputs=_tall(4, 3)),
+    S("la_svd_uv", lambda a: (lambda u, s, vh: u @ vh * s.sum())(
+        *cr.linalg.svd(a, full_matrices=False)),
+      lambda a: (lambda u, s, vh: u @ vh * s.sum())(*T.linalg.svd(a, full_matrices=False)),
+      (), inputs=_tall(4, 3)),
+    S("la_svd_wide", lambda a: (lambda u, s, vh: u ** 2 + s)(
+        *cr.linalg.svd(a, full_matrices=False)),
+      lambda a: (lambda u, s, vh: u ** 2 + s)(*T.linalg.svd(a, full_matrices=False)),
+      (), inputs=lambda r: [_tall(4, 3)(r)[0].T]),
+    S("la_svd_full_tall", lambda a: (lambda u, s, vh: u[:, :3] ** 2 + s.sum())(
+        *cr.linalg.svd(a)),
+      lambda a: (lambda u, s, vh: u[:, :3] ** 2 + s.sum())(*T.linalg.svd(a)), (),
+      inputs=_tall(4, 3)),
+    S("la_qr", lambda a: (lambda q, r: q ** 2 + cr.sum(r ** 2))(*cr.linalg.qr(a)),
+      lambda a: (lambda q, r: q ** 2 + (r ** 2).sum())(*T.linalg.qr(a)), (),
+      inputs=_tall(4, 3)),
+    S("la_qr_wide", lambda a: cr.linalg.qr(a, "r") ** 2,
+      lambda a: T.linalg.qr(a)[1] ** 2, (), inputs=lambda r: [_tall(4, 3)(r)[0].T]),
+    S("la_pinv", cr.linalg.pinv, T.linalg.pinv, (), inputs=_tall(4, 3)),
+    S("la_pinv_wide", cr.linalg.pinv, T.linalg.pinv, (), inputs=lambda r: [_tall(4, 2)(r)[0].T]),
+    # A perturbation in a random direction raises the rank (pinv jumps): no finite
+    # differences, and no second order (the first derivative's extension off the rank-r
+    # matrices is a convention: PyTorch's and the truncated SVD's differ there); PyTorch's
+    # first order, the adjoint identity and forward = reverse still check it.
+    S("la_pinv_rank_deficient", cr.linalg.pinv, T.linalg.pinv, (),
+      inputs=lambda r: [r.standard_normal((4, 2)) @ r.standard_normal((2, 3))], fd=False,
+      order=1),
+    S("la_lstsq", lambda a, b: cr.linalg.lstsq(a, b)[0],
+      lambda a, b: T.linalg.pinv(a) @ b, (), inputs=lambda r: _tall(5, 3)(r) + [
+          r.standard_normal((5, 2))]),
+    S("la_matrix_power", lambda a: cr.linalg.matrix_power(a, 3),
+      lambda a: T.linalg.matrix_power(a, 3), ((3, 3),)),
+    S("la_matrix_power_neg", lambda a: cr.linalg.matrix_power(a, -2),
+      lambda a: T.linalg.matrix_power(a, -2), (), inputs=_conditioned(3, 3)),
+    S("la_multi_dot", lambda a, b, c: cr.linalg.multi_dot([a, b, c]),
+      lambda a, b, c: T.linalg.multi_dot([a, b, c]), ((3,), (3, 4), (4, 2))),
+)
+for ord_ in ["fro", "nuc", 2, -2, 1, -1, np.inf, -np.inf]:
+    add(S(f"la_norm_matrix_{ord_}", lambda a, o=ord_: cr.linalg.norm(a, o),
+          lambda a, o=ord_: T.linalg.matrix_norm(a, o), (), inputs=_tall(4, 3)))
+for ord_ in [None, 1, 3, -1.5, np.inf, -np.inf]:
+    add(S(f"la_norm_vector_{ord_}", lambda a, o=ord_: cr.linalg.norm(a, o, axis=1),
+          lambda a, o=ord_: T.linalg.vector_norm(a, 2 if o is None else o, dim=1), ((3, 4),),
+          "away"))

@@ -24,7 +24,7 @@ LAYERS = [
     {"ops"},
     {"functional"},
     {"transforms"},
-    {"extend", "check", "methods", "torch_methods", "device", "batching"},
+    {"extend", "check", "methods", "torch_methods", "device", "batching", "numpy_dispatch"},
 ]
 CORE = set().union(*LAYERS)
 OPTIONAL = {"scipy", "sympy"}  # optional dependencies: imported where used, never at import

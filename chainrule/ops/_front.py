@@ -14,11 +14,26 @@ _PY_NUMBERS = (float, int, bool)
 
 
 def is_scalar(v) -> bool:
-    """A Python number (kept weakly typed: it never upcasts a tensor)."""
+    """A Python number (kept weakly typed: it never upcasts a tensor). Complex numbers are
+    refused here, at the boundary (complex support is a later issue)."""
     t = type(v)
     if t is Tensor or t is np.ndarray:
         return False
-    return t in _PY_NUMBERS or (isinstance(v, numbers.Number) and not isinstance(v, np.generic))
+    if t in _PY_NUMBERS:
+        return True
+    if isinstance(v, numbers.Complex) and not isinstance(v, numbers.Real):
+        raise TypeError(f"complex number {v!r}: chainrule tensors are real (complex data is "
+                        "not supported yet)")
+    return isinstance(v, numbers.Number) and not isinstance(v, np.generic)
+
+
+def result_dtype(*dtypes) -> np.dtype:
+    """The dtype of an op on ``dtypes``: a floating dtype wins over integers and booleans
+    (float32 with int64 stays float32, as in PyTorch and JAX); otherwise NumPy's promotion."""
+    floats = [d for d in dtypes if d.kind == "f"]
+    if floats and len(floats) < len(dtypes):
+        return np.result_type(*floats)
+    return np.result_type(*dtypes)
 
 
 def tracked(t: Tensor) -> bool:

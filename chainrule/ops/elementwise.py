@@ -11,7 +11,7 @@ from ..registry import ONE, elementwise, linear
 from ..tensor import Tensor
 from ._front import broadcast_shape, is_scalar, tracked
 from ._front import data as D
-from .shape import as_tensor, broadcast_to, unify
+from .shape import as_tensor, broadcast_to, promoted, unify
 from .special import erf_array
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -116,8 +116,18 @@ POW_S = elementwise("pow_scalar", lambda x, c: x ** c,
                     if c else g * 0,
                     formula="∂xᶜ/∂x = c·xᶜ⁻¹",
                     sympy=lambda sp, a, c: a ** c)
+def _log_base(x, c):
+    """log c for ∂cˣ/∂x = cˣ·log c. For c ≤ 0 as PyTorch: with c = 0 the product is 0 where
+    x ≥ 0 (the limit) and −inf where x < 0; with c < 0 it is NaN (never a math domain error)."""
+    if c > 0:
+        return math.log(c)
+    if c == 0:
+        return np.where(D(x) >= 0, 0.0, -np.inf).astype(D(x).dtype)
+    return np.full(D(x).shape, np.nan, D(x).dtype)
+
+
 RPOW_S = elementwise("rpow_scalar", lambda x, c: c ** x,
-                     lambda ops, g, out, x, c: g * out * math.log(c), uses_out=True,
+                     lambda ops, g, out, x, c: g * (out * _log_base(x, c)), uses_out=True,
                      formula="∂cˣ/∂x = cˣ·log c",
                      sympy=lambda sp, a, c: c ** a)
 
@@ -348,6 +358,8 @@ def where(cond, x, y):
     if c.dtype != np.bool_:
         c = Tensor._wrap(c._data.astype(bool))
     x, y = as_tensor(_like(x, y)), as_tensor(_like(y, x))
+    if x.dtype != y.dtype:
+        x, y = promoted(x, y)
     shape = broadcast_shape(c.shape, x.shape, y.shape)
     if shape is None:
         raise ShapeError(f"where: condition, x and y cannot be broadcast together: "

@@ -31,7 +31,7 @@ def matmul(x, y):
                          f"{describe(x)} @ {describe(y)}")
     check_batch_dims("matmul", x, y)
     if not (tracked(x) or tracked(y)):
-        return apply(MATMUL, (x, y))
+        return apply(MATMUL, promoted(x, y) if x.dtype != y.dtype else (x, y))
     x, y = promoted(x, y)
     # The primitive sees ≥2-D operands only, so its rules need no 1-D special cases.
     xv = reshape(x, (1,) + x.shape) if x.ndim == 1 else x

@@ -11,7 +11,7 @@ from ..registry import linear, one_element
 from ..tensor import Tensor, holds_tensor
 from ..tensor import as_tensor as _plain_tensor
 from ..tensor import tensor as _new_leaf
-from ._front import broadcast_shape, norm_axis, tracked
+from ._front import broadcast_shape, norm_axis, result_dtype, tracked
 
 
 def _lead(x, core_ndim):
@@ -175,11 +175,12 @@ def unify(opname: str, *xs: Tensor) -> tuple:
     if shape is None:
         names = ", ".join(describe(x) for x in xs)
         raise ShapeError(f"{opname}: operands cannot be broadcast together: {names}")
-    if not any(tracked(x) for x in xs):
-        return xs  # NumPy broadcasts and promotes by itself; nothing to differentiate
     dtype = xs[0].dtype
     if any(x.dtype != dtype for x in xs):
-        dtype = np.result_type(*[x.dtype for x in xs])
+        dtype = result_dtype(*[x.dtype for x in xs])
+    if not any(tracked(x) for x in xs):  # NumPy broadcasts by itself; nothing to differentiate
+        return xs if all(x.dtype == dtype for x in xs) else tuple(
+            x if x.dtype == dtype else Tensor._wrap(x._data.astype(dtype)) for x in xs)
     out = []
     for x in xs:
         if x.dtype != dtype:
@@ -191,11 +192,11 @@ def unify(opname: str, *xs: Tensor) -> tuple:
 
 
 def promoted(*xs: Tensor) -> tuple:
-    """``xs`` cast to their common dtype by ``astype`` ops when any is tracked, so a
-    primitive's rules meet one dtype; untracked operands are left to NumPy's promotion."""
+    """``xs`` cast to their common dtype (``result_dtype``: float32 with ints stays float32),
+    by ``astype`` ops when any is tracked, so a primitive's rules meet one dtype."""
+    dtype = result_dtype(*[x.dtype for x in xs])
     if not any(tracked(x) for x in xs):
-        return xs
-    dtype = np.result_type(*[x.dtype for x in xs])
+        return tuple(x if x.dtype == dtype else Tensor._wrap(x._data.astype(dtype)) for x in xs)
     return tuple(astype(x, dtype) for x in xs)
 
 
