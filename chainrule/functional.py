@@ -32,6 +32,12 @@ def std(x, axis=None, keepdims: bool = False, ddof: int = 0):
     return ops.sqrt(var(x, axis, keepdims, ddof))
 
 
+def _max_kept(a, axis):
+    """The maximum along ``axis``, kept as a size-1 axis: a constant shift (its own function
+    so that ``cr.compile`` can record it)."""
+    return np.max(a, axis=axis, keepdims=True)
+
+
 def log_softmax(x, axis: int = -1):
     """x − logsumexp(x): log-probabilities, stable for any logits.
 
@@ -39,7 +45,7 @@ def log_softmax(x, axis: int = -1):
     since log_softmax is shift-invariant, but without the rounding of a large logsumexp.
     """
     x = as_tensor(x)
-    shifted = x - np.max(x.data, axis=axis, keepdims=True)
+    shifted = x - _max_kept(x.data, axis)
     return shifted - ops.logsumexp(shifted, axis, keepdims=True)
 
 

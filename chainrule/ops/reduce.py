@@ -150,4 +150,5 @@ def softmax_cross_entropy(logits, onehot, scale: float):
     """scale · Σₙ (logsumexp(xₙ) − xₙ·onehotₙ) for logits (N, C): the loss of a classifier
     in one primitive (``nn.functional.cross_entropy`` uses it for mean and sum reductions)."""
     x = as_tensor(logits)
-    return apply(SOFTMAX_CE, (x,), {"onehot": onehot.astype(x.dtype), "scale": float(scale)})
+    return apply(SOFTMAX_CE, (x,), {"onehot": onehot.astype(x.dtype, copy=False),
+                                   "scale": float(scale)})
