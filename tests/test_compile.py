@@ -243,11 +243,11 @@ def test_source_shows_the_backward_pass_as_python():
     compiled(x, y)
     src = compiled.source
     assert src.startswith("def replay(INPUTS):")
-    assert "linear_vjp(RAW" in src and "softmax_cross_entropy(" in src
-    assert "np.multiply(" in src and ".grad = None" in src
-    compile_fn = compile  # the source is valid Python
-    assert compile_fn is compile and __builtins__ is not None
-    __import__("ast").parse(src)
+    forward, backward = src.split("# backward of")
+    assert "linear(x0" in forward and "softmax_cross_entropy(" in forward
+    assert "np.matmul(" in backward and ".grad = new_tensor(" in backward
+    assert "np.multiply(" in backward and ".grad = None" in backward
+    __import__("ast").parse(src)  # valid Python
 
 
 def test_dropout_masks_are_drawn_at_every_replay():

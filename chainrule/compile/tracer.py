@@ -20,6 +20,7 @@ What cannot be written down (a Python number read from a tensor, an in-place wri
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 
@@ -35,6 +36,7 @@ from ..optim.optimizer import Optimizer
 from ..optim.sgd import SGD
 from ..registry import PRIMITIVES
 from ..tensor import Tensor, new_tensor
+from .inline import HELPERS, inline_vjp
 from .program import Program
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -216,6 +218,20 @@ class Tracer:
 
     def _write_vjp(self, node, g, out, xs, gis) -> None:
         prog, prim = self.prog, node.prim
+        exprs = inline_vjp(prim, g, out, xs, node.params, node.needs, gis)
+        if exprs is not None:
+            subst = {"g": prog.expr(g), "out": "None" if out is None else prog.expr(out),
+                     **{f"x{i}": prog.expr(x) for i, x in enumerate(xs)},
+                     **{k: prog.expr(v) for k, v in (node.params or {}).items()}}
+            for name in HELPERS:
+                prog.global_(name, HELPERS[name])
+            pattern = re.compile(r"\b(" + "|".join(map(re.escape, subst)) + r")\b")
+            texts = [None if e is None else pattern.sub(lambda m: subst[m.group(1)], e)
+                     for e in exprs]
+            for p, gi, text in zip(node.parents, gis, texts):
+                if gi is not None and p is not None and text is not None:
+                    prog.emit(f"{prog.bind(gi, 'g')} = {text}")
+            return
         vjp = prog.global_(f"{prim.name}_vjp", prim.vjp)
         xs_text = ", ".join(prog.expr(x) for x in xs) + ("," if len(xs) == 1 else "")
         out_text = "None" if out is None else prog.expr(out)
