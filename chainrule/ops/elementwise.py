@@ -116,6 +116,21 @@ POW_S = elementwise("pow_scalar", lambda x, c: x ** c,
                     if c else g * 0,
                     formula="∂xᶜ/∂x = c·xᶜ⁻¹",
                     sympy=lambda sp, a, c: a ** c)
+
+
+def _int_pow(x, n):
+    """xⁿ for n in 1..4 by multiplication (NumPy's generic power is ~25× slower on float32;
+    PyTorch multiplies too). Works on arrays and on Tensors (the rule's vocabulary)."""
+    if n == 1:
+        return x
+    sq = x * x
+    return sq if n == 2 else sq * x if n == 3 else sq * sq
+
+
+POW_INT = elementwise("pow_int", _int_pow,
+                      lambda ops, g, out, x, n: g * (n * _int_pow(x, n - 1)),
+                      formula="∂xⁿ/∂x = n·xⁿ⁻¹ (n = 2, 3, 4: by multiplication)",
+                      sympy=lambda sp, a, n: a ** n)
 RPOW_S = elementwise("rpow_scalar", lambda x, c: c ** x,
                      lambda ops, g, out, x, c: g * out * math.log(c), uses_out=True,
                      formula="∂cˣ/∂x = cˣ·log c",
@@ -322,7 +337,14 @@ def _binary_op(prim, scalar_prim, rscalar_prim, doc):
 add = _binary_op(ADD, ADD_S, ADD_S, "x + y with NumPy broadcasting.")
 multiply = _binary_op(MUL, MUL_S, MUL_S, "x · y elementwise, with NumPy broadcasting.")
 divide = _binary_op(DIV, DIV_S, RDIV_S, "x / y elementwise, with NumPy broadcasting.")
-power = _binary_op(POW, POW_S, RPOW_S, "xʸ elementwise, with NumPy broadcasting.")
+_power = _binary_op(POW, POW_S, RPOW_S, "xʸ elementwise, with NumPy broadcasting.")
+
+
+def power(x, y):
+    """xʸ elementwise, with NumPy broadcasting; ``x ** 2``, ``** 3``, ``** 4`` multiply."""
+    if type(y) is int and 2 <= y <= 4 and type(x) is Tensor:  # the hot case, by multiplication
+        return apply(POW_INT, (x,), {"n": y})
+    return _power(x, y)
 
 
 def subtract(x, y):
