@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[all,test,docs]'
+	$(BIN)/python -m pip install -q -e '.[all,test,docs,bench]'
 	touch $(STAMP)
 
 demo: $(STAMP)
