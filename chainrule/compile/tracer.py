@@ -9,7 +9,7 @@ While a trace runs, chainrule's doors are wrapped (and restored in a ``finally``
 - ``Optimizer.step``/``zero_grad`` write the per-parameter update (plain SGD inline, other
   optimizers through their own ``_update``, which reads and updates their state live);
 - the few places where chainrule computes an array in NumPy outside a primitive from data
-  (one-hot targets, dropout masks, comparisons, the max that shifts a log-softmax) write that
+  (one-hot targets, dropout masks, comparisons) write that
   computation as a line too.
 
 Everything runs for real while it is written down, so the traced call *is* an eager call.
@@ -26,7 +26,7 @@ import threading
 
 import numpy as np
 
-from .. import engine, functional, transforms
+from .. import engine, transforms
 from ..engine import HOOKS, STATE, leaf_node, toposort
 from ..errors import ChainruleError, GraphFreedError
 from ..nn import functional as nn_functional
@@ -343,7 +343,7 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
     opt_step, opt_zero = Optimizer.step, Optimizer.zero_grad
     data_prop = Tensor.data
     onehot, dropout = nn_functional._onehot, nn_functional.dropout
-    batch_norm, max_kept = nn_functional.batch_norm, functional._max_kept
+    batch_norm = nn_functional.batch_norm
 
     def data_setter(self, value):
         if not t.in_step:
@@ -374,11 +374,6 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
         return batch_norm(x, running_mean, running_var, weight, bias, training, *args,
                           **kwargs)
 
-    def traced_max_kept(a, axis):
-        out = max_kept(a, axis)
-        t.live("max_kept", max_kept, (a, axis), out)
-        return out
-
     def compare(fn):
         def traced(a, b):
             out = fn(a, b)
@@ -403,7 +398,6 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
         (nn_functional, "batch_norm", traced_batch_norm),
         (nn_utils, "clip_grad_norm_", _refuse(t, "clip_grad_norm_ inside a compiled function "
                                                  "is not supported yet")),
-        (functional, "_max_kept", traced_max_kept),
     ]
     for name in ("_inplace", "__setitem__", "__iadd__", "__isub__", "__imul__",
                  "__itruediv__"):

@@ -148,7 +148,8 @@ def local_formula(prim, index: int, n_inputs: int) -> str:
 
 _SHORT = {"multiply": "mul", "mul_scalar": "mul", "subtract": "sub", "rsub_scalar": "sub",
           "add_scalar": "add", "divide": "div", "div_scalar": "div", "rdiv_scalar": "div",
-          "power": "pow", "pow_scalar": "pow", "rpow_scalar": "pow", "broadcast_to": "broadcast"}
+          "power": "pow", "pow_scalar": "pow", "rpow_scalar": "pow", "broadcast_to": "broadcast",
+          "pow_int": "pow"}
 
 
 def _name_nodes(order, tensors, param_names) -> dict:

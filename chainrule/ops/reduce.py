@@ -152,3 +152,60 @@ def softmax_cross_entropy(logits, onehot, scale: float):
     x = as_tensor(logits)
     return apply(SOFTMAX_CE, (x,), {"onehot": onehot.astype(x.dtype, copy=False),
                                    "scale": float(scale)})
+
+
+# -- fused softmax and log-softmax -------------------------------------------------------------
+def _log_softmax_forward(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)  # shift-invariant: no overflow
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _softmax_forward(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax_jvp(ops, g, out, x, axis):
+    dx = g[0]
+    if dx is None:
+        return None
+    return dx - ops.sum(ops.exp(out) * dx, axis=axis, keepdims=True)
+
+
+def _softmax_rule(ops, g, out, x, axis):
+    """J = diag(s) − s·sᵀ is symmetric: the same map is the vjp and the jvp."""
+    return out * (g - ops.sum(g * out, axis=axis, keepdims=True))
+
+
+# General: one row-wise map, not elementwise (every output depends on the whole row) and not
+# a reduction (the shape is kept). One node instead of six (max shift, exp, sum, log, two
+# broadcast subtractions), the rule written with the output: ȳ − softmax·Σȳ.
+LOG_SOFTMAX = general(
+    "log_softmax", _log_softmax_forward,
+    vjp=[lambda ops, g, out, x, axis: g - ops.exp(out) * ops.sum(g, axis=axis, keepdims=True)],
+    jvp=_log_softmax_jvp, uses_out=True,
+    formula="∂log_softmax/∂x: x̄ = ȳ − softmax(x)·Σȳ")
+SOFTMAX = general(
+    "softmax", _softmax_forward, vjp=[_softmax_rule],
+    jvp=lambda ops, g, out, x, axis: None if g[0] is None else _softmax_rule(
+        ops, g[0], out, x, axis), uses_out=True,
+    formula="∂softmax/∂x: x̄ = s·(ȳ − Σȳ·s)")
+
+
+def _row_axis(x, axis, name):
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: axis must be an int, got {axis!r}")
+    return norm_axis(axis, x.ndim)[0]
+
+
+def log_softmax(x, axis: int = -1):
+    """x − logsumexp(x) along ``axis``: log-probabilities, stable for any logits (one fused
+    primitive)."""
+    x = as_tensor(x)
+    return apply(LOG_SOFTMAX, (x,), {"axis": _row_axis(x, axis, "log_softmax")})
+
+
+def softmax(x, axis: int = -1):
+    """exp(x) / Σ exp(x) along ``axis``, stable for any logits (one fused primitive)."""
+    x = as_tensor(x)
+    return apply(SOFTMAX, (x,), {"axis": _row_axis(x, axis, "softmax")})
