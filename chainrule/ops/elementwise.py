@@ -11,7 +11,7 @@ from ..registry import ONE, elementwise, linear
 from ..tensor import Tensor
 from ._front import broadcast_shape, is_scalar, tracked
 from ._front import data as D
-from .shape import as_tensor, broadcast_to, unify
+from .shape import BROADCAST, as_tensor, broadcast_to, unify
 from .special import erf_array
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -324,10 +324,36 @@ def _binary(prim, scalar_prim, rscalar_prim, x, y):
     return nary(prim, _like(x, y), _like(y, x))
 
 
+def _suffix_broadcast(prim, x, y):
+    """``prim(x, y)`` for two tensors of one dtype where one's shape is the end of the
+    other's (``h + b`` with a bias): what ``unify`` does (the smaller one broadcast as a graph
+    op when either is tracked, so the primitive sees equal shapes), without its general
+    checks and conversions. None when the case does not apply."""
+    xd, yd = x._data, y._data
+    if xd.dtype != yd.dtype:
+        return None
+    xs, ys = xd.shape, yd.shape
+    if xs == ys:
+        return apply(prim, (x, y))
+    if len(ys) < len(xs) and xs[len(xs) - len(ys):] == ys:
+        if tracked(x) or tracked(y):
+            y = apply(BROADCAST, (y,), {"shape": xs, "shape_in": ys})
+        return apply(prim, (x, y))
+    if len(xs) < len(ys) and ys[len(ys) - len(xs):] == xs:
+        if tracked(x) or tracked(y):
+            x = apply(BROADCAST, (x,), {"shape": ys, "shape_in": xs})
+        return apply(prim, (x, y))
+    return None
+
+
 def _binary_op(prim, scalar_prim, rscalar_prim, doc):
     def fn(x, y):
         if type(y) in _FLOAT_INT and type(x) is Tensor:  # the hot case: tensor ∘ number
             return apply(scalar_prim, (x,), {"c": y})
+        if type(x) is Tensor and type(y) is Tensor:  # the next: tensor ∘ tensor, one dtype
+            out = _suffix_broadcast(prim, x, y)
+            if out is not None:
+                return out
         return _binary(prim, scalar_prim, rscalar_prim, x, y)
     fn.__name__ = fn.__qualname__ = prim.name
     fn.__doc__ = doc
@@ -351,6 +377,10 @@ def subtract(x, y):
     """x − y with NumPy broadcasting."""
     if type(y) in _FLOAT_INT and type(x) is Tensor or is_scalar(y) and not is_scalar(x):
         return apply(ADD_S, (as_tensor(x),), {"c": -y})
+    if type(x) is Tensor and type(y) is Tensor:
+        out = _suffix_broadcast(SUB, x, y)
+        if out is not None:
+            return out
     return _binary(SUB, None, RSUB_S, x, y)
 
 
