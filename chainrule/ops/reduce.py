@@ -5,6 +5,7 @@ import numpy as np
 
 from ..apply import apply
 from ..registry import general, one_element, reduction
+from ..tensor import Tensor
 from ._front import data as D
 from ._front import norm_axis
 from .elementwise import abs as _abs
@@ -157,7 +158,11 @@ def softmax_cross_entropy(logits, onehot, scale: float):
 # -- fused softmax and log-softmax -------------------------------------------------------------
 def _log_softmax_forward(x, axis):
     shifted = x - x.max(axis=axis, keepdims=True)  # shift-invariant: no overflow
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    lse = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    if shifted.dtype == lse.dtype:  # a fresh array of the result's dtype: reuse it
+        shifted -= lse
+        return shifted
+    return shifted - lse
 
 
 def _softmax_forward(x, axis):
@@ -193,6 +198,8 @@ SOFTMAX = general(
 
 
 def _row_axis(x, axis, name):
+    if axis == -1 and type(axis) is int and x.ndim:  # the hot case
+        return -1
     if not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{name}: axis must be an int, got {axis!r}")
     return norm_axis(axis, x.ndim)[0]
@@ -201,11 +208,11 @@ def _row_axis(x, axis, name):
 def log_softmax(x, axis: int = -1):
     """x − logsumexp(x) along ``axis``: log-probabilities, stable for any logits (one fused
     primitive)."""
-    x = as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x)
     return apply(LOG_SOFTMAX, (x,), {"axis": _row_axis(x, axis, "log_softmax")})
 
 
 def softmax(x, axis: int = -1):
     """exp(x) / Σ exp(x) along ``axis``, stable for any logits (one fused primitive)."""
-    x = as_tensor(x)
+    x = x if type(x) is Tensor else as_tensor(x)
     return apply(SOFTMAX, (x,), {"axis": _row_axis(x, axis, "softmax")})
