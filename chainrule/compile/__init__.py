@@ -146,6 +146,7 @@ class Compiled:
         tracer = Tracer()
         for arr in leaves:
             tracer.prog.bind(arr, "x")
+        _name_parameters(tracer.prog, self.fn)
         with patched(tracer):
             result = self.fn(*args, **kwargs)
         out_text = _output_text(tracer.prog, result)
@@ -170,6 +171,40 @@ class Compiled:
         _compare("the result", _arrays(eager), _arrays(replayed))
         after_eager.compare(_State(program))
         return replayed
+
+
+def _name_parameters(prog, fn) -> None:
+    """Readable names in ``source`` for the parameters ``fn`` reaches through its closure
+    and globals: a module's ``named_parameters`` (``model_0_weight``), a list of tensors
+    (``ps_2``), a tensor (``w``)."""
+    from ..nn import Module  # (the rest layer: no import cycle at module load)
+
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return
+    found = list(zip(code.co_freevars, [c.cell_contents for c in fn.__closure__ or ()
+                                        if _filled(c)]))
+    found += [(n, fn.__globals__[n]) for n in code.co_names if n in fn.__globals__]
+    for label, obj in found:
+        if isinstance(obj, Module):
+            named = [(f"{label}_{name}", p) for name, p in obj.named_parameters()]
+        elif isinstance(obj, Tensor) and obj._requires_grad:
+            named = [(label, obj)]
+        elif isinstance(obj, (list, tuple)) and obj and all(isinstance(t, Tensor) for t in obj):
+            named = [(f"{label}_{i}", t) for i, t in enumerate(obj)]
+        else:
+            continue
+        for name, p in named:  # the array the code reads, the tensor whose .grad it sets
+            prog.name_constant(p._data, name)
+            prog.name_constant(p, f"{name}_param")
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
 
 
 def _arrays(value) -> list:

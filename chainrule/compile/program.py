@@ -50,6 +50,17 @@ class Program:
             self.keep.append(value)
         return name
 
+    def name_constant(self, value, name: str) -> None:
+        """Give ``value`` (a parameter's array) a readable name, if it has none yet."""
+        if id(value) in self._constants or id(value) in self.names:
+            return
+        name = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+        if not name.isidentifier() or name in self.namespace:
+            return
+        self._constants[id(value)] = name
+        self.namespace[name] = value
+        self.keep.append(value)
+
     def global_(self, name: str, value) -> str:
         """A named helper (a primitive's forward, a rule) in the namespace."""
         old = self.namespace.get(name, value)
