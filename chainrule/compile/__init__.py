@@ -301,8 +301,8 @@ def compile(fn=None, *, check: bool = False):  # noqa: A001  (cr.compile, as tor
     [5.0, 3.2, 2.048]
     >>> step.traces
     1
-    >>> print(step.source.splitlines()[3])
-        v0 = multiply(x0, k0)
+    >>> print(step.source.splitlines()[4])  # after the inputs and the guards
+        v0 = multiply(w, x0)
     """
     if fn is None:
         return lambda f: Compiled(f, check)
