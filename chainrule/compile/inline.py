@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops.shape import _sum_to
+
 
 def _linear(needs, xs, params):
     if xs[0].ndim != 2 or params:
@@ -38,9 +40,29 @@ def _sce_grad(g, x, onehot, scale):
     return (w / w.sum(axis=-1, keepdims=True) - onehot) * (g * scale)
 
 
-TEMPLATES = {"linear": _linear, "relu": _relu, "add": _add,
-             "softmax_cross_entropy": _sce}
-HELPERS = {"_sce_grad": _sce_grad}
+def _sum(needs, xs, params):
+    if params["keepdims"]:
+        return ["np.broadcast_to(g, shape_in)"]
+    kept = tuple(1 if i - len(params["shape_in"]) in params["axis"] else n
+                 for i, n in enumerate(params["shape_in"]))
+    return [f"np.broadcast_to(g.reshape({kept!r}), shape_in)"]
+
+
+TEMPLATES = {
+    "linear": _linear, "relu": _relu, "add": _add, "softmax_cross_entropy": _sce,
+    "sum": _sum,
+    "log_softmax": lambda needs, xs, p: ["g - np.exp(out) * g.sum(axis=axis, keepdims=True)"],
+    "broadcast_to": lambda needs, xs, p: ["_sum_to(g, shape_in, shape)"],
+    "multiply": lambda needs, xs, p: ["g * x1" if needs[0] else None,
+                                      "g * x0" if needs[1] else None],
+    "subtract": lambda needs, xs, p: ["g" if needs[0] else None, "-g" if needs[1] else None],
+    "mul_scalar": lambda needs, xs, p: ["g * c"],
+    "div_scalar": lambda needs, xs, p: ["g / c"],
+    "add_scalar": lambda needs, xs, p: ["g"],
+    "neg": lambda needs, xs, p: ["-g"],
+    "tanh": lambda needs, xs, p: ["g * (1 - out * out)"],
+}
+HELPERS = {"_sce_grad": _sce_grad, "_sum_to": _sum_to}
 
 
 def inline_vjp(prim, g, out, xs, params, needs, gis):
@@ -60,8 +82,7 @@ def inline_vjp(prim, g, out, xs, params, needs, gis):
         if e is None:
             continue
         got = eval(e, scope)  # noqa: S307  (our own template text)
-        if not (isinstance(got, np.ndarray) and isinstance(want, np.ndarray)
-                and got.dtype == want.dtype and got.shape == want.shape
-                and np.array_equal(got, want, equal_nan=True)):
+        if not (type(got) is type(want) and got.dtype == want.dtype  # (arrays or scalars)
+                and got.shape == want.shape and np.array_equal(got, want, equal_nan=True)):
             return None
     return exprs

@@ -71,7 +71,7 @@ class Program:
 
     def expr(self, value) -> str:
         """Python text that evaluates to ``value`` when the program runs."""
-        if isinstance(value, np.ndarray):
+        if isinstance(value, (np.ndarray, np.generic)):  # (rules may return NumPy scalars)
             name = self.names.get(id(value))
             return name if name is not None else self.constant(value)
         if isinstance(value, _LITERALS):

@@ -225,7 +225,9 @@ class Tracer:
                      **{k: prog.expr(v) for k, v in (node.params or {}).items()}}
             for name in HELPERS:
                 prog.global_(name, HELPERS[name])
-            pattern = re.compile(r"\b(" + "|".join(map(re.escape, subst)) + r")\b")
+            # names, not attributes (g.sum) nor keywords (axis=axis)
+            pattern = re.compile(r"(?<![.\w])(" + "|".join(map(re.escape, subst))
+                                 + r")\b(?!\s*=[^=])")
             texts = [None if e is None else pattern.sub(lambda m: subst[m.group(1)], e)
                      for e in exprs]
             for p, gi, text in zip(node.parents, gis, texts):
