@@ -257,3 +257,22 @@ def test_dropout_masks_are_drawn_at_every_replay():
     x = cr.ones(64)
     a, b = f(x).data.copy(), f(x).data.copy()
     assert f.traces == 1 and not np.array_equal(a, b)
+
+
+def test_scalar_cotangents_that_depend_on_the_data_are_not_frozen():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+
+    @compile
+    def f(x):
+        loss = cr.sum(w * x) * cr.sum(x * x)  # d/d sum(w·x) = sum(x²): a NumPy scalar
+        loss.backward()
+        g = w.grad
+        w.grad = None
+        return loss, g
+
+    for values in ([1.0, 1.0], [2.0, -3.0], [0.5, 4.0]):
+        x = cr.tensor(values)
+        loss, g = f(x)
+        xs = np.asarray(values, np.float32)
+        assert np.allclose(g.data, xs * np.sum(xs * xs))
+    assert f.traces == 1

@@ -353,6 +353,20 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
                    "the trace cannot see); use an optimizer (cr.optim) or chainrule ops")
         data_prop.fset(self, value)
 
+    grad_slot = Tensor.__dict__["grad"]
+
+    def grad_setter(self, value):
+        """``p.grad = ...`` in the user's function: written down (chainrule's own
+        assignments are written by the backward and optimizer wrappers)."""
+        if _from_user():
+            if value is not None and not isinstance(value, Tensor):
+                t.fail("assigning a non-tensor to .grad inside a compiled function")
+            t.note_grad_state(self)
+            name = t.note_param(self)
+            text = "None" if value is None else f"new_tensor({t.prog.expr(value._data)})"
+            t.prog.emit(f"{name}.grad = {text}")
+        grad_slot.__set__(self, value)
+
     def traced_onehot(x, target):
         out = onehot(x, target)
         t.live("onehot", onehot, (_Like(x), target), out)
@@ -395,6 +409,7 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
         (transforms, "sweep", _refuse(t, "gradient()/grad()/vjp inside a compiled function "
                                          "is not supported yet; use loss.backward()")),
         (Tensor, "data", property(data_prop.fget, data_setter, doc=data_prop.__doc__)),
+        (Tensor, "grad", property(grad_slot.__get__, grad_setter)),
         (nn_functional, "_onehot", traced_onehot),
         (nn_functional, "dropout", traced_dropout),
         (nn_functional, "batch_norm", traced_batch_norm),
