@@ -11,10 +11,12 @@ function, and ``source`` is its text.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
 _LITERALS = (bool, int, str, type(None))
+_IDENT = re.compile(r"[A-Za-z_]\w*")
 
 
 class Program:
@@ -101,9 +103,22 @@ class Program:
     def comment(self, text: str) -> None:
         self.emit(f"# {text}")
 
+    def live_lines(self, outputs: str) -> list[str]:
+        """The lines, without those that only compute a value nothing reads (a forward whose
+        output went unused, as ``w.T`` once ``x @ w.T`` ran as ``linear``): pure lines are
+        tagged ``("pure", name)``."""
+        used = set(_IDENT.findall(outputs))
+        kept = []
+        for text, tag in reversed(self.lines):
+            if text is None or (tag is not None and tag[0] == "pure" and tag[1] not in used):
+                continue
+            used.update(_IDENT.findall(text))
+            kept.append(text)
+        return kept[::-1]
+
     def build(self, inputs: list[str], outputs: str):
         """The replay function ``run(inputs) -> outputs`` and its source text."""
-        body = [text for text, _ in self.lines if text is not None]
+        body = self.live_lines(outputs)
         head = f"    {', '.join(inputs)}, = INPUTS" if inputs else "    pass"
         source = "\n".join(["def replay(INPUTS):", head] + [f"    {t}" for t in body]
                            + [f"    return {outputs}"]) + "\n"

@@ -146,7 +146,8 @@ class Tracer:
         prog = self.prog
         fname = prog.global_(f"{prim.name}", fn)
         call = f"{fname}({', '.join(prog.expr(a) for a in arrays)}{prog.kwargs(params)})"
-        prog.emit(f"{prog.bind(out)} = {f'np.asarray({call})' if scalar else call}")
+        name = prog.bind(out)
+        prog.emit(f"{name} = {f'np.asarray({call})' if scalar else call}", ("pure", name))
 
     def live(self, label: str, fn, args: tuple, out, kwargs=None) -> None:
         """A NumPy computation outside the primitives, written as a call of ``fn``."""
