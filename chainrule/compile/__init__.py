@@ -79,9 +79,12 @@ class _Program:
         prog = tracer.prog
         prog.namespace["RETRACE"] = _Retrace
         inputs = [f"x{i}" for i in range(n_inputs)]
-        guard = " and ".join(f"({g})" for g in tracer.guards)
-        if guard:
-            prog.lines.insert(0, [f"if not ({guard}):\n        raise RETRACE", None])
+        guards = tracer.guards or ["True"]
+        self.guard_source = ("def guard():\n    return (" + "\n            and ".join(
+            f"({g})" for g in guards) + ")\n")
+        exec(self.guard_source, prog.namespace)  # noqa: S102  (our own text)
+        prog.lines.insert(0, ["if not guard():  # shapes, parameters, optimizer state as "
+                              "traced (.guards)\n        raise RETRACE", None])
         self.replay, self.source = prog.build(inputs, out_text)
         self.params = [p for p, _ in tracer.params.values()]
         self.optimizers = list(tracer.optimizers.values())
@@ -115,6 +118,13 @@ class Compiled:
         self._programs: dict[tuple, _Program] = {}
         self._last: _Program | None = None
         self.traces = 0  # how many times a call was traced (first call, then each retrace)
+
+    @property
+    def guards(self) -> str:
+        """What the latest program checks before it runs, as Python text."""
+        if self._last is None:
+            raise RuntimeError("cr.compile: nothing traced yet; call the function first")
+        return self._last.guard_source
 
     @property
     def source(self) -> str:
