@@ -276,3 +276,22 @@ def test_scalar_cotangents_that_depend_on_the_data_are_not_frozen():
         xs = np.asarray(values, np.float32)
         assert np.allclose(g.data, xs * np.sum(xs * xs))
     assert f.traces == 1
+
+
+@pytest.mark.parametrize("settings", [
+    dict(dataset="digits", model="mlp", epochs=2, schedule="cosine", dropout=0.2),
+    dict(dataset="digits", model="cnn", epochs=1, optimizer="sgd", momentum=0.9),
+])
+def test_the_cli_trains_compiled_by_default_with_results_unchanged(settings, tmp_path):
+    from tests.test_cli import assert_same_state
+
+    quiet = lambda line: None  # noqa: E731
+    jobs = {}
+    for compiled in (True, False):
+        cfg = train.Config(**settings, out=str(tmp_path / str(compiled)), compile=compiled)
+        jobs[compiled] = train.prepare(cfg)
+        train.fit(jobs[compiled], quiet)
+    assert jobs[True].compiled_step is not None and jobs[True].compiled_step.traces >= 1
+    assert jobs[False].compiled_step is None
+    assert_same_state(cr.load(tmp_path / "True" / train.CHECKPOINT),
+                      cr.load(tmp_path / "False" / train.CHECKPOINT))
