@@ -295,3 +295,12 @@ def test_the_cli_trains_compiled_by_default_with_results_unchanged(settings, tmp
     assert jobs[False].compiled_step is None
     assert_same_state(cr.load(tmp_path / "True" / train.CHECKPOINT),
                       cr.load(tmp_path / "False" / train.CHECKPOINT))
+
+
+def test_switching_a_module_to_eval_retraces():
+    drop = cr.nn.Dropout(0.5, rng=np.random.default_rng(0))
+    f = compile(lambda x: drop(x))
+    x = cr.ones(64)
+    assert 0.0 in f(x).tolist() and f.traces == 1
+    drop.eval()
+    assert f(x).tolist() == [1.0] * 64 and f.traces == 2

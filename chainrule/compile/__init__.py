@@ -157,7 +157,9 @@ class Compiled:
         tracer = Tracer()
         for arr in leaves:
             tracer.prog.bind(arr, "x")
-        _name_parameters(tracer.prog, self.fn)
+        found = _reached(self.fn, args, kwargs)
+        _name_parameters(tracer.prog, found)
+        _guard_modes(tracer, found)
         # A trace makes many small objects (lines, names); the cyclic collector would run a
         # full pass over the whole heap (PyTorch's, the user's) in the middle: 20-40 ms.
         collecting = gc.isenabled()
@@ -192,18 +194,37 @@ class Compiled:
         return replayed
 
 
-def _name_parameters(prog, fn) -> None:
-    """Readable names in ``source`` for the parameters ``fn`` reaches through its closure
-    and globals: a module's ``named_parameters`` (``model_0_weight``), a list of tensors
-    (``ps_2``), a tensor (``w``)."""
+def _reached(fn, args, kwargs) -> list:
+    """(label, object) for what ``fn`` reaches: its closure, the globals it names, and its
+    arguments."""
+    code = getattr(fn, "__code__", None)
+    found = []
+    if code is not None:
+        found = list(zip(code.co_freevars, [c.cell_contents for c in fn.__closure__ or ()
+                                            if _filled(c)]))
+        found += [(n, fn.__globals__[n]) for n in code.co_names if n in fn.__globals__]
+    found += [(f"arg{i}", a) for i, a in enumerate(args)] + list(kwargs.items())
+    return found
+
+
+def _guard_modes(tracer, found) -> None:
+    """Modules behave differently in training and evaluation (dropout): the program holds
+    for the modes it was traced in."""
+    from ..nn import Module
+
+    modules = [m for _, obj in found if isinstance(obj, Module) for m in obj.modules()]
+    if modules:
+        modes = tuple(m.training for m in modules)
+        tracer.prog.namespace["modes"] = lambda ms=tuple(modules): tuple(
+            m.training for m in ms)
+        tracer.guards.append(f"modes() == {modes!r}")
+
+
+def _name_parameters(prog, found) -> None:
+    """Readable names in ``source`` for the parameters the function reaches: a module's
+    ``named_parameters`` (``model_0_weight``), a list of tensors (``ps_2``), a tensor."""
     from ..nn import Module  # (the rest layer: no import cycle at module load)
 
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return
-    found = list(zip(code.co_freevars, [c.cell_contents for c in fn.__closure__ or ()
-                                        if _filled(c)]))
-    found += [(n, fn.__globals__[n]) for n in code.co_names if n in fn.__globals__]
     for label, obj in found:
         if isinstance(obj, Module):
             named = [(f"{label}_{name}", p) for name, p in obj.named_parameters()]
