@@ -72,6 +72,21 @@ def _flatten(obj, leaves: list, key: list) -> None:
         key.append(("id", id(obj)))
 
 
+def _array_key(args, grad_enabled):
+    """The key of positional arguments that are all arrays or tensors that do not require
+    grad (what a training step gets), or None."""
+    key = [grad_enabled, "arrays"]
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:
+            key.append(("A", a.shape, a.dtype.str))
+        elif t is Tensor and not a._requires_grad:
+            key.append(("T", a._data.shape, a._data.dtype.str))
+        else:
+            return None
+    return tuple(key)
+
+
 class _Program:
     """One traced program: the replay function, its source and what it touches."""
 
@@ -137,10 +152,14 @@ class Compiled:
         mode = STATE.mode
         if ACTIVE or mode.anomaly or mode.fw_levels:  # inside a trace, or a mode it can't
             return self.fn(*args, **kwargs)              # replay: eager (recorded outside)
-        leaves: list = []
-        key: list = [mode.grad_enabled]
-        _flatten((args, kwargs), leaves, key)
-        key = tuple(key)
+        key = _array_key(args, mode.grad_enabled) if not kwargs else None
+        if key is not None:  # the hot case: arrays and constant tensors only
+            leaves = [a if type(a) is np.ndarray else a._data for a in args]
+        else:
+            leaves = []
+            key = [mode.grad_enabled]
+            _flatten((args, kwargs), leaves, key)
+            key = tuple(key)
         program = self._programs.get(key)
         if program is not None:
             if self.check:

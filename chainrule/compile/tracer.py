@@ -135,10 +135,10 @@ class Tracer:
             self.prog.namespace[f"{name}_sig"] = lambda o=opt: tuple(
                 len(s) for s in o.state.values() if s)
             groups = self.prog.constant(opt.param_groups, "groups")
-            ids = tuple(tuple(id(p) for p in g["params"]) for g in opt.param_groups)
-            self.prog.namespace[f"{name}_ids"] = lambda gs=opt.param_groups: tuple(
-                tuple(id(p) for p in g["params"]) for g in gs)
-            self.guards.append(f"{name}_ids() == {ids!r} and len({groups}) == {len(ids)}")
+            self.guards.append(f"len({groups}) == {len(opt.param_groups)}")
+            for i, g in enumerate(opt.param_groups):  # the same parameters, in order
+                ids = [id(p) for p in g["params"]]
+                self.guards.append(f"list(map(id, {groups}[{i}]['params'])) == {ids!r}")
         return name
 
     # -- forward ----------------------------------------------------------------------------
