@@ -20,6 +20,9 @@ number read from a tensor, an in-place write to ``.data``, ``grad()`` inside the
 Results are constants (no graph); call ``.item()`` on them outside. ``check=True`` runs every
 call both eagerly and replayed (restoring the state in between) and raises
 ``CompileMismatch`` at the first difference.
+
+A trace wraps chainrule's doors for the whole process while it runs (one trace at a time):
+do not run chainrule in other threads while a function is being traced.
 """
 from __future__ import annotations
 
