@@ -18,7 +18,7 @@ $(DEMO_STAMP): pyproject.toml | $(BIN)/python
 
 # everything includes the demo's packages: mark both as installed
 $(FULL_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[all,demo,test,docs]'
+	$(BIN)/python -m pip install -q -e '.[all,demo,test,docs,bench]'
 	touch $(FULL_STAMP) $(DEMO_STAMP)
 
 demo: $(DEMO_STAMP)

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import timing  # noqa: E402
 import torch  # noqa: E402
 
-CASES = ("op_overhead", "mlp", "nn_mlp", "lenet", "hessian", "import_time", "kernels")
+CASES = ("op_overhead", "mlp", "nn_mlp", "lenet", "hessian", "import_time", "kernels", "compiled")
 COLUMNS = ("case", "unit", "chainrule", "PyTorch", "NumPy", "cr/PyTorch", "target", "cr/NumPy")
 
 

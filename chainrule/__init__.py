@@ -23,6 +23,7 @@ from . import (
 )
 from .batching import vmap
 from .check import gradcheck, numerical_grad
+from .compile import CompileError, compile
 from .engine import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .errors import (
                AnomalyError,

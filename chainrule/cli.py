@@ -146,6 +146,9 @@ def _add_train_arguments(t: argparse.ArgumentParser) -> None:
                    help="folder with the four MNIST IDX files (default: data/mnist)")
     t.add_argument("--download", action="store_true",
                    help="fetch missing MNIST files into --mnist-root (checksums verified)")
+    t.add_argument("--no-compile", dest="compile", action="store_false", default=None,
+                   help="run every step eagerly instead of replaying it with cr.compile "
+                   "(the results are the same, bit for bit)")
     t.add_argument("--monitor-grads", action="store_true",
                    help="record per-layer gradient norms and update/weight ratios every step "
                    "and plot them to DIR/gradients.png")

@@ -44,6 +44,7 @@ import numpy as np
 from . import data, io, nn, optim
 from . import distributed as dist
 from ._extras import install_hint, requirement
+from .compile import compile as cr_compile
 from .engine import no_grad
 from .errors import ChainruleError
 from .nn import functional as F
@@ -70,7 +71,8 @@ DEFAULT_LR_FOR = {(d, o): 1e-2 for d in ("digits", "mnist1d") for o in ("adam", 
 PLOT_EVERY_S = 10.0
 # Settings that may change when resuming: the rest must match the checkpoint's run. How many
 # processes compute it and whether gradients are watched do not change the run's numbers.
-RESUMABLE_CHANGES = ("epochs", "out", "mnist_root", "download", "distributed", "monitor_grads")
+RESUMABLE_CHANGES = ("epochs", "out", "mnist_root", "download", "distributed", "monitor_grads",
+                     "compile")
 
 
 class TrainError(ChainruleError, ValueError):
@@ -95,6 +97,7 @@ class Config:
     download: bool = False
     distributed: bool = False
     monitor_grads: bool = False
+    compile: bool = True  # replay each step with cr.compile where it applies (same results)
 
     def check(self) -> Config:
         """Raise :class:`TrainError` naming the first bad setting; return self."""
@@ -332,6 +335,7 @@ class Job:
     world_size: int = 1
     ddp: object = None  # the DistributedDataParallel wrapper under --distributed
     monitor: object = None  # a GradientMonitor under --monitor-grads (on rank 0)
+    compiled_step: object = None  # the cr.compile'd step (made on first use)
 
 
 def prepare(cfg: Config, checkpoint: dict | None = None) -> Job:
@@ -403,6 +407,26 @@ def _reseed_dropout(job: Job, epoch: int) -> None:
     job.rngs["dropout"].bit_generator.state = fresh.bit_generator.state
 
 
+def _step_function(job: Job):
+    """One training step (zero_grad, forward, backward, step) as ``cr.compile`` replays it,
+    where it applies: not under --distributed (gradients are averaged between backward and
+    step) or --monitor-grads (it reads every step), nor with --no-compile."""
+    if not job.cfg.compile or job.ddp is not None or job.monitor is not None:
+        return None
+    if job.compiled_step is None:
+        model, opt = job.model, job.opt
+
+        def train_step(xb, yb):
+            opt.zero_grad()
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            loss.backward()
+            opt.step()
+            return loss, logits
+        job.compiled_step = cr_compile(train_step)
+    return job.compiled_step
+
+
 def train_epoch(job: Job, desc: str) -> tuple[float, float]:
     """One pass over the training set; the mean loss and accuracy seen on the way (over all
     ranks)."""
@@ -415,25 +439,34 @@ def train_epoch(job: Job, desc: str) -> tuple[float, float]:
 
 def _train_batches(job: Job, bar) -> tuple[float, float]:
     total = correct = seen = 0
+    step = _step_function(job)
     for batch in bar:
-        job.opt.zero_grad()
-        n = 0
-        if batch is not None:
+        if step is not None and batch is not None:  # the same step, replayed
             xb, yb = batch
-            logits = job.model(xb)
-            loss = F.cross_entropy(logits, yb)
-            loss.backward()
+            loss, logits = step(xb, yb)
             n = len(yb.data)
             total += loss.item() * n
             correct += int((logits.data.argmax(1) == yb.data).sum())
             seen += n
-        if job.ddp is not None:
-            job.ddp.allreduce_gradients(n)
-        if job.monitor is not None:
-            job.monitor.record()
-        job.opt.step()
-        if job.monitor is not None:
-            job.monitor.record(after_step=True)
+        else:
+            job.opt.zero_grad()
+            n = 0
+            if batch is not None:
+                xb, yb = batch
+                logits = job.model(xb)
+                loss = F.cross_entropy(logits, yb)
+                loss.backward()
+                n = len(yb.data)
+                total += loss.item() * n
+                correct += int((logits.data.argmax(1) == yb.data).sum())
+                seen += n
+            if job.ddp is not None:
+                job.ddp.allreduce_gradients(n)
+            if job.monitor is not None:
+                job.monitor.record()
+            job.opt.step()
+            if job.monitor is not None:
+                job.monitor.record(after_step=True)
         if job.scheduler is not None:
             job.scheduler.step()
         job.step += 1

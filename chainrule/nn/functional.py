@@ -218,7 +218,8 @@ def l1_loss(input, target, reduction: str = "mean"):  # noqa: A002
 
 
 def _class_targets(name, x, target):
-    t = np.asarray(getattr(target, "data", target))
+    # (not ``getattr(target, "data", ...)``: an ndarray's ``.data`` is its buffer, a copy)
+    t = np.asarray(target._data if hasattr(target, "_data") else target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: targets must be integer class indices, got {t.dtype}")
     if x.ndim < 2 or t.shape != (x.shape[0],) + x.shape[2:]:

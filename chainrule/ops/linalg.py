@@ -4,11 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..apply import apply
+from ..engine import HOOKS, STATE
 from ..errors import ShapeError, describe
 from ..registry import general, multilinear, pad_core
+from ..tensor import Tensor
 from ._front import check_batch_dims, tracked
 from .reduce import sum as sum_
-from .shape import as_tensor, promoted, reshape
+from .shape import TRANSPOSE, as_tensor, promoted, reshape
 
 # The primitive sees ≥2-D operands only (the front end reshapes vectors), so its rules need
 # no 1-D special cases; batch dimensions broadcast, and the kind sums them back (fit).
@@ -19,8 +21,30 @@ MATMUL = multilinear(
     formula="Z = XY: X̄ = Z̄·Yᵀ, Ȳ = Xᵀ·Z̄")
 
 
+def _plain_transpose_of(y):
+    """The 2-D tensor ``w`` when ``y`` is ``w.T`` recorded just now (no hook on it), else
+    None: ``x @ w.T`` is then the fused ``linear``, whose weight gradient comes out in w's
+    own layout (no transposed gradient to copy, one node fewer in the sweep)."""
+    node = y._node
+    if node is None or node.prim is not TRANSPOSE or node.params["axes"] != (-1, -2):
+        return None
+    w = node.inputs[0]
+    if w._data.ndim != 2 or (HOOKS and node in HOOKS):
+        return None
+    return w
+
+
 def matmul(x, y):
     """Matrix product with NumPy's rules (1-D operands, broadcasting batch dimensions)."""
+    if type(x) is Tensor and type(y) is Tensor and x._data.ndim == 2 == y._data.ndim \
+            and x._data.dtype == y._data.dtype:  # the hot case: two matrices, one dtype
+        if x._data.shape[1] != y._data.shape[0]:
+            raise ShapeError(f"matmul: inner dimensions differ ({x.shape[1]} vs "
+                             f"{y.shape[0]}): {describe(x)} @ {describe(y)}")
+        w = _plain_transpose_of(y) if y._requires_grad else None
+        if w is not None and STATE.mode.plain:
+            return apply(LINEAR, (x, w))
+        return apply(MATMUL, (x, y))
     x, y = as_tensor(x), as_tensor(y)
     if x.ndim == 0 or y.ndim == 0:
         raise ShapeError(f"matmul: operands must have at least 1 dimension: {describe(x)}, "

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..apply import apply
 from ..registry import general, one_element, reduction
+from ..tensor import Tensor
 from ._front import data as D
 from ._front import dim_args, norm_axis
 from .elementwise import abs as _abs
@@ -163,4 +164,77 @@ def softmax_cross_entropy(logits, onehot, scale: float):
     """scale · Σₙ (logsumexp(xₙ) − xₙ·onehotₙ) for logits (N, C): the loss of a classifier
     in one primitive (``nn.functional.cross_entropy`` uses it for mean and sum reductions)."""
     x = as_tensor(logits)
-    return apply(SOFTMAX_CE, (x,), {"onehot": onehot.astype(x.dtype), "scale": float(scale)})
+    return apply(SOFTMAX_CE, (x,), {"onehot": onehot.astype(x.dtype, copy=False),
+                                   "scale": float(scale)})
+
+
+# -- fused softmax and log-softmax -------------------------------------------------------------
+def _row_max(x, axis):
+    """The shift that keeps exp from overflowing (softmax is shift-invariant): the row's
+    maximum, or 0 where it is not finite (a row of −inf stays −inf, not NaN; an empty axis
+    has none)."""
+    m = x.max(axis=axis, keepdims=True, initial=-np.inf) if x.dtype.kind == "f" else \
+        x.max(axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0)
+
+
+def _log_softmax_forward(x, axis):
+    shifted = x - _row_max(x, axis)  # shift-invariant: no overflow
+    lse = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    if shifted.dtype == lse.dtype:  # a fresh array of the result's dtype: reuse it
+        shifted -= lse
+        return shifted
+    return shifted - lse
+
+
+def _softmax_forward(x, axis):
+    e = np.exp(x - _row_max(x, axis))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax_jvp(ops, g, out, x, axis):
+    dx = g[0]
+    if dx is None:
+        return None
+    return dx - ops.sum(ops.exp(out) * dx, axis=axis, keepdims=True)
+
+
+def _softmax_rule(ops, g, out, x, axis):
+    """J = diag(s) − s·sᵀ is symmetric: the same map is the vjp and the jvp."""
+    return out * (g - ops.sum(g * out, axis=axis, keepdims=True))
+
+
+# General: one row-wise map, not elementwise (every output depends on the whole row) and not
+# a reduction (the shape is kept). One node instead of six (max shift, exp, sum, log, two
+# broadcast subtractions), the rule written with the output: ȳ − softmax·Σȳ.
+LOG_SOFTMAX = general(
+    "log_softmax", _log_softmax_forward,
+    vjp=[lambda ops, g, out, x, axis: g - ops.exp(out) * ops.sum(g, axis=axis, keepdims=True)],
+    jvp=_log_softmax_jvp, uses_out=True,
+    formula="∂log_softmax/∂x: x̄ = ȳ − softmax(x)·Σȳ")
+SOFTMAX = general(
+    "softmax", _softmax_forward, vjp=[_softmax_rule],
+    jvp=lambda ops, g, out, x, axis: None if g[0] is None else _softmax_rule(
+        ops, g[0], out, x, axis), uses_out=True,
+    formula="∂softmax/∂x: x̄ = s·(ȳ − Σȳ·s)")
+
+
+def _row_axis(x, axis, name):
+    if axis == -1 and type(axis) is int and x.ndim:  # the hot case
+        return -1
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: axis must be an int, got {axis!r}")
+    return norm_axis(axis, x.ndim)[0]
+
+
+def log_softmax(x, axis: int = -1):
+    """x − logsumexp(x) along ``axis``: log-probabilities, stable for any logits (one fused
+    primitive)."""
+    x = x if type(x) is Tensor else as_tensor(x)
+    return apply(LOG_SOFTMAX, (x,), {"axis": _row_axis(x, axis, "log_softmax")})
+
+
+def softmax(x, axis: int = -1):
+    """exp(x) / Σ exp(x) along ``axis``, stable for any logits (one fused primitive)."""
+    x = x if type(x) is Tensor else as_tensor(x)
+    return apply(SOFTMAX, (x,), {"axis": _row_axis(x, axis, "softmax")})

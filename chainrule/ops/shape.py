@@ -226,8 +226,13 @@ def reshape(x, *shape):
     return apply(RESHAPE, (x,), {"shape": shape, "shape_in": x.shape})
 
 
+_SWAP_LAST_TWO = (-1, -2)
+
+
 def transpose(x, axes=None):
     """Permute the axes (reverse them by default), as ``numpy.transpose``."""
+    if axes is None and type(x) is Tensor and x._data.ndim == 2:  # ``w.T``: the hot case
+        return apply(TRANSPOSE, (x,), {"axes": _SWAP_LAST_TWO})
     x = as_tensor(x)
     n = x.ndim
     if axes is None:

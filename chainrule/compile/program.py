@@ -1,0 +1,127 @@
+"""The recorded program: named arrays, lines of Python, the namespace they run in.
+
+A trace writes one line per NumPy-level step (a primitive's forward, a backward rule, a
+cotangent sum, an optimizer update) and names every array by the object it was at trace time:
+an array produced by a recorded line gets a variable name (``v3``, ``g7``); an input gets
+``x0``...; any other array met as an operand is a constant of the program (``k2``), held by
+reference (a parameter's ``.data`` is updated in place, so the program reads its current
+values). ``build`` turns the lines into one Python function with ``exec``: the replay is that
+function, and ``source`` is its text.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+_LITERALS = (bool, int, str, type(None))
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+class Program:
+    """Lines of Python being recorded, and the names of the arrays they compute."""
+
+    def __init__(self):
+        self.lines: list[list] = []  # [text, tag]; a tag marks lines a later pass may drop
+        self.names: dict[int, str] = {}  # id(array) -> its variable name
+        self.keep: list = []  # the arrays named, kept alive so that ids are never reused
+        self.namespace: dict = {"np": np}
+        self._constants: dict[int, str] = {}
+        self._counts: dict[str, int] = {}
+
+    # -- names --------------------------------------------------------------------------------
+    def fresh(self, prefix: str) -> str:
+        n = self._counts.get(prefix, 0)
+        self._counts[prefix] = n + 1
+        return f"{prefix}{n}"
+
+    def bind(self, array, prefix: str = "v") -> str:
+        """Name ``array`` as the result of the line about to be emitted."""
+        name = self.fresh(prefix)
+        self.names[id(array)] = name
+        self.keep.append(array)
+        return name
+
+    def constant(self, value, prefix: str = "k") -> str:
+        """A namespace entry for ``value`` (one per object)."""
+        name = self._constants.get(id(value))
+        if name is None:
+            name = self._constants[id(value)] = self.fresh(prefix)
+            self.namespace[name] = value
+            self.keep.append(value)
+        return name
+
+    def name_constant(self, value, name: str) -> None:
+        """Give ``value`` (a parameter's array) a readable name, if it has none yet."""
+        if id(value) in self._constants or id(value) in self.names:
+            return
+        name = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+        if not name.isidentifier() or name in self.namespace:
+            return
+        self._constants[id(value)] = name
+        self.namespace[name] = value
+        self.keep.append(value)
+
+    def global_(self, name: str, value) -> str:
+        """A named helper (a primitive's forward, a rule) in the namespace."""
+        old = self.namespace.get(name, value)
+        if old is not value:
+            return self.global_(f"{name}_", value)
+        self.namespace[name] = value
+        return name
+
+    def expr(self, value) -> str:
+        """Python text that evaluates to ``value`` when the program runs."""
+        if isinstance(value, (np.ndarray, np.generic)):  # (rules may return NumPy scalars)
+            name = self.names.get(id(value))
+            return name if name is not None else self.constant(value)
+        if isinstance(value, _LITERALS):
+            return repr(value)
+        if isinstance(value, float):
+            return repr(value) if math.isfinite(value) else self.constant(value)
+        if isinstance(value, tuple):
+            inner = ", ".join(self.expr(v) for v in value)
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        if isinstance(value, list):
+            return "[" + ", ".join(self.expr(v) for v in value) + "]"
+        if isinstance(value, dict) and all(type(k) is str for k in value):
+            return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in value.items()) + "}"
+        return self.constant(value)
+
+    def kwargs(self, params) -> str:
+        if not params:
+            return ""
+        return ", " + ", ".join(f"{k}={self.expr(v)}" for k, v in params.items())
+
+    # -- lines --------------------------------------------------------------------------------
+    def emit(self, text: str, tag=None) -> list:
+        line = [text, tag]
+        self.lines.append(line)
+        return line
+
+    def comment(self, text: str) -> None:
+        self.emit(f"# {text}")
+
+    def live_lines(self, outputs: str) -> list[str]:
+        """The lines, without those that only compute a value nothing reads (a forward whose
+        output went unused, as ``w.T`` once ``x @ w.T`` ran as ``linear``): pure lines are
+        tagged ``("pure", name)``."""
+        used = set(_IDENT.findall(outputs))
+        kept = []
+        for text, tag in reversed(self.lines):
+            if text is None or (tag is not None and tag[0] == "pure" and tag[1] not in used):
+                continue
+            used.update(_IDENT.findall(text))
+            kept.append(text)
+        return kept[::-1]
+
+    def build(self, inputs: list[str], outputs: str):
+        """The replay function ``run(inputs) -> outputs`` and its source text."""
+        body = self.live_lines(outputs)
+        head = f"    {', '.join(inputs)}, = INPUTS" if inputs else "    pass"
+        source = "\n".join(["def replay(INPUTS):", head] + [f"    {t}" for t in body]
+                           + [f"    return {outputs}"]) + "\n"
+        namespace = dict(self.namespace)
+        exec(compile(source, "<chainrule.compile replay>", "exec"), namespace)  # noqa: S102
+        return namespace["replay"], source

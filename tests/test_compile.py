@@ -1,0 +1,306 @@
+"""``cr.compile``: the replay equals eager execution bitwise (losses, parameters, gradients,
+optimizer state) on the bench's steps and the training CLI's models, retraces when a guard
+changes, and refuses what it cannot replay instead of freezing it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import train
+from chainrule.compile import (  # the module: cr.compile is the function
+    CompileError,
+    CompileMismatch,
+    compile,
+)
+from chainrule.tensor import Tensor
+
+
+def _mlp_params(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    ps = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        ps += [rng.uniform(-0.3, 0.3, (b, a)).astype(np.float32),
+               rng.uniform(-0.3, 0.3, b).astype(np.float32)]
+    return [cr.tensor(p, requires_grad=True) for p in ps]
+
+
+def _fused_loss(ps, x, y):
+    h = x
+    for i in range(0, len(ps), 2):
+        h = F.linear(h, ps[i], ps[i + 1])
+        if i + 2 < len(ps):
+            h = cr.relu(h)
+    return F.cross_entropy(h, y)
+
+
+def _natural_loss(ps, x, onehot):
+    """As a user writes it: ``h @ w.T + b``, relu, ``log_softmax(h) * onehot`` (the one-hot
+    targets are an argument: NumPy work on arguments inside would be frozen by the trace)."""
+    h = x
+    for i in range(0, len(ps), 2):
+        h = h @ ps[i].T + ps[i + 1]
+        if i + 2 < len(ps):
+            h = cr.relu(h)
+    return -cr.mean(cr.sum(cr.log_softmax(h, axis=-1) * onehot, axis=-1))
+
+
+def _mlp_step(loss_fn, optimizer):
+    ps = _mlp_params((64, 32, 32, 10))
+    opt = optimizer(ps)
+
+    def step(x, y):
+        loss = loss_fn(ps, x, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+    return step, ps, opt
+
+
+def _batches(n_in, sizes=(16, 16, 16, 8, 16), seed=1):
+    rng = np.random.default_rng(seed)
+    return [(cr.tensor(rng.standard_normal((n, *n_in)).astype(np.float32)),
+             rng.integers(0, 10, n)) for n in sizes]
+
+
+def _state(params, opt):
+    out = [p.data.copy() for p in params]
+    for p in params:
+        out += [v.copy() for v in opt.state.get(p, {}).values() if isinstance(v, np.ndarray)]
+    return out
+
+
+def _assert_same(eager_step, compiled_step, eager_state, compiled_state, batches):
+    for x, y in batches:
+        a, b = eager_step(x, y), compiled_step(x, y)
+        assert a.data.dtype == b.data.dtype and np.array_equal(a.data, b.data), (a, b)
+        for u, v in zip(eager_state(), compiled_state(), strict=True):
+            assert u.dtype == v.dtype and np.array_equal(u, v)
+
+
+OPTIMIZERS = {
+    "sgd": lambda ps: cr.optim.SGD(ps, lr=0.05),
+    "momentum": lambda ps: cr.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=1e-3),
+    "adam": lambda ps: cr.optim.Adam(ps, lr=0.01),
+}
+
+
+@pytest.mark.parametrize("loss_fn", [_fused_loss, _natural_loss], ids=["fused", "natural"])
+@pytest.mark.parametrize("opt", list(OPTIMIZERS))
+def test_mlp_step_replays_bitwise_and_retraces_on_a_new_batch_size(loss_fn, opt):
+    eager, pe, oe = _mlp_step(loss_fn, OPTIMIZERS[opt])
+    step, pc, oc = _mlp_step(loss_fn, OPTIMIZERS[opt])
+    compiled = compile(step)
+    batches = _batches((64,))
+    if loss_fn is _natural_loss:
+        batches = [(x, np.eye(10, dtype=np.float32)[y]) for x, y in batches]
+    _assert_same(eager, compiled, lambda: _state(pe, oe), lambda: _state(pc, oc), batches)
+    # 16 (traced; a first step that makes optimizer state traces once more), 8, 16 again
+    assert compiled.traces == (2 if opt == "sgd" else 3)
+    assert len(compiled._programs) == 2
+    assert all(p.grad is None for p in pc)
+
+
+def _lenet():
+    return cr.nn.Sequential(cr.nn.Conv2d(1, 8, 5), cr.nn.ReLU(), cr.nn.MaxPool2d(2),
+                            cr.nn.Conv2d(8, 16, 5), cr.nn.ReLU(), cr.nn.MaxPool2d(2),
+                            cr.nn.Flatten(), cr.nn.Linear(256, 10))
+
+
+def _model_step(build, optimizer):
+    cr.manual_seed(0)
+    model = build()
+    opt = optimizer(list(model.parameters()))
+
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+    return step, list(model.parameters()), opt
+
+
+def test_lenet_step_replays_bitwise():
+    eager, pe, oe = _model_step(_lenet, OPTIMIZERS["sgd"])
+    step, pc, oc = _model_step(_lenet, OPTIMIZERS["sgd"])
+    compiled = compile(step, check=True)
+    _assert_same(eager, compiled, lambda: _state(pe, oe), lambda: _state(pc, oc),
+                 _batches((1, 28, 28), sizes=(8, 8, 4, 8)))
+    assert compiled.traces == 2
+
+
+CLI_MODELS = [("digits", "mlp", 64, "adam", 0.0), ("digits", "cnn", 64, "sgd", 0.2),
+              ("mnist1d", "mlp", 40, "sgd", 0.3), ("mnist1d", "cnn", 40, "adamw", 0.0),
+              ("mnist", "cnn", 784, "rmsprop", 0.0)]
+
+
+@pytest.mark.parametrize("dataset,model,n_in,optimizer,dropout", CLI_MODELS)
+def test_training_cli_models_replay_bitwise(dataset, model, n_in, optimizer, dropout):
+    def build():
+        cfg = train.Config(dataset=dataset, model=model, optimizer=optimizer,
+                           dropout=dropout, lr=0.01, momentum=0.9, epochs=1, batch_size=8)
+        rngs = train.make_rngs(0)
+        net = train.build_model(cfg, n_in, rngs)
+        opt = train.build_optimizer(cfg, net.parameters())
+        net.train()
+
+        def step(x, y):
+            opt.zero_grad()
+            logits = net(x)
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+            opt.step()
+            return loss, logits
+        return step, list(net.parameters()), opt
+
+    eager, pe, oe = build()
+    step, pc, oc = build()
+    compiled = compile(step)
+    rng = np.random.default_rng(2)
+    for n in (8, 8, 8, 5, 8):
+        x = cr.tensor(rng.standard_normal((n, n_in)).astype(np.float32))
+        y = rng.integers(0, 10, n)
+        (la, za), (lb, zb) = eager(x, y), compiled(x, y)
+        assert np.array_equal(la.data, lb.data) and np.array_equal(za.data, zb.data)
+        for u, v in zip(_state(pe, oe), _state(pc, oc), strict=True):
+            assert np.array_equal(u, v)
+    assert 2 <= compiled.traces <= 3  # batch 8, batch 5 (and Adam-like state creation)
+
+
+def test_learning_rate_is_read_live_so_a_scheduler_works():
+    eager, pe, oe = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    step, pc, oc = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    compiled = compile(step)
+    se = cr.optim.lr_scheduler.CosineAnnealingLR(oe, T_max=4)
+    sc = cr.optim.lr_scheduler.CosineAnnealingLR(oc, T_max=4)
+    for x, y in _batches((64,), sizes=(16,) * 4):
+        eager(x, y), compiled(x, y)
+        se.step(), sc.step()
+        for u, v in zip(pe, pc, strict=True):
+            assert np.array_equal(u.data, v.data)
+    assert compiled.traces == 1
+
+
+def test_guards_retrace_on_new_parameter_arrays_and_grad_mode():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+
+    @compile
+    def f(x):
+        y = cr.sum(w * x)
+        if cr.is_grad_enabled():
+            y.backward()
+        return y
+
+    x = cr.tensor([3.0, 4.0])
+    assert f(x).item() == 11.0 and f.traces == 1
+    w.grad = None
+    f(x)
+    assert f.traces == 1 and w.grad.tolist() == [3.0, 4.0]
+    w.grad = None
+    w.data = np.array([0.0, 1.0], np.float32)  # a new array: the program read the old one
+    assert f(x).item() == 4.0 and f.traces == 2
+    with cr.no_grad():
+        assert f(x).item() == 4.0
+    assert f.traces == 3
+
+
+def test_check_mode_catches_a_frozen_numpy_value():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+
+    @compile(check=True)
+    def f(x):
+        scale = np.asarray(x.data.sum(), np.float32)  # NumPy on an argument: frozen
+        return cr.sum(w * scale)
+
+    f(cr.tensor([1.0, 1.0]))
+    f(cr.tensor([1.0, 1.0]))  # same values: no difference
+    with pytest.raises(CompileMismatch, match="result"):
+        f(cr.tensor([2.0, 5.0]))
+
+
+@pytest.mark.parametrize("body,message", [
+    (lambda w, x: float(cr.sum(w * x)), "Python value"),
+    (lambda w, x: setattr(w, "data", w.data - 1), "\\.data"),
+    (lambda w, x: cr.gradient(cr.sum(w * x), w), "gradient"),
+])
+def test_refuses_what_it_cannot_replay_and_restores_chainrule(body, message):
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    backward, forward = Tensor.backward, cr.registry.PRIMITIVES["multiply"].forward
+    f = compile(lambda x: body(w, x))
+    with pytest.raises(CompileError, match=message):
+        f(cr.tensor([1.0, 1.0]))
+    assert Tensor.backward is backward
+    assert cr.registry.PRIMITIVES["multiply"].forward is forward
+
+
+def test_source_shows_the_backward_pass_as_python():
+    step, _, _ = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    compiled = compile(step)
+    x, y = _batches((64,), sizes=(4,))[0]
+    compiled(x, y)
+    src = compiled.source
+    assert src.startswith("def replay(INPUTS):")
+    forward, backward = src.split("# backward of")
+    assert "linear(x0" in forward and "softmax_cross_entropy(" in forward
+    assert "np.matmul(" in backward and ".grad = new_tensor(" in backward
+    assert "np.multiply(" in backward and ".grad = None" in backward
+    __import__("ast").parse(src)  # valid Python
+
+
+def test_dropout_masks_are_drawn_at_every_replay():
+    rng = np.random.default_rng(0)
+    drop = cr.nn.Dropout(0.5, rng=rng)
+    f = compile(lambda x: drop(x))
+    x = cr.ones(64)
+    a, b = f(x).data.copy(), f(x).data.copy()
+    assert f.traces == 1 and not np.array_equal(a, b)
+
+
+def test_scalar_cotangents_that_depend_on_the_data_are_not_frozen():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+
+    @compile
+    def f(x):
+        loss = cr.sum(w * x) * cr.sum(x * x)  # d/d sum(w·x) = sum(x²): a NumPy scalar
+        loss.backward()
+        g = w.grad
+        w.grad = None
+        return loss, g
+
+    for values in ([1.0, 1.0], [2.0, -3.0], [0.5, 4.0]):
+        x = cr.tensor(values)
+        loss, g = f(x)
+        xs = np.asarray(values, np.float32)
+        assert np.allclose(g.data, xs * np.sum(xs * xs))
+    assert f.traces == 1
+
+
+@pytest.mark.parametrize("settings", [
+    dict(dataset="digits", model="mlp", epochs=2, schedule="cosine", dropout=0.2),
+    dict(dataset="digits", model="cnn", epochs=1, optimizer="sgd", momentum=0.9),
+])
+def test_the_cli_trains_compiled_by_default_with_results_unchanged(settings, tmp_path):
+    from tests.test_cli import assert_same_state
+
+    quiet = lambda line: None  # noqa: E731
+    jobs = {}
+    for compiled in (True, False):
+        cfg = train.Config(**settings, out=str(tmp_path / str(compiled)), compile=compiled)
+        jobs[compiled] = train.prepare(cfg)
+        train.fit(jobs[compiled], quiet)
+    assert jobs[True].compiled_step is not None and jobs[True].compiled_step.traces >= 1
+    assert jobs[False].compiled_step is None
+    assert_same_state(cr.load(tmp_path / "True" / train.CHECKPOINT),
+                      cr.load(tmp_path / "False" / train.CHECKPOINT))
+
+
+def test_switching_a_module_to_eval_retraces():
+    drop = cr.nn.Dropout(0.5, rng=np.random.default_rng(0))
+    f = compile(lambda x: drop(x))
+    x = cr.ones(64)
+    assert 0.0 in f(x).tolist() and f.traces == 1
+    drop.eval()
+    assert f(x).tolist() == [1.0] * 64 and f.traces == 2
