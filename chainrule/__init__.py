@@ -124,20 +124,16 @@ from .transforms import (
 methods.install()
 
 # PyTorch's spellings (issue 12): dtype names, devices, device= on the factories, generators.
-from . import autograd  # noqa: E402
+from . import autograd, factories, torch_methods  # noqa: E402
 from .device import DeviceError, cuda, device, double, float16, half, int32, long  # noqa: E402
 from .device import bool_ as bool  # noqa: E402, A004
 from .device import float_ as float  # noqa: E402, A004
 from .device import int_ as int  # noqa: E402, A004
-
-# ...except where PyTorch's function form is the more useful one (flatten(x, start_dim)) and
-# the factory that takes device= as well (linspace: NumPy's, differentiable in start/stop).
 from .factories import (  # noqa: E402
                arange,
                empty,
                eye,
                full,
-               linspace,  # noqa: E402, F811
                ones,
                ones_like,
                tensor,
@@ -161,8 +157,13 @@ from .sampling import (  # noqa: E402
 )
 from .torch_methods import Size, cat  # noqa: E402
 from .torch_methods import clamp_fn as clamp  # noqa: E402
-from .torch_methods import flatten_fn as flatten  # noqa: E402  # noqa: E402, F811
 from .torch_methods import unsqueeze_fn as unsqueeze  # noqa: E402
+
+# Where NumPy's surface and PyTorch's both name a function: PyTorch's flatten(x, start_dim,
+# end_dim) (NumPy has no function of that name), and linspace taking device= as well (NumPy's
+# linspace, differentiable in start and stop, underneath).
+flatten = torch_methods.flatten_fn
+linspace = factories.linspace
 
 _malloc.tune()
 registry.BUILTIN = frozenset(registry.PRIMITIVES)
