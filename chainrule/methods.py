@@ -38,5 +38,5 @@ def install() -> None:
     Tensor.backward = transforms.backward
     # PyTorch's methods (view, unsqueeze, max(dim) -> (values, indices), float(), to(), ...);
     # where NumPy's meaning of a name differs, NumPy's keywords still select it.
-    torch_methods.install(Tensor)
     numpy_dispatch.install(Tensor)
+    torch_methods.install(Tensor)  # last: a method named by both follows PyTorch

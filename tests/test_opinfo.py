@@ -433,6 +433,12 @@ ALSO = {
     **{("polygamma", f"polygamma_n_{n}"): (lambda x, n, **k: cr.special.polygamma(n, x))
        for n in range(5)},
 }
+# PyTorch's function forms that chainrule also provides (torch_methods): run as well.
+ALSO.update({
+    ("cat", ""): lambda tensors, dim=0: cr.cat(list(tensors), dim),
+    ("unsqueeze", ""): lambda x, dim: cr.unsqueeze(x, dim),
+    ("clamp", ""): lambda x, min=None, max=None: cr.clamp(x, min, max),  # noqa: A002
+})
 ADAPTERS.update(ALSO)
 ADAPTERS[("linalg.eigh", "")].post = _square_sign_free
 ADAPTERS[("linalg.svd", "")].post = _svd_post
@@ -447,6 +453,15 @@ EXCLUDED = {
     ("linspace", ""): "factory from numbers; cr.linspace in Tensors has its own spec",
     ("linspace", "tensor_overload"): "torch's steps are a Tensor argument; cr.linspace's "
                                       "Tensor form has its own spec",
+    # PyTorch's dtype names (cr.float, cr.long, ...) are dtypes in chainrule, not functions; the
+    # methods (x.float(), x.long(), ...) are checked against torch in tests/test_torch_methods.
+    **{(n, ""): "a dtype in chainrule (the method is tested in test_torch_methods)"
+       for n in ("bool", "double", "float", "half", "int", "long")},
+    ("empty", ""): "factory (uninitialised values)",
+    ("multinomial", ""): "random draws (tests/test_torch_creation checks the distribution)",
+    ("normal", ""): "random draws", ("normal", "in_place"): "random draws, in place",
+    ("normal", "number_mean"): "random draws", ("rand_like", ""): "random draws",
+    ("randint", ""): "random draws", ("randn_like", ""): "random draws",
     ("tril_indices", ""): "torch refuses its own float64 samples (an integer-only op)",
     ("triu_indices", ""): "torch refuses its own float64 samples (an integer-only op)",
     # Same name, different function.

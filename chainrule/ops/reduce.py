@@ -11,6 +11,7 @@ from ..tensor import Tensor
 from ._front import data as D
 from ._front import dim_args, norm_axis
 from .elementwise import abs as _abs
+from .elementwise import exp
 from .shape import as_tensor
 
 # Each rule is g·∂out/∂x, with g and out broadcast back over the reduced axes (registry.py).
@@ -208,12 +209,12 @@ def _softmax_rule(ops, g, out, x, axis):
 # a reduction (the shape is kept). One node instead of six (max shift, exp, sum, log, two
 # broadcast subtractions), the rule written with the output: ȳ − softmax·Σȳ.
 LOG_SOFTMAX = general(
-    "log_softmax", _log_softmax_forward,
+    "log_softmax", _log_softmax_forward, batch="lead",
     vjp=[lambda ops, g, out, x, axis: g - ops.exp(out) * ops.sum(g, axis=axis, keepdims=True)],
     jvp=_log_softmax_jvp, uses_out=True,
     formula="∂log_softmax/∂x: x̄ = ȳ − softmax(x)·Σȳ")
 SOFTMAX = general(
-    "softmax", _softmax_forward, vjp=[_softmax_rule],
+    "softmax", _softmax_forward, vjp=[_softmax_rule], batch="lead",
     jvp=lambda ops, g, out, x, axis: None if g[0] is None else _softmax_rule(
         ops, g[0], out, x, axis), uses_out=True,
     formula="∂softmax/∂x: x̄ = s·(ȳ − Σȳ·s)")
@@ -229,12 +230,17 @@ def _row_axis(x, axis, name):
 
 def log_softmax(x, axis: int = -1):
     """x − logsumexp(x) along ``axis``: log-probabilities, stable for any logits (one fused
-    primitive)."""
+    primitive; over all elements, ``axis=None``, as the composite x − logsumexp(x))."""
     x = x if type(x) is Tensor else as_tensor(x)
+    if axis is None or isinstance(axis, tuple):
+        shifted = x - np.max(x._data, axis=axis, keepdims=True)
+        return shifted - logsumexp(shifted, axis, keepdims=True)
     return apply(LOG_SOFTMAX, (x,), {"axis": _row_axis(x, axis, "log_softmax")})
 
 
 def softmax(x, axis: int = -1):
     """exp(x) / Σ exp(x) along ``axis``, stable for any logits (one fused primitive)."""
     x = x if type(x) is Tensor else as_tensor(x)
+    if axis is None or isinstance(axis, tuple):
+        return exp(log_softmax(x, axis))
     return apply(SOFTMAX, (x,), {"axis": _row_axis(x, axis, "softmax")})
