@@ -3,9 +3,9 @@
 While a trace runs, chainrule's doors are wrapped (and restored in a ``finally``):
 
 - each primitive's ``forward`` writes ``v = forward(inputs, **params)``;
-- ``Tensor.backward`` runs the engine's sweep itself, step by step, writing each rule's call
-  ``gs = prim.vjp(RAW, g, out, xs, params, needs)`` and each cotangent sum, then the leaves'
-  ``.grad`` exactly as ``transforms.backward`` accumulates them;
+- ``Tensor.backward`` runs the engine's own sweep with an observer that writes each rule's
+  call ``gs = prim.vjp(RAW, g, out, xs, params, needs)`` and each cotangent sum as the sweep
+  makes it, then the leaves' ``.grad`` exactly as ``transforms.backward`` accumulates them;
 - ``Optimizer.step``/``zero_grad`` write the per-parameter update (plain SGD inline, other
   optimizers through their own ``_update``, which reads and updates their state live);
 - the few places where chainrule computes an array in NumPy outside a primitive from data
@@ -27,8 +27,8 @@ import threading
 import numpy as np
 
 from .. import engine, transforms
-from ..engine import HOOKS, STATE, leaf_node, toposort
-from ..errors import ChainruleError, GraphFreedError
+from ..engine import HOOKS, leaf_node, toposort
+from ..errors import ChainruleError
 from ..nn import functional as nn_functional
 from ..nn import utils as nn_utils
 from ..ops.vocab import RAW
@@ -161,7 +161,10 @@ class Tracer:
 
     # -- backward ---------------------------------------------------------------------------
     def backward(self, t, grad=None, *, retain_graph=False, create_graph=False):
-        """``Tensor.backward`` while tracing: the engine's raw sweep, written as it runs."""
+        """``Tensor.backward`` while tracing: the engine's own sweep runs, and an observer
+        writes each step down as it runs (the rule's call, and the sums of the cotangents
+        that reach a node, in the sweep's order); then the leaves' ``.grad`` as
+        ``transforms.backward`` accumulates them."""
         if create_graph or engine.tensor_mode_needed(False):
             self.fail("backward(create_graph=True) or backward inside a jvp is not supported")
         if grad is None and (not t._requires_grad or t.size != 1):
@@ -176,46 +179,37 @@ class Tracer:
         order = toposort([root])
         if len(HOOKS) and any(n in HOOKS for n in order):
             self.fail("tensor hooks (register_hook) are not supported")
-        grads = {root: seed}
-        results, clock = {}, engine.CLOCK
-        prev = STATE.mode
-        STATE.mode = prev.replace(grad_enabled=False)
-        self.recording = False
+        terms: dict = {}  # node -> the cotangents that reached it, in the sweep's order
+
+        def write_step(node, g, gis):
+            self._write_sum(terms.pop(node, ()), g)
+            xs = [x._data for x in node.inputs]
+            self._write_vjp(node, g, node.out_data, (xs[0],) if len(xs) == 1 else xs, gis)
+            for p, gi in zip(node.parents, gis):
+                if gi is not None and p is not None:
+                    terms.setdefault(p, []).append(gi)
+
+        self.recording = False  # the rules' own primitive calls are inside the written lines
         try:
-            for node in reversed(order):
-                g = grads.pop(node, None)
-                if g is None:
-                    continue
-                prim, inputs = node.prim, node.inputs
-                if prim is None:
-                    results[node] = g
-                    continue
-                if inputs is None:
-                    raise GraphFreedError(f"backward through {prim.name} a second time, but "
-                                          "its saved values were freed by the first backward;"
-                                          " pass retain_graph=True to the first call")
-                if node.stamp != clock and prim.saves:
-                    engine._check_versions(node)
-                xs = [x._data for x in inputs]
-                out = node.out_data
-                gis = prim.vjp(RAW, g, out, (xs[0],) if len(xs) == 1 else xs, node.params,
-                               node.needs)
-                self._write_vjp(node, g, out, xs, gis)
-                for p, gi in zip(node.parents, gis):
-                    if gi is not None and p is not None:
-                        if p in grads:
-                            total = grads[p] + gi
-                            prog.emit(f"{prog.bind(total, 'g')} = {prog.expr(grads[p])} + "
-                                      f"{prog.expr(gi)}")
-                            grads[p] = total
-                        else:
-                            grads[p] = gi
-                if not retain_graph:
-                    node.inputs = node.out_data = None
+            results = engine.sweep(nodes, gs, retain_graph=retain_graph, observer=write_step,
+                                   order=order)
         finally:
-            STATE.mode = prev
             self.recording = True
+        for node, g in results.items():
+            self._write_sum(terms.pop(node, ()), g)
         self._accumulate(results)
+
+    def _write_sum(self, parts, total) -> None:
+        """The sweep added the cotangents ``parts`` reaching one node left to right (v̄ is
+        their sum); write the same additions, in the same order, naming the result ``total``."""
+        if len(parts) < 2:
+            return
+        prog = self.prog
+        acc = prog.expr(parts[0])
+        for k, part in enumerate(parts[1:], 2):
+            name = prog.bind(total, "g") if k == len(parts) else prog.fresh("g")
+            prog.emit(f"{name} = {acc} + {prog.expr(part)}")
+            acc = name
 
     def _write_vjp(self, node, g, out, xs, gis) -> None:
         prog, prim = self.prog, node.prim
