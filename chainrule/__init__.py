@@ -9,6 +9,7 @@
 """
 from . import (
                _malloc,
+               _startup,  # first: a Ctrl-C while the command starts
                data,
                distributed,
                exercises,

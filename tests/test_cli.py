@@ -431,6 +431,34 @@ def test_ctrl_c_after_the_last_epoch(tmp_path, monkeypatch, capsys):
                                                 "(complete)")
 
 
+def test_ctrl_c_while_the_command_starts(tmp_path):
+    """SIGINT to real `chainrule` processes while Python is still importing the package (before
+    cli.main runs): one line and status 130 every time, never a traceback. The child says
+    when Python itself is up (its own startup is not chainrule's), then runs the command."""
+    for delay in (0.03, 0.08, 0.15, 0.25):  # after the import has begun (runpy takes ~1 ms)
+        out = tmp_path / f"run{delay}"
+        code = ("import runpy, sys; sys.argv = ['chainrule', 'train', '--epochs', '1', "
+                f"'--out', {str(out)!r}]; print('up', flush=True); "
+                "runpy.run_module('chainrule', run_name='__main__')")
+        p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        assert p.stdout.readline() == "up\n"
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        _, stderr = p.communicate(timeout=120)
+        if p.returncode == 0:
+            continue  # a fast machine finished first: nothing to say
+        assert "nothing was written" in interrupted_line(stderr, p.returncode)
+        assert not out.exists()
+
+
+def test_importing_chainrule_leaves_sigint_alone():
+    code = ("import signal, chainrule; "
+            "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.stdout.strip() == "True", r.stderr
+
+
 def test_ctrl_c_at_random_moments_of_real_runs(tmp_path):
     """SIGINT to `chainrule train` processes at random moments after their first epoch (the
     startup before chainrule's code runs is Python's own); each says one true line and exits
