@@ -229,7 +229,14 @@ LINEAR = general(
 
 def linear(x, weight, bias=None):
     """x·Wᵀ + b with ``weight`` (out, in): one fused primitive (one node, and a weight
-    gradient computed directly in the weight's layout)."""
+    gradient computed directly in the weight's layout).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[1.0, 2.0]])
+    >>> w = cr.tensor([[1.0, 1.0], [0.0, 2.0], [1.0, -1.0]])
+    >>> cr.nn.functional.linear(x, w, cr.tensor([0.0, 0.0, 10.0])).tolist()
+    [[3.0, 4.0, 9.0]]
+    """
     x, w = as_tensor(x), as_tensor(weight)
     if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ShapeError(f"linear: input {describe(x)} does not fit weight {describe(w)} "
