@@ -128,7 +128,7 @@ class cuda:  # noqa: N801  (the namespace torch.cuda)
 
     @staticmethod
     def device_count() -> int:
-        """Always 0."""
+        """The number of CUDA devices: always 0 (chainrule runs on the CPU)."""
         return 0
 
     @staticmethod

@@ -368,6 +368,13 @@ def load(path: str | os.PathLike) -> Any:
     A safetensors file from elsewhere (no chainrule structure) loads as ``{name: ndarray}``.
     Raises :class:`CheckpointError` naming the path if the file is not a valid safetensors
     file; nothing in the file is ever executed.
+
+    >>> import os, tempfile, chainrule as cr
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "w.safetensors")
+    ...     cr.save({"w": cr.tensor([1.0, 2.0])}, path)
+    ...     cr.load(path)["w"].tolist()
+    [1.0, 2.0]
     """
     st = _safetensors()
     path = os.fspath(path)

@@ -23,7 +23,15 @@ _default = {"dtype": float32, "rng": np.random.default_rng()}
 
 
 def set_default_dtype(dtype) -> None:
-    """Dtype of tensors made from Python floats (``float32`` unless changed)."""
+    """Set the dtype of tensors made from Python floats (``float32`` unless changed);
+    ``dtype`` must be a floating dtype.
+
+    >>> import chainrule as cr
+    >>> cr.set_default_dtype('float64')
+    >>> cr.tensor(1.0).dtype
+    dtype('float64')
+    >>> cr.set_default_dtype('float32')
+    """
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"set_default_dtype: {dtype} is not a floating dtype")
@@ -31,11 +39,25 @@ def set_default_dtype(dtype) -> None:
 
 
 def get_default_dtype() -> np.dtype:
+    """The dtype of tensors made from Python floats (see ``set_default_dtype``).
+
+    >>> import chainrule as cr
+    >>> cr.get_default_dtype()
+    dtype('float32')
+    """
     return _default["dtype"]
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the library's default random generator (used when no ``rng`` is given)."""
+    """Seed the library's default random generator (used when no ``rng`` is given).
+
+    >>> import chainrule as cr
+    >>> _ = cr.manual_seed(0)
+    >>> a = cr.randn(3).tolist()
+    >>> _ = cr.manual_seed(0)
+    >>> cr.randn(3).tolist() == a
+    True
+    """
     _default["rng"] = np.random.default_rng(seed)
 
 
@@ -94,6 +116,8 @@ class Tensor:
     # -- autodiff attributes ---------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        """Whether operations on this tensor are recorded so that gradients reach it; setting
+        it calls ``requires_grad_``."""
         return self._requires_grad
 
     @requires_grad.setter
@@ -101,6 +125,13 @@ class Tensor:
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether this leaf tensor records gradients (in place) and return it; only
+        floating tensors can, and a non-leaf cannot be switched off (use ``detach``).
+
+        >>> import chainrule as cr
+        >>> cr.tensor([1.0]).requires_grad_().requires_grad
+        True
+        """
         if requires_grad:
             _check_differentiable(self.data.dtype, self.name)
         elif self._node is not None and self._node.prim is not None:
@@ -111,10 +142,14 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor that no recorded operation made (whose ``grad`` is kept), False
+        for the result of an operation on tensors that require gradients."""
         return self._node is None or self._node.prim is None
 
     @property
     def grad_fn(self):
+        """The name of the operation that made this tensor (such as ``'mul'``), or None for
+        a leaf or a constant."""
         node = self._node
         return node.prim.name if node is not None and node.prim is not None else None
 
@@ -157,20 +192,41 @@ class Tensor:
         return engine.add_hook(self._node or engine.leaf_node(self), on_array_or_tensor)
 
     # -- array attributes -------------------------------------------------------------------
-    shape = property(lambda self: self._data.shape)
-    ndim = property(lambda self: self._data.ndim)
+    shape = property(lambda self: self._data.shape,
+                     doc="The size of each dimension, as a tuple of ints.")
+    ndim = property(lambda self: self._data.ndim,
+                    doc="The number of dimensions (0 for a scalar tensor).")
     size = property(lambda self: self._data.size)
-    dtype = property(lambda self: self._data.dtype)
+    dtype = property(lambda self: self._data.dtype,
+                     doc="The NumPy dtype of the values (``float32`` by default).")
 
     def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (the tensor's own array, not a copy).
+
+        >>> import chainrule as cr
+        >>> cr.tensor([1.0, 2.0]).numpy()
+        array([1., 2.], dtype=float32)
+        """
         return self.data
 
     def item(self):
+        """The value of a one-element tensor as a Python number.
+
+        >>> import chainrule as cr
+        >>> cr.tensor([[2.5]]).item()
+        2.5
+        """
         if self.data.size != 1:
             raise ValueError(f"item(): {describe(self)} has {self.data.size} elements, not 1")
         return self.data.item()
 
     def tolist(self):
+        """The values as (nested) Python lists of Python numbers.
+
+        >>> import chainrule as cr
+        >>> cr.tensor([[1.0, 2.0]]).tolist()
+        [[1.0, 2.0]]
+        """
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -358,14 +414,35 @@ def _float(dtype):
 
 
 def zeros(*shape, dtype=None, requires_grad=False) -> Tensor:
+    """A new tensor of zeros of the given shape (ints or one tuple), in the default float
+    dtype unless ``dtype`` is given.
+
+    >>> import chainrule as cr
+    >>> cr.zeros(2, 3).shape
+    (2, 3)
+    """
     return _new(np.zeros(_shape(shape), _float(dtype)), requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False) -> Tensor:
+    """A new tensor of ones of the given shape (ints or one tuple), in the default float
+    dtype unless ``dtype`` is given.
+
+    >>> import chainrule as cr
+    >>> cr.ones((2,)).tolist()
+    [1.0, 1.0]
+    """
     return _new(np.ones(_shape(shape), _float(dtype)), requires_grad)
 
 
 def full(shape, fill_value, *, dtype=None, requires_grad=False) -> Tensor:
+    """A new tensor of ``shape`` filled with ``fill_value`` (a Python float gives the default
+    float dtype, other values their NumPy dtype).
+
+    >>> import chainrule as cr
+    >>> cr.full((2, 2), 7.0).tolist()
+    [[7.0, 7.0], [7.0, 7.0]]
+    """
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if dtype is None and not isinstance(fill_value, float):
         dtype = np.asarray(fill_value).dtype
@@ -373,14 +450,35 @@ def full(shape, fill_value, *, dtype=None, requires_grad=False) -> Tensor:
 
 
 def zeros_like(t, *, dtype=None, requires_grad=False) -> Tensor:
+    """A new tensor of zeros with the shape and dtype of ``t`` (a tensor or an array).
+
+    >>> import chainrule as cr
+    >>> cr.zeros_like(cr.tensor([1.0, 2.0])).tolist()
+    [0.0, 0.0]
+    """
     return _new(np.zeros_like(_data(t), dtype=dtype), requires_grad)
 
 
 def ones_like(t, *, dtype=None, requires_grad=False) -> Tensor:
+    """A new tensor of ones with the shape and dtype of ``t`` (a tensor or an array).
+
+    >>> import chainrule as cr
+    >>> cr.ones_like(cr.tensor([[1.0, 2.0]])).tolist()
+    [[1.0, 1.0]]
+    """
     return _new(np.ones_like(_data(t), dtype=dtype), requires_grad)
 
 
 def arange(start, stop=None, step=1, *, dtype=None, requires_grad=False) -> Tensor:
+    """Evenly spaced values in [start, stop) by ``step``, as ``numpy.arange``; float
+    arguments give the default float dtype.
+
+    >>> import chainrule as cr
+    >>> cr.arange(4).tolist()
+    [0, 1, 2, 3]
+    >>> cr.arange(0.0, 1.0, 0.25).tolist()
+    [0.0, 0.25, 0.5, 0.75]
+    """
     if stop is None:
         start, stop = 0, start
     floats = any(isinstance(v, float) for v in (start, stop, step))
@@ -394,6 +492,12 @@ def linspace(start, stop, num=50, *, dtype=None, requires_grad=False) -> Tensor:
 
 
 def eye(n, m=None, *, dtype=None, requires_grad=False) -> Tensor:
+    """The identity matrix with ``n`` rows (and ``m`` columns, ``n`` if None).
+
+    >>> import chainrule as cr
+    >>> cr.eye(2).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
     return _new(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 

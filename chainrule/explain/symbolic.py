@@ -44,7 +44,13 @@ class OpCounts:
 class Symbolic:
     """The closed form ``expr`` of a scalar function of named variables, its ``grad``
     (name -> SymPy expression), ``latex()``, ``check(**values)`` against backprop, and
-    ``op_counts()`` comparing the symbolic gradient's size with backprop's work."""
+    ``op_counts()`` comparing the symbolic gradient's size with backprop's work.
+
+    >>> import chainrule as cr
+    >>> s = cr.symbolic(lambda x, y: x * y, "x", "y")
+    >>> s.expr, s.grad["x"]
+    (x*y, y)
+    """
 
     def __init__(self, f, names, expr, symbols, simplify: bool = True):
         self.f, self.names, self.expr, self.symbols = f, names, expr, symbols
@@ -54,6 +60,7 @@ class Symbolic:
                      else dict(self._partials))
 
     def latex(self) -> str:
+        """The function and its partial derivatives as a LaTeX ``align*`` block."""
         sp = _sympy()
         lines = [f"f = {sp.latex(self.expr)}"] + [
             f"\\frac{{\\partial f}}{{\\partial {sp.latex(s)}}} = {sp.latex(self.grad[n])}"

@@ -18,7 +18,16 @@ from .modules import Group, module_groups
 
 @dataclass
 class NodeRow:
-    """One node of the graph: its forward value and its total cotangent (``grad``)."""
+    """One node of the graph: its forward value and its total cotangent (``grad``).
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor(3.0, requires_grad=True, name="w")
+    >>> z = w * w; z.name = "z"
+    >>> ex = cr.explain(z)
+    >>> row = ex.node("w")
+    >>> row.op, float(row.value), float(row.grad)
+    ('input', 3.0, 6.0)
+    """
     name: str
     op: str  # the primitive's name, or "input" for a leaf
     shape: tuple
@@ -37,7 +46,16 @@ class NodeRow:
 
 @dataclass
 class Term:
-    """One path into a node: ``child`` sent ``value`` = v̄_child · ∂child/∂node."""
+    """One path into a node: ``child`` sent ``value`` = v̄_child · ∂child/∂node.
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor(3.0, requires_grad=True, name="w")
+    >>> z = w * w; z.name = "z"
+    >>> ex = cr.explain(z)
+    >>> t = ex.step("w").terms[0]
+    >>> t.child, t.local, float(t.value), t.partial
+    ('z', 'w', 3.0, 3.0)
+    """
     child: str
     child_op: str
     index: int  # which operand of the child this node is
@@ -57,7 +75,16 @@ class Term:
 
 @dataclass
 class Step:
-    """v̄[name] = Σ terms, in the order the backward pass ran."""
+    """v̄[name] = Σ terms, in the order the backward pass ran.
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor(3.0, requires_grad=True, name="w")
+    >>> z = w * w; z.name = "z"
+    >>> ex = cr.explain(z)
+    >>> s = ex.step("w")
+    >>> float(s.bar), len(s.terms), s.notes
+    (6.0, 2, ['2 paths meet at w: their terms are added'])
+    """
     name: str
     bar: np.ndarray
     terms: list[Term] = field(default_factory=list)
@@ -68,7 +95,15 @@ class Step:
 
 class Explanation:
     """The graph (``nodes``, parents first), the backward pass (``steps``, as it ran) and
-    the ``nn.Module`` calls that computed the nodes (``groups``, outer before inner)."""
+    the ``nn.Module`` calls that computed the nodes (``groups``, outer before inner).
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor(3.0, requires_grad=True, name="w")
+    >>> z = w * w; z.name = "z"
+    >>> ex = cr.explain(z)
+    >>> [row.name for row in ex.nodes], float(ex.node("w").grad)
+    (['w', 'z'], 6.0)
+    """
 
     def __init__(self, nodes: list[NodeRow], steps: list[Step], output: str,
                  groups: list[Group] | None = None, mode: str = "reverse"):
@@ -80,12 +115,14 @@ class Explanation:
         self.source = None  # what built it (a Source), for live recomputation
 
     def node(self, name: str) -> NodeRow:
+        """The row of the node called ``name`` (its value and gradient); KeyError if none."""
         for row in self.nodes:
             if row.name == name:
                 return row
         raise KeyError(name)
 
     def step(self, name: str) -> Step:
+        """The backward step that computed ``name``'s gradient; KeyError if none."""
         for s in self.steps:
             if s.name == name:
                 return s
@@ -97,14 +134,18 @@ class Explanation:
         return {row.name: row.grad for row in self.nodes if row.kind != "const"}
 
     def to_text(self) -> str:
+        """The explanation as plain text: the node table, the forward pass and each
+        backward step with its numbers."""
         from .render_text import to_text
         return to_text(self)
 
     def to_markdown(self) -> str:
+        """The explanation as Markdown: a table of the nodes and the backward steps."""
         from .render_text import to_markdown
         return to_markdown(self)
 
     def to_latex(self) -> str:
+        """The backward steps as a LaTeX ``align*`` block, one line per gradient."""
         from .render_latex import to_latex
         return to_latex(self)
 

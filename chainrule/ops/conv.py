@@ -85,7 +85,13 @@ def _pair(v, name):
 
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     """2-D cross-correlation of ``x`` (N, C, H, W) with ``w`` (O, C, KH, KW), as
-    ``torch.nn.functional.conv2d`` (no groups). Differentiable in x, w, b to any order."""
+    ``torch.nn.functional.conv2d`` (no groups). Differentiable in x, w, b to any order.
+
+    >>> import chainrule as cr
+    >>> x = cr.arange(9.0).reshape(1, 1, 3, 3)
+    >>> cr.nn.functional.conv2d(x, cr.ones((1, 1, 2, 2))).tolist()
+    [[[[8.0, 12.0], [20.0, 24.0]]]]
+    """
     x, w = as_tensor(x), as_tensor(w)
     p = {"stride": _pair(stride, "stride"), "padding": _pair(padding, "padding"),
          "dilation": _pair(dilation, "dilation")}
@@ -105,7 +111,13 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
 
 
 def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
-    """1-D cross-correlation of ``x`` (N, C, L) with ``w`` (O, C, K), via ``conv2d``."""
+    """1-D cross-correlation of ``x`` (N, C, L) with ``w`` (O, C, K), via ``conv2d``.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[[1.0, 2.0, 3.0, 4.0]]])
+    >>> cr.nn.functional.conv1d(x, cr.tensor([[[1.0, -1.0]]])).tolist()
+    [[[-1.0, -1.0, -1.0]]]
+    """
     x, w = as_tensor(x), as_tensor(w)
     if x.ndim != 3 or w.ndim != 3:
         raise ShapeError(f"conv1d: expected x (N, C, L) and w (O, C, K), got {describe(x)} "
@@ -222,13 +234,26 @@ def _pool_args(x, kernel_size, stride, name):
 
 def max_pool2d(x, kernel_size, stride=None):
     """Max over each window; the gradient goes to the first maximum, or in a window holding
-    NaN (whose maximum is NaN) to its last NaN, as PyTorch's."""
+    NaN (whose maximum is NaN) to its last NaN, as PyTorch's.
+
+    >>> import chainrule as cr
+    >>> x = cr.arange(16.0).reshape(1, 1, 4, 4)
+    >>> cr.nn.functional.max_pool2d(x, 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
     x, k, s = _pool_args(x, kernel_size, stride, "max_pool2d")
     return apply(MAX_POOL, (x,), {"ksize": k, "stride": s})
 
 
 def avg_pool2d(x, kernel_size, stride=None):
-    """Mean over each window (no padding)."""
+    """Mean over each ``kernel_size`` window (``stride`` defaults to the kernel size; no
+    padding).
+
+    >>> import chainrule as cr
+    >>> x = cr.arange(16.0).reshape(1, 1, 4, 4)
+    >>> cr.nn.functional.avg_pool2d(x, 2).tolist()
+    [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
     x, k, s = _pool_args(x, kernel_size, stride, "avg_pool2d")
     weight = np.full(k, 1.0 / (k[0] * k[1]), x.dtype)
     return apply(POOL_GATHER, (x,), {"weight": weight, "ksize": k, "stride": s,
@@ -236,6 +261,11 @@ def avg_pool2d(x, kernel_size, stride=None):
 
 
 def max_pool1d(x, kernel_size, stride=None):
-    """Max over windows of (N, C, L), via ``max_pool2d``."""
+    """Max over windows of (N, C, L), via ``max_pool2d``.
+
+    >>> import chainrule as cr
+    >>> cr.nn.functional.max_pool1d(cr.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
+    [[[3.0, 2.0]]]
+    """
     stride = kernel_size if stride is None else stride
     return squeeze(max_pool2d(expand_dims(x, 2), (1, kernel_size), (1, stride)), 2)

@@ -242,57 +242,101 @@ ERF = elementwise("erf", erf_array,
 
 
 # -- the front end ----------------------------------------------------------------------------
-def _unary(prim, doc):
+def _unary(prim, doc, example=None):
     def fn(x):
         return apply(prim, (as_tensor(x),))
     fn.__name__ = fn.__qualname__ = prim.name
     fn.__doc__ = f"{doc}\n\nDerivative: {prim.formula}."
+    if example:
+        fn.__doc__ += f"\n\n>>> import chainrule as cr\n{example}\n"
     return fn
 
 
-neg = _unary(NEG, "−x, elementwise.")
-exp = _unary(EXP, "eˣ, elementwise.")
-log = _unary(LOG, "Natural logarithm, elementwise.")
-log1p = _unary(LOG1P, "log(1 + x), accurate for small x.")
-expm1 = _unary(EXPM1, "eˣ − 1, accurate for small x.")
-sqrt = _unary(SQRT, "√x, elementwise.")
-square = _unary(SQUARE, "x², elementwise.")
-reciprocal = _unary(RECIPROCAL, "1/x, elementwise.")
-sin = _unary(SIN, "sin x, elementwise.")
-cos = _unary(COS, "cos x, elementwise.")
-tan = _unary(TAN, "tan x, elementwise.")
-tanh = _unary(TANH, "tanh x, elementwise.")
-sigmoid = _unary(SIGMOID, "σ(x) = 1/(1 + e⁻ˣ), computed without overflow.")
-relu = _unary(RELU, "max(x, 0); the derivative at 0 is taken as 0 (as PyTorch).")
-abs = _unary(ABS, "|x|; the derivative at 0 is 0 (as PyTorch).")  # noqa: A001
-sign = _unary(SIGN, "The sign of x; its gradient is zero everywhere.")
-erf = _unary(ERF, "The error function.")
+neg = _unary(NEG, "The negation −x, elementwise.",
+             ">>> cr.neg(cr.tensor([1.0, -2.0])).tolist()\n[-1.0, 2.0]")
+exp = _unary(EXP, "The exponential eˣ, elementwise.",
+             ">>> [round(v, 4) for v in cr.exp(cr.tensor([0.0, 1.0])).tolist()]\n[1.0, 2.7183]")
+log = _unary(LOG, "Natural logarithm, elementwise.",
+             ">>> [round(v, 4) for v in cr.log(cr.tensor([1.0, 2.0])).tolist()]\n[0.0, 0.6931]")
+log1p = _unary(LOG1P, "log(1 + x), accurate for small x.",
+               ">>> [round(v, 4) for v in cr.log1p(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 0.6931]")
+expm1 = _unary(EXPM1, "eˣ − 1, accurate for small x.",
+               ">>> [round(v, 4) for v in cr.expm1(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 1.7183]")
+sqrt = _unary(SQRT, "The square root √x, elementwise.",
+              ">>> cr.sqrt(cr.tensor([4.0, 9.0])).tolist()\n[2.0, 3.0]")
+square = _unary(SQUARE, "The square x² of each element.",
+                ">>> cr.square(cr.tensor([2.0, -3.0])).tolist()\n[4.0, 9.0]")
+reciprocal = _unary(RECIPROCAL, "The reciprocal 1/x of each element.",
+                    ">>> cr.reciprocal(cr.tensor([2.0, 4.0])).tolist()\n[0.5, 0.25]")
+sin = _unary(SIN, "sin x, elementwise.",
+             ">>> [round(v, 4) for v in cr.sin(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 0.8415]")
+cos = _unary(COS, "cos x, elementwise.",
+             ">>> [round(v, 4) for v in cr.cos(cr.tensor([0.0, 1.0])).tolist()]\n[1.0, 0.5403]")
+tan = _unary(TAN, "tan x, elementwise.",
+             ">>> [round(v, 4) for v in cr.tan(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 1.5574]")
+tanh = _unary(TANH, "tanh x, elementwise.",
+              ">>> [round(v, 4) for v in cr.tanh(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 0.7616]")
+sigmoid = _unary(SIGMOID, "σ(x) = 1/(1 + e⁻ˣ), computed without overflow.",
+                 ">>> cr.sigmoid(cr.tensor([0.0])).tolist()\n[0.5]")
+relu = _unary(RELU, "max(x, 0); the derivative at 0 is taken as 0 (as PyTorch).",
+              ">>> cr.relu(cr.tensor([-1.0, 2.0])).tolist()\n[0.0, 2.0]")
+abs = _unary(ABS, "|x|; the derivative at 0 is 0 (as PyTorch).",
+             ">>> cr.abs(cr.tensor([-1.5, 2.0])).tolist()\n[1.5, 2.0]")  # noqa: A001
+sign = _unary(SIGN, "The sign of x; its gradient is zero everywhere.",
+              ">>> cr.sign(cr.tensor([-3.0, 0.0, 2.0])).tolist()\n[-1.0, 0.0, 1.0]")
+erf = _unary(ERF, "The error function.",
+             ">>> [round(v, 4) for v in cr.erf(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 0.8427]")
 
 
 def leaky_relu(x, negative_slope: float = 0.01):
-    """x for x > 0, else negative_slope·x (PyTorch's default slope 0.01)."""
+    """x for x > 0, else negative_slope·x (PyTorch's default slope 0.01).
+
+    >>> import chainrule as cr
+    >>> cr.leaky_relu(cr.tensor([-2.0, 3.0]), negative_slope=0.5).tolist()
+    [-1.0, 3.0]
+    """
     return apply(LEAKY_RELU, (as_tensor(x),), {"negative_slope": negative_slope})
 
 
 def elu(x, alpha: float = 1.0):
-    """x for x > 0, else α(eˣ − 1)."""
+    """The exponential linear unit: x for x > 0, else α(eˣ − 1), with α = ``alpha``.
+
+    >>> import chainrule as cr
+    >>> cr.elu(cr.tensor([0.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
     return apply(ELU, (as_tensor(x),), {"alpha": alpha})
 
 
 def softplus(x, beta: float = 1.0, threshold: float = 20.0):
-    """log(1 + e^(βx))/β, linear where βx > threshold (PyTorch's definition)."""
+    """log(1 + e^(βx))/β, linear where βx > threshold (PyTorch's definition).
+
+    >>> import chainrule as cr
+    >>> round(cr.softplus(cr.tensor([0.0])).item(), 4)
+    0.6931
+    """
     return apply(SOFTPLUS, (as_tensor(x),), {"beta": beta, "threshold": threshold})
 
 
 def gelu(x, approximate: str = "none"):
-    """x·Φ(x) with Φ the standard normal CDF; ``approximate="tanh"`` as in PyTorch."""
+    """x·Φ(x) with Φ the standard normal CDF; ``approximate="tanh"`` as in PyTorch.
+
+    >>> import chainrule as cr
+    >>> [round(v, 4) for v in cr.gelu(cr.tensor([0.0, 1.0])).tolist()]
+    [0.0, 0.8413]
+    """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return apply(GELU, (as_tensor(x),), {"approximate": approximate})
 
 
 def clip(x, a_min=None, a_max=None):
-    """Clamp to [a_min, a_max] (numbers or None); gradient 1 inside, 0 outside."""
+    """Clamp to [a_min, a_max] (numbers or None); gradient 1 inside, 0 outside.
+
+    >>> import chainrule as cr
+    >>> cr.clip(cr.tensor([-2.0, 0.5, 3.0]), -1, 1).tolist()
+    [-1.0, 0.5, 1.0]
+    """
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
     if not all(v is None or is_scalar(v) for v in (a_min, a_max)):
@@ -367,15 +411,29 @@ def _binary_op(prim, scalar_prim, rscalar_prim, doc):
     return fn
 
 
-add = _binary_op(ADD, ADD_S, ADD_S, "x + y with NumPy broadcasting.")
-multiply = _binary_op(MUL, MUL_S, MUL_S, "x · y elementwise, with NumPy broadcasting.")
-divide = _binary_op(DIV, DIV_S, RDIV_S, "x / y elementwise, with NumPy broadcasting.")
+add = _binary_op(ADD, ADD_S, ADD_S, "The sum x + y, elementwise with NumPy broadcasting.\n\n"
+                 ">>> import chainrule as cr\n"
+                 ">>> cr.add(cr.tensor([1.0, 2.0]), 10).tolist()\n[11.0, 12.0]\n")
+multiply = _binary_op(MUL, MUL_S, MUL_S, "x · y elementwise, with NumPy broadcasting.\n\n"
+                      ">>> import chainrule as cr\n"
+                      ">>> cr.multiply(cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])).tolist()\n"
+                      "[3.0, 8.0]\n")
+divide = _binary_op(DIV, DIV_S, RDIV_S, "x / y elementwise, with NumPy broadcasting.\n\n"
+                    ">>> import chainrule as cr\n"
+                    ">>> cr.divide(cr.tensor([1.0, 3.0]), 2).tolist()\n[0.5, 1.5]\n")
 power = _binary_op(POW, POW_S, RPOW_S, "xʸ elementwise, with NumPy broadcasting; "
-                   "``x ** 2``, ``** 3`` and ``** 4`` multiply (as PyTorch does).")
+                   "``x ** 2``, ``** 3`` and ``** 4`` multiply (as PyTorch does).\n\n"
+                   ">>> import chainrule as cr\n"
+                   ">>> cr.power(cr.tensor([2.0, 3.0]), 2).tolist()\n[4.0, 9.0]\n")
 
 
 def subtract(x, y):
-    """x − y with NumPy broadcasting."""
+    """The difference x − y, elementwise with NumPy broadcasting.
+
+    >>> import chainrule as cr
+    >>> cr.subtract(cr.tensor([5.0, 7.0]), cr.tensor([1.0, 2.0])).tolist()
+    [4.0, 5.0]
+    """
     if type(y) in _FLOAT_INT and type(x) is Tensor or is_scalar(y) and not is_scalar(x):
         return apply(ADD_S, (as_tensor(x),), {"c": -y})
     if type(x) is Tensor and type(y) is Tensor:
@@ -386,17 +444,33 @@ def subtract(x, y):
 
 
 def maximum(x, y):
-    """Elementwise maximum; ties split the gradient equally (as PyTorch)."""
+    """Elementwise maximum; ties split the gradient equally (as PyTorch).
+
+    >>> import chainrule as cr
+    >>> cr.maximum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0])).tolist()
+    [3.0, 5.0]
+    """
     return nary(MAXIMUM, _like(x, y), _like(y, x))
 
 
 def minimum(x, y):
-    """Elementwise minimum; ties split the gradient equally (as PyTorch)."""
+    """Elementwise minimum; ties split the gradient equally (as PyTorch).
+
+    >>> import chainrule as cr
+    >>> cr.minimum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0])).tolist()
+    [1.0, 2.0]
+    """
     return nary(MINIMUM, _like(x, y), _like(y, x))
 
 
 def where(cond, x, y):
-    """``x`` where ``cond`` is true, else ``y``; ``cond`` is not differentiated."""
+    """``x`` where ``cond`` is true, else ``y``; ``cond`` is not differentiated.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([-1.0, 2.0])
+    >>> cr.where(x > 0, x, 0.0).tolist()
+    [0.0, 2.0]
+    """
     c = as_tensor(cond)
     if c.dtype != np.bool_:
         c = Tensor._wrap(c._data.astype(bool))

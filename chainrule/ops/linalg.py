@@ -35,7 +35,12 @@ def _plain_transpose_of(y):
 
 
 def matmul(x, y):
-    """Matrix product with NumPy's rules (1-D operands, broadcasting batch dimensions)."""
+    """Matrix product with NumPy's rules (1-D operands, broadcasting batch dimensions).
+
+    >>> import chainrule as cr
+    >>> cr.matmul(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), cr.tensor([1.0, 1.0])).tolist()
+    [3.0, 7.0]
+    """
     if type(x) is Tensor and type(y) is Tensor and x._data.ndim == 2 == y._data.ndim \
             and x._data.dtype == y._data.dtype:  # the hot case: two matrices, one dtype
         if x._data.shape[1] != y._data.shape[0]:
@@ -115,6 +120,11 @@ def einsum(subscripts: str, *operands):
 
     Repeated indices inside one operand (diagonals such as ``"ii->i"``) are not supported
     for differentiation; use ``trace`` or index with ``arange`` instead.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.einsum('ij,j->i', a, cr.tensor([1.0, 0.0])).tolist()
+    [1.0, 3.0]
     """
     xs = [as_tensor(o) for o in operands]
     spec = subscripts.replace(" ", "")
@@ -156,7 +166,12 @@ def dot(x, y):
 
 
 def outer(x, y):
-    """Outer product of two vectors (flattened first, as ``numpy.outer``)."""
+    """Outer product of two vectors (flattened first, as ``numpy.outer``).
+
+    >>> import chainrule as cr
+    >>> cr.outer(cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])).tolist()
+    [[3.0, 4.0], [6.0, 8.0]]
+    """
     return reshape(x, (-1, 1)) * reshape(y, (1, -1))
 
 
@@ -214,7 +229,14 @@ LINEAR = general(
 
 def linear(x, weight, bias=None):
     """x·Wᵀ + b with ``weight`` (out, in): one fused primitive (one node, and a weight
-    gradient computed directly in the weight's layout)."""
+    gradient computed directly in the weight's layout).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[1.0, 2.0]])
+    >>> w = cr.tensor([[1.0, 1.0], [0.0, 2.0], [1.0, -1.0]])
+    >>> cr.nn.functional.linear(x, w, cr.tensor([0.0, 0.0, 10.0])).tolist()
+    [[3.0, 4.0, 9.0]]
+    """
     x, w = as_tensor(x), as_tensor(weight)
     if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ShapeError(f"linear: input {describe(x)} does not fit weight {describe(w)} "

@@ -116,7 +116,12 @@ def sort(a, axis=-1):
 
 
 def partition(a, kth, axis=-1):
-    """Values partitioned around the ``kth`` element (``numpy.partition``); differentiable."""
+    """Values partitioned around the ``kth`` element (``numpy.partition``); differentiable.
+
+    >>> import chainrule as cr
+    >>> cr.partition(cr.tensor([3.0, 1.0, 2.0]), 0)[0].item()
+    1.0
+    """
     a, axis = _flat_or(a, axis)
     return take_along_axis(a, np.argpartition(D(a), kth, axis=axis), axis)
 
@@ -126,7 +131,12 @@ def _index_result(v):
 
 
 def argsort(a, axis=-1, kind=None, stable=None):
-    """Indices that sort ``a`` along ``axis`` (an integer tensor: not differentiable)."""
+    """Indices that sort ``a`` along ``axis`` (an integer tensor: not differentiable).
+
+    >>> import chainrule as cr
+    >>> cr.argsort(cr.tensor([3.0, 1.0, 2.0])).tolist()
+    [1, 2, 0]
+    """
     return _index_result(np.argsort(D(as_tensor(a)), axis=axis, kind=kind, stable=stable))
 
 
@@ -141,12 +151,22 @@ def argmax(a, axis=None, keepdims=False):
 
 
 def argmin(a, axis=None, keepdims=False):
-    """Index of the minimum (of the flattened input if ``axis`` is None); not differentiable."""
+    """Index of the minimum (of the flattened input if ``axis`` is None); not differentiable.
+
+    >>> import chainrule as cr
+    >>> cr.argmin(cr.tensor([3.0, 1.0, 2.0])).item()
+    1
+    """
     return _index_result(np.argmin(D(as_tensor(a)), axis=axis, keepdims=keepdims))
 
 
 def searchsorted(a, v, side="left", sorter=None):
-    """Insertion indices that keep ``a`` sorted (``numpy.searchsorted``); not differentiable."""
+    """Insertion indices that keep ``a`` sorted (``numpy.searchsorted``); not differentiable.
+
+    >>> import chainrule as cr
+    >>> cr.searchsorted(cr.tensor([1.0, 2.0, 3.0]), cr.tensor([2.5])).tolist()
+    [2]
+    """
     return _index_result(np.searchsorted(D(as_tensor(a)), D(as_tensor(v)), side=side,
                                          sorter=None if sorter is None else D(sorter)))
 
@@ -154,7 +174,12 @@ def searchsorted(a, v, side="left", sorter=None):
 def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None):
     """Sorted unique elements of the flattened input (``numpy.unique``). The values are
     gathered from the input, so they stay differentiable; the index, inverse and count arrays
-    are integer tensors."""
+    are integer tensors.
+
+    >>> import chainrule as cr
+    >>> cr.unique(cr.tensor([2.0, 1.0, 2.0])).tolist()
+    [1.0, 2.0]
+    """
     ar = as_tensor(ar)
     if axis is not None:
         raise NotImplementedError("unique: axis is not supported; flatten first")
@@ -216,7 +241,12 @@ def quantile(a, q, axis=None, keepdims=False, method="linear"):
 
 
 def percentile(a, q, axis=None, keepdims=False, method="linear"):
-    """``quantile`` with ``q`` in percent (``numpy.percentile``)."""
+    """``quantile`` with ``q`` in percent (``numpy.percentile``).
+
+    >>> import chainrule as cr
+    >>> cr.percentile(cr.tensor([1.0, 2.0, 3.0, 4.0, 5.0]), 50).item()
+    3.0
+    """
     return quantile(a, np.asarray(D(q), dtype=np.float64) / 100.0, axis, keepdims,
                     method)
 
@@ -260,7 +290,12 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
 
 
 def ptp(a, axis=None, keepdims=False):
-    """Peak to peak: max − min along ``axis``."""
+    """Peak to peak: max − min along ``axis``.
+
+    >>> import chainrule as cr
+    >>> cr.ptp(cr.tensor([4.0, -1.0, 2.0])).item()
+    5.0
+    """
     return subtract(_max(a, axis, keepdims), _min(a, axis, keepdims))
 
 
@@ -270,25 +305,45 @@ def _nan_filled(a, value):
 
 
 def nansum(a, axis=None, keepdims=False):
-    """Sum treating NaN as zero; NaN entries get gradient 0."""
+    """Sum treating NaN as zero; NaN entries get gradient 0.
+
+    >>> import chainrule as cr
+    >>> cr.nansum(cr.tensor([1.0, float('nan'), 2.0])).item()
+    3.0
+    """
     x, _ = _nan_filled(a, 0.0)
     return _sum(x, axis, keepdims)
 
 
 def nanmean(a, axis=None, keepdims=False):
-    """Mean of the entries that are not NaN; NaN entries get gradient 0."""
+    """Mean of the entries that are not NaN; NaN entries get gradient 0.
+
+    >>> import chainrule as cr
+    >>> cr.nanmean(cr.tensor([1.0, float('nan'), 2.0])).item()
+    1.5
+    """
     x, a = _nan_filled(a, 0.0)
     count = np.sum(~np.isnan(D(a)), axis=axis, keepdims=keepdims).astype(a.dtype)
     return divide(_sum(x, axis, keepdims), count)
 
 
 def nanmax(a, axis=None, keepdims=False):
-    """Maximum ignoring NaN; NaN entries get gradient 0."""
+    """Maximum ignoring NaN; NaN entries get gradient 0.
+
+    >>> import chainrule as cr
+    >>> cr.nanmax(cr.tensor([1.0, float('nan'), 2.0])).item()
+    2.0
+    """
     x, _ = _nan_filled(a, -np.inf)
     return _max(x, axis, keepdims)
 
 
 def nanmin(a, axis=None, keepdims=False):
-    """Minimum ignoring NaN; NaN entries get gradient 0."""
+    """Minimum ignoring NaN; NaN entries get gradient 0.
+
+    >>> import chainrule as cr
+    >>> cr.nanmin(cr.tensor([1.0, float('nan'), 2.0])).item()
+    1.0
+    """
     x, _ = _nan_filled(a, np.inf)
     return _min(x, axis, keepdims)

@@ -93,27 +93,52 @@ def _reduction(prim, x, axis, keepdims, dim=None, keepdim=None):
 
 
 def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A001
-    """Sum over ``axis`` (all axes if None)."""
+    """Sum over ``axis`` (all axes if None), keeping reduced axes as size 1 if ``keepdims``.
+
+    >>> import chainrule as cr
+    >>> cr.sum(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0).tolist()
+    [4.0, 6.0]
+    """
     return _reduction(SUM, x, axis, keepdims, dim, keepdim)
 
 
 def max(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A001
-    """Maximum over ``axis``; ties share the gradient equally (as ``torch.amax``)."""
+    """Maximum over ``axis``; ties share the gradient equally (as ``torch.amax``).
+
+    >>> import chainrule as cr
+    >>> cr.max(cr.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1).tolist()
+    [5.0, 3.0]
+    """
     return _reduction(MAX, x, axis, keepdims, dim, keepdim)
 
 
 def min(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A001
-    """Minimum over ``axis``; ties share the gradient equally (as ``torch.amin``)."""
+    """Minimum over ``axis``; ties share the gradient equally (as ``torch.amin``).
+
+    >>> import chainrule as cr
+    >>> cr.min(cr.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1).tolist()
+    [1.0, 2.0]
+    """
     return _reduction(MIN, x, axis, keepdims, dim, keepdim)
 
 
 def prod(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
-    """Product over ``axis``; the gradient is exact where elements are zero."""
+    """Product over ``axis``; the gradient is exact where elements are zero.
+
+    >>> import chainrule as cr
+    >>> cr.prod(cr.tensor([2.0, 3.0, 4.0])).item()
+    24.0
+    """
     return _reduction(PROD, x, axis, keepdims, dim, keepdim)
 
 
 def logsumexp(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
-    """log Σ exp(x) over ``axis``, computed without overflow."""
+    """log Σ exp(x) over ``axis``, computed without overflow.
+
+    >>> import chainrule as cr
+    >>> round(cr.logsumexp(cr.tensor([0.0, 0.0])).item(), 4)
+    0.6931
+    """
     return _reduction(LOGSUMEXP, x, axis, keepdims, dim, keepdim)
 
 
@@ -122,6 +147,12 @@ def norm(x, ord=None, axis=None, keepdims: bool = False, *, dim=None,  # noqa: A
     """Vector norm over ``axis`` (all elements if None): 2 (default), 1, inf, or any p > 0.
 
     The 2-norm has its own rule, with gradient 0 at the origin (as PyTorch).
+
+    >>> import chainrule as cr
+    >>> cr.norm(cr.tensor([3.0, 4.0])).item()
+    5.0
+    >>> cr.norm(cr.tensor([3.0, -4.0]), 1).item()
+    7.0
     """
     axis, keepdims = dim_args(axis, keepdims, dim, keepdim, "norm")
     if ord in (None, 2, "fro"):

@@ -130,7 +130,15 @@ ASTYPE = linear("astype", lambda x, dtype, dtype_in: x.astype(dtype),
 # -- conversion, broadcasting and promotion ---------------------------------------------------
 def as_tensor(x):
     """``x`` as a Tensor: itself, a constant wrapping an array or number, or, for a (nested)
-    list or tuple holding Tensors, their ``stack``: differentiable, never a constant."""
+    list or tuple holding Tensors, their ``stack``: differentiable, never a constant.
+
+    >>> import chainrule as cr
+    >>> cr.as_tensor([1.0, 2.0]).tolist()
+    [1.0, 2.0]
+    >>> a = cr.tensor(1.0, requires_grad=True)
+    >>> cr.as_tensor([a, a]).requires_grad
+    True
+    """
     if type(x) is Tensor:  # the hot case first
         return x
     if isinstance(x, (list, tuple)) and holds_tensor(x):
@@ -218,7 +226,12 @@ def _resolve_shape(x, shape) -> tuple:
 
 
 def reshape(x, *shape):
-    """A view of ``x`` with a new shape (one dimension may be -1)."""
+    """A view of ``x`` with a new shape (one dimension may be -1).
+
+    >>> import chainrule as cr
+    >>> cr.reshape(cr.arange(6.0), (2, -1)).shape
+    (2, 3)
+    """
     x = as_tensor(x)
     shape = _resolve_shape(x, shape)
     if shape == x.shape:
@@ -230,7 +243,12 @@ _SWAP_LAST_TWO = (-1, -2)
 
 
 def transpose(x, axes=None):
-    """Permute the axes (reverse them by default), as ``numpy.transpose``."""
+    """Permute the axes (reverse them by default), as ``numpy.transpose``.
+
+    >>> import chainrule as cr
+    >>> cr.transpose(cr.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
     if axes is None and type(x) is Tensor and x._data.ndim == 2:  # ``w.T``: the hot case
         return apply(TRANSPOSE, (x,), {"axes": _SWAP_LAST_TWO})
     x = as_tensor(x)
@@ -246,6 +264,12 @@ def transpose(x, axes=None):
 
 
 def swapaxes(x, axis1: int, axis2: int):
+    """Exchange the axes ``axis1`` and ``axis2``, as ``numpy.swapaxes``.
+
+    >>> import chainrule as cr
+    >>> cr.swapaxes(cr.zeros((2, 3, 4)), 0, 2).shape
+    (4, 3, 2)
+    """
     x = as_tensor(x)
     axes = list(range(x.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
@@ -253,7 +277,12 @@ def swapaxes(x, axis1: int, axis2: int):
 
 
 def broadcast_to(x, shape):
-    """Repeat ``x`` along new or size-1 dimensions; its gradient is summed back."""
+    """Repeat ``x`` along new or size-1 dimensions; its gradient is summed back.
+
+    >>> import chainrule as cr
+    >>> cr.broadcast_to(cr.tensor([1.0, 2.0]), (2, 2)).tolist()
+    [[1.0, 2.0], [1.0, 2.0]]
+    """
     x = as_tensor(x)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if broadcast_shape(x.shape, shape) != shape:
@@ -264,7 +293,12 @@ def broadcast_to(x, shape):
 
 
 def sum_to(x, shape):
-    """Sum ``x`` down to ``shape``: the transpose of broadcasting to ``x.shape``."""
+    """Sum ``x`` down to ``shape``: the transpose of broadcasting to ``x.shape``.
+
+    >>> import chainrule as cr
+    >>> cr.sum_to(cr.ones((2, 3)), (1, 3)).tolist()
+    [[2.0, 2.0, 2.0]]
+    """
     x = as_tensor(x)
     shape = tuple(shape)
     if shape == x.shape:
@@ -273,7 +307,12 @@ def sum_to(x, shape):
 
 
 def astype(x, dtype):
-    """Cast to ``dtype``; the gradient is cast back."""
+    """Cast to ``dtype``; the gradient is cast back.
+
+    >>> import chainrule as cr
+    >>> cr.astype(cr.tensor([1.5]), 'float64').dtype
+    dtype('float64')
+    """
     x = as_tensor(x)
     dtype = np.dtype(dtype)
     if dtype == x.dtype:
@@ -282,14 +321,24 @@ def astype(x, dtype):
 
 
 def expand_dims(x, axis):
-    """Insert size-1 dimensions at ``axis`` (an int or a tuple, as NumPy)."""
+    """Insert size-1 dimensions at ``axis`` (an int or a tuple, as NumPy).
+
+    >>> import chainrule as cr
+    >>> cr.expand_dims(cr.tensor([1.0, 2.0]), 0).shape
+    (1, 2)
+    """
     x = as_tensor(x)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     return reshape(x, np.expand_dims(np.empty(x.shape, dtype=bool), axes).shape)
 
 
 def squeeze(x, axis=None):
-    """Remove size-1 dimensions (all of them, or those in ``axis``)."""
+    """Remove size-1 dimensions (all of them, or those in ``axis``).
+
+    >>> import chainrule as cr
+    >>> cr.squeeze(cr.zeros((1, 3, 1))).shape
+    (3,)
+    """
     x = as_tensor(x)
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
@@ -320,7 +369,12 @@ def _norm_index(index) -> tuple:
 
 
 def getitem(x, index):
-    """``x[index]`` with basic, integer-array and boolean indexing; differentiable."""
+    """``x[index]`` with basic, integer-array and boolean indexing; differentiable.
+
+    >>> import chainrule as cr
+    >>> cr.getitem(cr.tensor([10.0, 20.0, 30.0]), [2, 0]).tolist()
+    [30.0, 10.0]
+    """
     x = as_tensor(x)
     index = _norm_index(index)
     basic = not any(isinstance(i, np.ndarray) for i in index)
@@ -328,7 +382,12 @@ def getitem(x, index):
 
 
 def take(x, indices, axis=None):
-    """Elements at ``indices`` along ``axis`` (of the flattened tensor if None), as NumPy."""
+    """Elements at ``indices`` along ``axis`` (of the flattened tensor if None), as NumPy.
+
+    >>> import chainrule as cr
+    >>> cr.take(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), [0, 3]).tolist()
+    [1.0, 4.0]
+    """
     x = as_tensor(x)
     idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if axis is None:
@@ -338,7 +397,12 @@ def take(x, indices, axis=None):
 
 
 def concatenate(tensors, axis: int = 0):
-    """Join tensors along an existing axis."""
+    """Join tensors along an existing axis (``axis``, 0 by default), as NumPy.
+
+    >>> import chainrule as cr
+    >>> cr.concatenate([cr.tensor([1.0]), cr.tensor([2.0, 3.0])]).tolist()
+    [1.0, 2.0, 3.0]
+    """
     xs = [as_tensor(t) for t in tensors]
     if not xs:
         raise ValueError("concatenate: need at least one tensor")
@@ -359,7 +423,12 @@ def concatenate(tensors, axis: int = 0):
 
 
 def stack(tensors, axis: int = 0):
-    """Join tensors of equal shape along a new axis."""
+    """Join tensors of equal shape along a new axis (``axis``, 0 by default).
+
+    >>> import chainrule as cr
+    >>> cr.stack([cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])], axis=1).tolist()
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
     xs = [as_tensor(t) for t in tensors]
     if xs and any(t.shape != xs[0].shape for t in xs):
         raise ShapeError("stack: tensors must have equal shapes: "
@@ -368,7 +437,12 @@ def stack(tensors, axis: int = 0):
 
 
 def split(x, indices_or_sections, axis: int = 0) -> list:
-    """Split into pieces, as ``numpy.split`` (equal sections or cut indices)."""
+    """Split into pieces, as ``numpy.split`` (equal sections or cut indices).
+
+    >>> import chainrule as cr
+    >>> [p.tolist() for p in cr.split(cr.arange(4.0), 2)]
+    [[0.0, 1.0], [2.0, 3.0]]
+    """
     x = as_tensor(x)
     ax = norm_axis(axis, x.ndim)[0] + x.ndim
     n = x.shape[ax]
@@ -385,7 +459,12 @@ def split(x, indices_or_sections, axis: int = 0) -> list:
 
 
 def pad(x, pad_width, mode: str = "constant", constant_values=0):
-    """Pad with a constant, as ``numpy.pad`` (only ``mode="constant"``)."""
+    """Pad with a constant, as ``numpy.pad`` (only ``mode="constant"``).
+
+    >>> import chainrule as cr
+    >>> cr.pad(cr.tensor([1.0, 2.0]), 1).tolist()
+    [0.0, 1.0, 2.0, 0.0]
+    """
     x = as_tensor(x)
     if mode != "constant":
         raise NotImplementedError(f"pad: mode {mode!r} is not supported; use 'constant'")
@@ -401,6 +480,11 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
 
 
 def flip(x, axis=None):
-    """Reverse the order of elements along ``axis`` (all axes if None)."""
+    """Reverse the order of elements along ``axis`` (all axes if None).
+
+    >>> import chainrule as cr
+    >>> cr.flip(cr.tensor([1.0, 2.0, 3.0])).tolist()
+    [3.0, 2.0, 1.0]
+    """
     x = as_tensor(x)
     return apply(FLIP, (x,), {"axis": norm_axis(axis, x.ndim)})

@@ -51,7 +51,12 @@ def moveaxis(a, source, destination):
 
 
 def rollaxis(a, axis, start=0):
-    """Roll ``axis`` backwards until it lies before ``start`` (``numpy.rollaxis``)."""
+    """Roll ``axis`` backwards until it lies before ``start`` (``numpy.rollaxis``).
+
+    >>> import chainrule as cr
+    >>> cr.rollaxis(cr.zeros((2, 3, 4)), 2).shape
+    (4, 2, 3)
+    """
     a = as_tensor(a)
     axis = _ax(axis, a.ndim)
     start = start + a.ndim if start < 0 else start
@@ -61,7 +66,12 @@ def rollaxis(a, axis, start=0):
 
 
 def ravel(a):
-    """The elements as a 1-D tensor (``numpy.ravel``); ``flatten`` is the same."""
+    """The elements as a 1-D tensor (``numpy.ravel``); ``flatten`` is the same.
+
+    >>> import chainrule as cr
+    >>> cr.ravel(cr.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [1.0, 2.0, 3.0, 4.0]
+    """
     return reshape(as_tensor(a), -1)
 
 
@@ -69,20 +79,35 @@ flatten = ravel
 
 
 def atleast_1d(*arys):
-    """Inputs with at least one dimension (0-d become shape (1,))."""
+    """Inputs with at least one dimension (0-d become shape (1,)).
+
+    >>> import chainrule as cr
+    >>> cr.atleast_1d(cr.tensor(5.0)).shape
+    (1,)
+    """
     out = [reshape(a, (1,)) if a.ndim == 0 else a for a in map(as_tensor, arys)]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys):
-    """Inputs with at least two dimensions (a vector becomes a row)."""
+    """Inputs with at least two dimensions (a vector becomes a row).
+
+    >>> import chainrule as cr
+    >>> cr.atleast_2d(cr.tensor([1.0, 2.0])).shape
+    (1, 2)
+    """
     out = [reshape(a, (1,) * (2 - a.ndim) + a.shape) if a.ndim < 2 else a
            for a in map(as_tensor, arys)]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_3d(*arys):
-    """Inputs with at least three dimensions: (N,) -> (1, N, 1), (M, N) -> (M, N, 1)."""
+    """Inputs with at least three dimensions: (N,) -> (1, N, 1), (M, N) -> (M, N, 1).
+
+    >>> import chainrule as cr
+    >>> cr.atleast_3d(cr.zeros((2, 3))).shape
+    (2, 3, 1)
+    """
     def f(a):
         if a.ndim == 0:
             return reshape(a, (1, 1, 1))
@@ -110,24 +135,44 @@ row_stack = vstack
 
 
 def hstack(tup):
-    """Stack columns: along axis 1, or axis 0 for 1-D inputs (``numpy.hstack``)."""
+    """Stack columns: along axis 1, or axis 0 for 1-D inputs (``numpy.hstack``).
+
+    >>> import chainrule as cr
+    >>> cr.hstack([cr.tensor([1.0]), cr.tensor([2.0, 3.0])]).tolist()
+    [1.0, 2.0, 3.0]
+    """
     xs = [atleast_1d(t) for t in tup]
     return concatenate(xs, axis=0 if xs[0].ndim == 1 else 1)
 
 
 def dstack(tup):
-    """Stack along the third axis after ``atleast_3d`` (``numpy.dstack``)."""
+    """Stack along the third axis after ``atleast_3d`` (``numpy.dstack``).
+
+    >>> import chainrule as cr
+    >>> cr.dstack([cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])]).tolist()
+    [[[1.0, 3.0], [2.0, 4.0]]]
+    """
     return concatenate([atleast_3d(t) for t in tup], axis=2)
 
 
 def column_stack(tup):
-    """1-D inputs become columns; then concatenate along axis 1 (``numpy.column_stack``)."""
+    """1-D inputs become columns; then concatenate along axis 1 (``numpy.column_stack``).
+
+    >>> import chainrule as cr
+    >>> cr.column_stack([cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])]).tolist()
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
     xs = [as_tensor(t) for t in tup]
     return concatenate([reshape(x, (-1, 1)) if x.ndim < 2 else x for x in xs], axis=1)
 
 
 def append(arr, values, axis=None):
-    """``arr`` with ``values`` appended (flattened first when ``axis`` is None)."""
+    """``arr`` with ``values`` appended (flattened first when ``axis`` is None).
+
+    >>> import chainrule as cr
+    >>> cr.append(cr.tensor([[1.0, 2.0]]), cr.tensor([3.0])).tolist()
+    [1.0, 2.0, 3.0]
+    """
     arr, values = as_tensor(arr), as_tensor(values)
     if axis is None:
         return concatenate([ravel(arr), ravel(values)], axis=0)
@@ -136,7 +181,12 @@ def append(arr, values, axis=None):
 
 def array_split(ary, indices_or_sections, axis=0):
     """As ``split``, but sections need not divide the axis: the first ``n % k`` get one
-    more element (``numpy.array_split``)."""
+    more element (``numpy.array_split``).
+
+    >>> import chainrule as cr
+    >>> [p.tolist() for p in cr.array_split(cr.arange(5.0), 2)]
+    [[0.0, 1.0, 2.0], [3.0, 4.0]]
+    """
     ary = as_tensor(ary)
     if isinstance(indices_or_sections, (int, np.integer)):
         n, k = ary.shape[_ax(axis, ary.ndim)], int(indices_or_sections)
@@ -149,18 +199,33 @@ def array_split(ary, indices_or_sections, axis=0):
 
 
 def vsplit(ary, indices_or_sections):
-    """Split along axis 0 (``numpy.vsplit``)."""
+    """Split along axis 0 (``numpy.vsplit``).
+
+    >>> import chainrule as cr
+    >>> [p.shape for p in cr.vsplit(cr.zeros((4, 2)), 2)]
+    [(2, 2), (2, 2)]
+    """
     return split(ary, indices_or_sections, axis=0)
 
 
 def hsplit(ary, indices_or_sections):
-    """Split along axis 1, or axis 0 for 1-D inputs (``numpy.hsplit``)."""
+    """Split along axis 1, or axis 0 for 1-D inputs (``numpy.hsplit``).
+
+    >>> import chainrule as cr
+    >>> [p.shape for p in cr.hsplit(cr.zeros((2, 4)), 2)]
+    [(2, 2), (2, 2)]
+    """
     ary = as_tensor(ary)
     return split(ary, indices_or_sections, axis=1 if ary.ndim > 1 else 0)
 
 
 def dsplit(ary, indices_or_sections):
-    """Split along axis 2 (``numpy.dsplit``)."""
+    """Split along axis 2 (``numpy.dsplit``).
+
+    >>> import chainrule as cr
+    >>> [p.shape for p in cr.dsplit(cr.zeros((1, 2, 4)), 2)]
+    [(1, 2, 2), (1, 2, 2)]
+    """
     return split(ary, indices_or_sections, axis=2)
 
 
@@ -195,7 +260,12 @@ def roll(a, shift, axis=None):
 
 
 def rot90(m, k=1, axes=(0, 1)):
-    """Rotate by 90° ``k`` times in the plane of ``axes`` (``numpy.rot90``)."""
+    """Rotate by 90° ``k`` times in the plane of ``axes`` (``numpy.rot90``).
+
+    >>> import chainrule as cr
+    >>> cr.rot90(cr.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[2.0, 4.0], [1.0, 3.0]]
+    """
     m = as_tensor(m)
     a0, a1 = _ax(axes[0], m.ndim), _ax(axes[1], m.ndim)
     if a0 == a1:
@@ -211,12 +281,22 @@ def rot90(m, k=1, axes=(0, 1)):
 
 
 def fliplr(m):
-    """Reverse the columns (axis 1)."""
+    """Reverse the columns (axis 1), as ``numpy.fliplr``.
+
+    >>> import chainrule as cr
+    >>> cr.fliplr(cr.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[2.0, 1.0], [4.0, 3.0]]
+    """
     return flip(m, 1)
 
 
 def flipud(m):
-    """Reverse the rows (axis 0)."""
+    """Reverse the rows (axis 0), as ``numpy.flipud``.
+
+    >>> import chainrule as cr
+    >>> cr.flipud(cr.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[3.0, 4.0], [1.0, 2.0]]
+    """
     return flip(m, 0)
 
 
@@ -237,7 +317,12 @@ def repeat(a, repeats, axis=None):
 
 
 def tile(A, reps):
-    """``A`` repeated ``reps`` times along each axis (``numpy.tile``)."""
+    """``A`` repeated ``reps`` times along each axis (``numpy.tile``).
+
+    >>> import chainrule as cr
+    >>> cr.tile(cr.tensor([1.0, 2.0]), 2).tolist()
+    [1.0, 2.0, 1.0, 2.0]
+    """
     A = as_tensor(A)
     reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
     nd = max(A.ndim, len(reps))
@@ -249,7 +334,13 @@ def tile(A, reps):
 
 
 def select(condlist, choicelist, default=0):
-    """Elements from ``choicelist`` by the first true condition, else ``default``."""
+    """Elements from ``choicelist`` by the first true condition, else ``default``.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([-1.0, 0.0, 2.0])
+    >>> cr.select([x < 0, x > 0], [-x, 10 * x]).tolist()
+    [1.0, 0.0, 20.0]
+    """
     if len(condlist) != len(choicelist):
         raise ValueError("select: condlist and choicelist must have the same length")
     out = default
@@ -259,7 +350,13 @@ def select(condlist, choicelist, default=0):
 
 
 def meshgrid(*xi, indexing="xy", sparse=False, copy=True):
-    """Coordinate grids from 1-D coordinate vectors (``numpy.meshgrid``)."""
+    """Coordinate grids from 1-D coordinate vectors (``numpy.meshgrid``).
+
+    >>> import chainrule as cr
+    >>> xs, ys = cr.meshgrid(cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0, 5.0]))
+    >>> xs.shape, ys[:, 0].tolist()
+    ((3, 2), [3.0, 4.0, 5.0])
+    """
     if indexing not in ("xy", "ij"):
         raise ValueError("meshgrid: indexing must be 'xy' or 'ij'")
     xs = [ravel(x) for x in xi]
@@ -281,7 +378,13 @@ def meshgrid(*xi, indexing="xy", sparse=False, copy=True):
 
 def take_along_axis(arr, indices, axis):
     """Values at ``indices`` along ``axis`` (``numpy.take_along_axis``); differentiable in
-    ``arr`` (the gradient is scattered back)."""
+    ``arr`` (the gradient is scattered back).
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([[10.0, 30.0], [40.0, 20.0]])
+    >>> cr.take_along_axis(a, cr.argmax(a, axis=1, keepdims=True), axis=1).tolist()
+    [[30.0], [40.0]]
+    """
     arr = as_tensor(arr)
     idx = np.asarray(D(as_tensor(indices)))
     if axis is None:
@@ -360,31 +463,56 @@ def diag(v, k=0):
 
 
 def diagflat(v, k=0):
-    """The flattened input on diagonal ``k`` of a 2-D matrix (``numpy.diagflat``)."""
+    """The flattened input on diagonal ``k`` of a 2-D matrix (``numpy.diagflat``).
+
+    >>> import chainrule as cr
+    >>> cr.diagflat(cr.tensor([1.0, 2.0])).tolist()
+    [[1.0, 0.0], [0.0, 2.0]]
+    """
     return diag(ravel(v), k)
 
 
 def tril(m, k=0):
-    """The lower triangle (on and below diagonal ``k``) of the last two axes; the rest 0."""
+    """The lower triangle (on and below diagonal ``k``) of the last two axes; the rest 0.
+
+    >>> import chainrule as cr
+    >>> cr.tril(cr.ones((2, 2))).tolist()
+    [[1.0, 0.0], [1.0, 1.0]]
+    """
     m = as_tensor(m)
     mask = np.tri(*m.shape[-2:], k=k, dtype=bool)
     return multiply(m, mask.astype(m.dtype) if m.dtype.kind == "f" else mask)
 
 
 def triu(m, k=0):
-    """The upper triangle (on and above diagonal ``k``) of the last two axes; the rest 0."""
+    """The upper triangle (on and above diagonal ``k``) of the last two axes; the rest 0.
+
+    >>> import chainrule as cr
+    >>> cr.triu(cr.ones((2, 2))).tolist()
+    [[1.0, 1.0], [0.0, 1.0]]
+    """
     m = as_tensor(m)
     mask = ~np.tri(*m.shape[-2:], k=k - 1, dtype=bool)
     return multiply(m, mask.astype(m.dtype) if m.dtype.kind == "f" else mask)
 
 
 def tril_indices(n, k=0, m=None):
-    """Row and column indices of the lower triangle (NumPy arrays: not differentiable)."""
+    """Row and column indices of the lower triangle (NumPy arrays: not differentiable).
+
+    >>> import chainrule as cr
+    >>> [i.tolist() for i in cr.tril_indices(2)]
+    [[0, 1, 1], [0, 0, 1]]
+    """
     return np.tril_indices(n, k, m)
 
 
 def triu_indices(n, k=0, m=None):
-    """Row and column indices of the upper triangle (NumPy arrays: not differentiable)."""
+    """Row and column indices of the upper triangle (NumPy arrays: not differentiable).
+
+    >>> import chainrule as cr
+    >>> [i.tolist() for i in cr.triu_indices(2)]
+    [[0, 0, 1], [0, 1, 1]]
+    """
     return np.triu_indices(n, k, m)
 
 

@@ -126,7 +126,7 @@ def install(cls) -> None:
     cls.nelement = numel
     cls.size = property(_size, doc=Size.__doc__)
     cls.device = property(_device, doc="Always ``cr.device('cpu')``.")
-    cls.is_cuda = property(_is_cuda, doc="Always False.")
+    cls.is_cuda = property(_is_cuda, doc="Whether the tensor is on a GPU: always False.")
     for name, dtype in CASTS.items():
         setattr(cls, name, _caster(dtype, name))
     for name, fn in COMPARISONS.items():
