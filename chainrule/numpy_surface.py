@@ -108,4 +108,21 @@ from .ops.structure import (
 
 pi, e, inf, nan = np.pi, np.e, np.inf, np.nan
 
-__all__ = [n for n in dir() if not n.startswith("_") and n != "np"]
+# A literal list (not computed) so that static tools (griffe, for the reference pages)
+# see what the namespace re-exports: every public name above (pi, e, inf, nan and special
+# included, np excluded); keep it in step with the imports.
+__all__ = [
+    "allclose", "append", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "arctanh", "argmax", "argmin", "argsort", "around", "array_split", "atleast_1d",
+    "atleast_2d", "atleast_3d", "average", "cbrt", "ceil", "column_stack", "copysign", "cosh",
+    "cross", "cumprod", "cumsum", "deg2rad", "degrees", "diag", "diagflat", "diagonal", "diff",
+    "dot", "dsplit", "dstack", "e", "exp2", "flatten", "fliplr", "flipud", "floor", "fmax",
+    "fmin", "fmod", "heaviside", "hsplit", "hstack", "hypot", "inf", "inner", "isfinite",
+    "isinf", "isnan", "kron", "linspace", "log10", "log2", "logaddexp", "logaddexp2", "median",
+    "meshgrid", "mod", "moveaxis", "nan", "nan_to_num", "nanmax", "nanmean", "nanmin", "nansum",
+    "partition", "percentile", "pi", "positive", "ptp", "quantile", "rad2deg", "radians",
+    "ravel", "remainder", "repeat", "rint", "roll", "rollaxis", "rot90", "round", "row_stack",
+    "searchsorted", "select", "sinc", "sinh", "sort", "special", "take_along_axis", "tensordot",
+    "tile", "trace", "tril", "tril_indices", "triu", "triu_indices", "trunc", "unique", "vdot",
+    "vsplit", "vstack",
+]
