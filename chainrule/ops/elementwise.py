@@ -242,7 +242,9 @@ ERF = elementwise("erf", erf_array,
 
 
 # -- the front end ----------------------------------------------------------------------------
-def _unary(prim, doc, example=None):
+def unary_front(prim, doc, example=None):
+    """The front-end function of a unary elementwise primitive: ``fn(x)``, its docstring the
+    text, the rule's formula and the runnable example (shared by every module of ops)."""
     def fn(x):
         return apply(prim, (as_tensor(x),))
     fn.__name__ = fn.__qualname__ = prim.name
@@ -252,39 +254,39 @@ def _unary(prim, doc, example=None):
     return fn
 
 
-neg = _unary(NEG, "The negation −x, elementwise.",
+neg = unary_front(NEG, "The negation −x, elementwise.",
              ">>> cr.neg(cr.tensor([1.0, -2.0])).tolist()\n[-1.0, 2.0]")
-exp = _unary(EXP, "The exponential eˣ, elementwise.",
+exp = unary_front(EXP, "The exponential eˣ, elementwise.",
              ">>> [round(v, 4) for v in cr.exp(cr.tensor([0.0, 1.0])).tolist()]\n[1.0, 2.7183]")
-log = _unary(LOG, "Natural logarithm, elementwise.",
+log = unary_front(LOG, "Natural logarithm, elementwise.",
              ">>> [round(v, 4) for v in cr.log(cr.tensor([1.0, 2.0])).tolist()]\n[0.0, 0.6931]")
-log1p = _unary(LOG1P, "log(1 + x), accurate for small x.",
+log1p = unary_front(LOG1P, "log(1 + x), accurate for small x.",
                ">>> [round(v, 4) for v in cr.log1p(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 0.6931]")
-expm1 = _unary(EXPM1, "eˣ − 1, accurate for small x.",
+expm1 = unary_front(EXPM1, "eˣ − 1, accurate for small x.",
                ">>> [round(v, 4) for v in cr.expm1(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 1.7183]")
-sqrt = _unary(SQRT, "The square root √x, elementwise.",
+sqrt = unary_front(SQRT, "The square root √x, elementwise.",
               ">>> cr.sqrt(cr.tensor([4.0, 9.0])).tolist()\n[2.0, 3.0]")
-square = _unary(SQUARE, "The square x² of each element.",
+square = unary_front(SQUARE, "The square x² of each element.",
                 ">>> cr.square(cr.tensor([2.0, -3.0])).tolist()\n[4.0, 9.0]")
-reciprocal = _unary(RECIPROCAL, "The reciprocal 1/x of each element.",
+reciprocal = unary_front(RECIPROCAL, "The reciprocal 1/x of each element.",
                     ">>> cr.reciprocal(cr.tensor([2.0, 4.0])).tolist()\n[0.5, 0.25]")
-sin = _unary(SIN, "sin x, elementwise.",
+sin = unary_front(SIN, "sin x, elementwise.",
              ">>> [round(v, 4) for v in cr.sin(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 0.8415]")
-cos = _unary(COS, "cos x, elementwise.",
+cos = unary_front(COS, "cos x, elementwise.",
              ">>> [round(v, 4) for v in cr.cos(cr.tensor([0.0, 1.0])).tolist()]\n[1.0, 0.5403]")
-tan = _unary(TAN, "tan x, elementwise.",
+tan = unary_front(TAN, "tan x, elementwise.",
              ">>> [round(v, 4) for v in cr.tan(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 1.5574]")
-tanh = _unary(TANH, "tanh x, elementwise.",
+tanh = unary_front(TANH, "tanh x, elementwise.",
               ">>> [round(v, 4) for v in cr.tanh(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 0.7616]")
-sigmoid = _unary(SIGMOID, "σ(x) = 1/(1 + e⁻ˣ), computed without overflow.",
+sigmoid = unary_front(SIGMOID, "σ(x) = 1/(1 + e⁻ˣ), computed without overflow.",
                  ">>> cr.sigmoid(cr.tensor([0.0])).tolist()\n[0.5]")
-relu = _unary(RELU, "max(x, 0); the derivative at 0 is taken as 0 (as PyTorch).",
+relu = unary_front(RELU, "max(x, 0); the derivative at 0 is taken as 0 (as PyTorch).",
               ">>> cr.relu(cr.tensor([-1.0, 2.0])).tolist()\n[0.0, 2.0]")
-abs = _unary(ABS, "|x|; the derivative at 0 is 0 (as PyTorch).",
+abs = unary_front(ABS, "|x|; the derivative at 0 is 0 (as PyTorch).",
              ">>> cr.abs(cr.tensor([-1.5, 2.0])).tolist()\n[1.5, 2.0]")  # noqa: A001
-sign = _unary(SIGN, "The sign of x; its gradient is zero everywhere.",
+sign = unary_front(SIGN, "The sign of x; its gradient is zero everywhere.",
               ">>> cr.sign(cr.tensor([-3.0, 0.0, 2.0])).tolist()\n[-1.0, 0.0, 1.0]")
-erf = _unary(ERF, "The error function.",
+erf = unary_front(ERF, "The error function.",
              ">>> [round(v, 4) for v in cr.erf(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 0.8427]")
 
 
@@ -355,6 +357,17 @@ def _like(v, other):
 
 
 _FLOAT_INT = (float, int)
+
+
+def binary_front(prim, doc, example=None):
+    """The front-end function of a binary elementwise primitive, with NumPy broadcasting."""
+    def fn(x1, x2):
+        return nary(prim, _like(x1, x2), _like(x2, x1))
+    fn.__name__ = fn.__qualname__ = prim.name
+    fn.__doc__ = f"{doc}, with NumPy broadcasting.\n\nDerivative: {prim.formula}."
+    if example:
+        fn.__doc__ += f"\n\n>>> import chainrule as cr\n{example}\n"
+    return fn
 
 
 def nary(prim, *xs, params=None):

@@ -12,7 +12,7 @@ from ..apply import apply
 from ..registry import ONE, elementwise
 from ..tensor import Tensor
 from ._front import data as D
-from .elementwise import _like, nary
+from .elementwise import binary_front, unary_front
 from .shape import as_tensor
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -170,92 +170,77 @@ HEAVISIDE = elementwise(
 
 
 # -- the front end ----------------------------------------------------------------------------
-def _unary(prim, doc, example=None):
-    def fn(x):
-        return apply(prim, (as_tensor(x),))
-    fn.__name__ = fn.__qualname__ = prim.name
-    fn.__doc__ = f"{doc}\n\nDerivative: {prim.formula}."
-    if example:
-        fn.__doc__ += f"\n\n>>> import chainrule as cr\n{example}\n"
-    return fn
 
 
-def _binary(prim, doc, example=None):
-    def fn(x1, x2):
-        return nary(prim, _like(x1, x2), _like(x2, x1))
-    fn.__name__ = fn.__qualname__ = prim.name
-    fn.__doc__ = f"{doc}, with NumPy broadcasting.\n\nDerivative: {prim.formula}."
-    if example:
-        fn.__doc__ += f"\n\n>>> import chainrule as cr\n{example}\n"
-    return fn
 
 
-log2 = _unary(LOG2, "Base-2 logarithm, elementwise.",
+log2 = unary_front(LOG2, "Base-2 logarithm, elementwise.",
               ">>> cr.log2(cr.tensor([8.0])).tolist()\n[3.0]")
-log10 = _unary(LOG10, "Base-10 logarithm, elementwise.",
+log10 = unary_front(LOG10, "Base-10 logarithm, elementwise.",
                ">>> round(cr.log10(cr.tensor([100.0])).item(), 4)\n2.0")
-exp2 = _unary(EXP2, "The power of two 2ˣ, elementwise.",
+exp2 = unary_front(EXP2, "The power of two 2ˣ, elementwise.",
               ">>> cr.exp2(cr.tensor([0.0, 3.0])).tolist()\n[1.0, 8.0]")
-sinh = _unary(SINH, "Hyperbolic sine, elementwise.",
+sinh = unary_front(SINH, "Hyperbolic sine, elementwise.",
               ">>> [round(v, 4) for v in cr.sinh(cr.tensor([0.0, 1.0])).tolist()]\n[0.0, 1.1752]")
-cosh = _unary(COSH, "Hyperbolic cosine, elementwise.",
+cosh = unary_front(COSH, "Hyperbolic cosine, elementwise.",
               ">>> [round(v, 4) for v in cr.cosh(cr.tensor([0.0, 1.0])).tolist()]\n[1.0, 1.5431]")
-arcsin = _unary(ARCSIN, "Inverse sine, elementwise (|x| ≤ 1).",
+arcsin = unary_front(ARCSIN, "Inverse sine, elementwise (|x| ≤ 1).",
                 ">>> [round(v, 4) for v in cr.arcsin(cr.tensor([0.0, 1.0])).tolist()]\n"
                 "[0.0, 1.5708]")
-arccos = _unary(ARCCOS, "Inverse cosine, elementwise (|x| ≤ 1).",
+arccos = unary_front(ARCCOS, "Inverse cosine, elementwise (|x| ≤ 1).",
                 ">>> [round(v, 4) for v in cr.arccos(cr.tensor([1.0, 0.0])).tolist()]\n"
                 "[0.0, 1.5708]")
-arctan = _unary(ARCTAN, "Inverse tangent, elementwise.",
+arctan = unary_front(ARCTAN, "Inverse tangent, elementwise.",
                 ">>> [round(v, 4) for v in cr.arctan(cr.tensor([0.0, 1.0])).tolist()]\n"
                 "[0.0, 0.7854]")
-arcsinh = _unary(ARCSINH, "Inverse hyperbolic sine, elementwise.",
+arcsinh = unary_front(ARCSINH, "Inverse hyperbolic sine, elementwise.",
                  ">>> [round(v, 4) for v in cr.arcsinh(cr.tensor([0.0, 1.0])).tolist()]\n"
                  "[0.0, 0.8814]")
-arccosh = _unary(ARCCOSH, "Inverse hyperbolic cosine, elementwise (x ≥ 1).",
+arccosh = unary_front(ARCCOSH, "Inverse hyperbolic cosine, elementwise (x ≥ 1).",
                  ">>> [round(v, 4) for v in cr.arccosh(cr.tensor([1.0, 2.0])).tolist()]\n"
                  "[0.0, 1.317]")
-arctanh = _unary(ARCTANH, "Inverse hyperbolic tangent, elementwise (|x| < 1).",
+arctanh = unary_front(ARCTANH, "Inverse hyperbolic tangent, elementwise (|x| < 1).",
                  ">>> [round(v, 4) for v in cr.arctanh(cr.tensor([0.0, 0.5])).tolist()]\n"
                  "[0.0, 0.5493]")
-cbrt = _unary(CBRT, "Cube root, elementwise (real for negative x).",
+cbrt = unary_front(CBRT, "Cube root, elementwise (real for negative x).",
               ">>> [round(v, 4) for v in cr.cbrt(cr.tensor([-8.0, 27.0])).tolist()]\n[-2.0, 3.0]")
-deg2rad = radians = _unary(DEG2RAD, "Degrees to radians.",
+deg2rad = radians = unary_front(DEG2RAD, "Degrees to radians.",
                            ">>> round(cr.deg2rad(cr.tensor([180.0])).item(), 4)\n3.1416")
-rad2deg = degrees = _unary(RAD2DEG, "Radians to degrees.",
+rad2deg = degrees = unary_front(RAD2DEG, "Radians to degrees.",
                            ">>> round(cr.rad2deg(cr.tensor([3.141592653589793])).item(), 2)\n180.0")
-sinc = _unary(SINC, "sin(πx)/(πx), 1 at x = 0 (NumPy's normalised sinc).",
+sinc = unary_front(SINC, "sin(πx)/(πx), 1 at x = 0 (NumPy's normalised sinc).",
               ">>> [round(v, 4) for v in cr.sinc(cr.tensor([0.0, 0.5])).tolist()]\n[1.0, 0.6366]")
-floor = _unary(FLOOR, "Largest integer ≤ x, as a float; its gradient is 0.",
+floor = unary_front(FLOOR, "Largest integer ≤ x, as a float; its gradient is 0.",
                ">>> cr.floor(cr.tensor([-1.5, 1.5])).tolist()\n[-2.0, 1.0]")
-ceil = _unary(CEIL, "Smallest integer ≥ x, as a float; its gradient is 0.",
+ceil = unary_front(CEIL, "Smallest integer ≥ x, as a float; its gradient is 0.",
               ">>> cr.ceil(cr.tensor([-1.5, 1.5])).tolist()\n[-1.0, 2.0]")
-trunc = _unary(TRUNC, "x rounded toward zero; its gradient is 0.",
+trunc = unary_front(TRUNC, "x rounded toward zero; its gradient is 0.",
                ">>> cr.trunc(cr.tensor([-1.5, 1.5])).tolist()\n[-1.0, 1.0]")
-rint = _unary(RINT, "x rounded to the nearest integer (halves to even); its gradient is 0.",
+rint = unary_front(RINT, "x rounded to the nearest integer (halves to even); its gradient is 0.",
               ">>> cr.rint(cr.tensor([0.5, 1.5, 2.7])).tolist()\n[0.0, 2.0, 3.0]")
-arctan2 = _binary(ARCTAN2, "The angle of the point (x2, x1): arctan(x1/x2) in the right quadrant",
+arctan2 = binary_front(ARCTAN2,
+                       "The angle of the point (x2, x1): arctan(x1/x2) in the right quadrant",
                   ">>> round(cr.arctan2(cr.tensor([1.0]), cr.tensor([-1.0])).item(), 4)\n2.3562")
-hypot = _binary(HYPOT, "√(x1² + x2²) without overflow",
+hypot = binary_front(HYPOT, "√(x1² + x2²) without overflow",
                 ">>> cr.hypot(cr.tensor([3.0]), cr.tensor([4.0])).tolist()\n[5.0]")
-logaddexp = _binary(LOGADDEXP, "log(e^x1 + e^x2) without overflow",
+logaddexp = binary_front(LOGADDEXP, "log(e^x1 + e^x2) without overflow",
                     ">>> round(cr.logaddexp(cr.tensor([0.0]), cr.tensor([0.0])).item(), 4)\n0.6931")
-logaddexp2 = _binary(LOGADDEXP2, "log₂(2^x1 + 2^x2) without overflow",
+logaddexp2 = binary_front(LOGADDEXP2, "log₂(2^x1 + 2^x2) without overflow",
                      ">>> cr.logaddexp2(cr.tensor([1.0]), cr.tensor([1.0])).tolist()\n[2.0]")
-remainder = mod = _binary(REMAINDER, "x1 mod x2 with the sign of x2 (Python's %)",
+remainder = mod = binary_front(REMAINDER, "x1 mod x2 with the sign of x2 (Python's %)",
                           ">>> cr.remainder(cr.tensor([-7.0, 7.0]), 3).tolist()\n[2.0, 1.0]")
-fmod = _binary(FMOD, "C's fmod: the remainder with the sign of x1",
+fmod = binary_front(FMOD, "C's fmod: the remainder with the sign of x1",
                ">>> cr.fmod(cr.tensor([-7.0, 7.0]), 3).tolist()\n[-1.0, 1.0]")
-fmax = _binary(FMAX, "Elementwise maximum that ignores NaN",
+fmax = binary_front(FMAX, "Elementwise maximum that ignores NaN",
                ">>> cr.fmax(cr.tensor([1.0, float('nan')]), cr.tensor([2.0, 0.0])).tolist()\n"
                "[2.0, 0.0]")
-fmin = _binary(FMIN, "Elementwise minimum that ignores NaN",
+fmin = binary_front(FMIN, "Elementwise minimum that ignores NaN",
                ">>> cr.fmin(cr.tensor([1.0, float('nan')]), cr.tensor([2.0, 0.0])).tolist()\n"
                "[1.0, 0.0]")
-copysign = _binary(COPYSIGN, "|x1| with the sign of x2",
+copysign = binary_front(COPYSIGN, "|x1| with the sign of x2",
                    ">>> cr.copysign(cr.tensor([1.0, 2.0]), cr.tensor([-1.0, 1.0])).tolist()\n"
                    "[-1.0, 2.0]")
-heaviside = _binary(HEAVISIDE, "The step function: 0 for x1 < 0, x2 at 0, 1 for x1 > 0",
+heaviside = binary_front(HEAVISIDE, "The step function: 0 for x1 < 0, x2 at 0, 1 for x1 > 0",
                     ">>> cr.heaviside(cr.tensor([-1.0, 0.0, 2.0]), 0.5).tolist()\n[0.0, 0.5, 1.0]")
 
 

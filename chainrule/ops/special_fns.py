@@ -11,7 +11,7 @@ from ..apply import apply
 from ..registry import elementwise
 from ._front import data as D
 from .elementwise import LOG1P as _LOG1P
-from .elementwise import _like, log, nary, sigmoid
+from .elementwise import _like, log, nary, sigmoid, unary_front
 from .elementwise import exp as _exp
 from .elementwise import sign as _sign
 from .reduce import logsumexp as _lse
@@ -116,29 +116,21 @@ XLOG1PY = elementwise("xlog1py", _fw("xlog1py"),
 
 
 # -- the front end ----------------------------------------------------------------------------
-def _unary(prim, doc, example=None):
-    def fn(x):
-        return apply(prim, (as_tensor(x),))
-    fn.__name__ = fn.__qualname__ = prim.name
-    fn.__doc__ = f"{doc}\n\nDerivative: {prim.formula}."
-    if example:
-        fn.__doc__ += f"\n\n>>> import chainrule as cr\n{example}\n"
-    return fn
 
 
-gammaln = _unary(GAMMALN, "log|Γ(x)|, as ``scipy.special.gammaln``.",
+gammaln = unary_front(GAMMALN, "log|Γ(x)|, as ``scipy.special.gammaln``.",
                  ">>> round(cr.special.gammaln(cr.tensor(4.0)).item(), 5)   # log 3!\n1.79176")
-digamma = psi = _unary(DIGAMMA, "The digamma function ψ(x) = d/dx log Γ(x).")
-erfc = _unary(ERFC, "The complementary error function 1 − erf(x), accurate for large x.")
-erfinv = _unary(ERFINV, "The inverse error function, on (−1, 1).")
-logit = _unary(LOGIT, "log(x/(1 − x)), the inverse of the logistic sigmoid.")
-ndtr = _unary(NDTR, "The standard normal CDF Φ(x).")
-log_ndtr = _unary(LOG_NDTR, "log Φ(x), accurate far in the lower tail.")
-ndtri = _unary(NDTRI, "The inverse of the standard normal CDF, on (0, 1).")
-i0 = _unary(I0, "The modified Bessel function of the first kind, order 0.")
-i1 = _unary(I1, "The modified Bessel function of the first kind, order 1.")
-i0e = _unary(I0E, "The exponentially scaled I₀: e^(−|x|)·I₀(x).")
-i1e = _unary(I1E, "The exponentially scaled I₁: e^(−|x|)·I₁(x).")
+digamma = psi = unary_front(DIGAMMA, "The digamma function ψ(x) = d/dx log Γ(x).")
+erfc = unary_front(ERFC, "The complementary error function 1 − erf(x), accurate for large x.")
+erfinv = unary_front(ERFINV, "The inverse error function, on (−1, 1).")
+logit = unary_front(LOGIT, "log(x/(1 − x)), the inverse of the logistic sigmoid.")
+ndtr = unary_front(NDTR, "The standard normal CDF Φ(x).")
+log_ndtr = unary_front(LOG_NDTR, "log Φ(x), accurate far in the lower tail.")
+ndtri = unary_front(NDTRI, "The inverse of the standard normal CDF, on (0, 1).")
+i0 = unary_front(I0, "The modified Bessel function of the first kind, order 0.")
+i1 = unary_front(I1, "The modified Bessel function of the first kind, order 1.")
+i0e = unary_front(I0E, "The exponentially scaled I₀: e^(−|x|)·I₀(x).")
+i1e = unary_front(I1E, "The exponentially scaled I₁: e^(−|x|)·I₁(x).")
 
 
 def expit(x):
