@@ -136,3 +136,29 @@ class cuda:  # noqa: N801  (the namespace torch.cuda)
         """Nothing to seed: there is no GPU (accepted so seeding code runs unchanged)."""
 
     manual_seed_all = manual_seed
+
+
+def to_args(args, dtype, device, where: str):
+    """The dtype that ``.to(...)`` asks for, from PyTorch's forms (``to(dtype)``,
+    ``to(device)``, ``to(device, dtype)``, ``to(tensor)``: its dtype, or keywords); a device
+    other than the CPU is refused.
+
+    >>> import chainrule as cr
+    >>> to_args(("cpu", cr.float64), None, None, "Tensor.to")
+    dtype('float64')
+    """
+    for a in args:
+        if hasattr(a, "_data"):  # a Tensor: its dtype
+            dtype = a.dtype
+        elif is_device(a):
+            device = a
+        else:
+            try:
+                dtype = np.dtype(a)
+            except TypeError:
+                raise TypeError(f"{where}: expected a dtype (e.g. cr.float32), a device ('cpu') "
+                                f"or a tensor, got {a!r}") from None
+    if device is not None:
+        check_device(device, where)
+    return dtype
+

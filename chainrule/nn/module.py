@@ -5,7 +5,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..device import DeviceError, check_device, is_device
+from ..device import DeviceError, to_args
 from ..errors import ShapeError
 from ..tensor import Tensor, as_tensor
 
@@ -331,19 +331,7 @@ class Module:
         >>> cr.nn.Linear(2, 1).to(cr.device("cpu")).weight.dtype
         dtype('float32')
         """
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif is_device(a):
-                device = a
-            else:
-                try:
-                    dtype = np.dtype(a)
-                except TypeError:
-                    raise TypeError(f"Module.to: expected a dtype (e.g. cr.float64), a device "
-                                    f"('cpu') or a tensor, got {a!r}") from None
-        if device is not None:
-            check_device(device, "Module.to")
+        dtype = to_args(args, dtype, device, "Module.to")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)

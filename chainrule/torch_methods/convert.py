@@ -9,14 +9,13 @@ from ..apply import apply
 from ..device import (
     DeviceError,
     bool_,
-    check_device,
     device,
     float16,
     float32,
     float64,
     int32,
     int64,
-    is_device,
+    to_args,
 )
 from ..registry import linear, one_element
 from ..tensor import Tensor
@@ -56,19 +55,7 @@ def to(self, *args, dtype=None, device=None, non_blocking: bool = False, copy: b
     >>> x.to("cpu") is x, x.to(cr.float64).dtype, x.to(cr.zeros(1, dtype=cr.long)).dtype
     (True, dtype('float64'), dtype('int64'))
     """
-    for a in args:
-        if isinstance(a, Tensor):
-            dtype = a.dtype
-        elif is_device(a):
-            device = a
-        else:
-            try:
-                dtype = np.dtype(a)
-            except TypeError:
-                raise TypeError(f"to: expected a dtype (e.g. cr.float32), a device ('cpu') or a "
-                                f"tensor, got {a!r}") from None
-    if device is not None:
-        check_device(device, "Tensor.to")
+    dtype = to_args(args, dtype, device, "Tensor.to")
     out = self if dtype is None else _cast(self, dtype)
     return clone(out) if copy and out is self else out
 
