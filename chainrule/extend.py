@@ -113,8 +113,8 @@ class custom_vjp:  # noqa: N801  (named like jax.custom_vjp)
         self.fwd = self.bwd = None
         self.__name__ = getattr(fun, "__name__", "custom_vjp")
         self.__doc__ = fun.__doc__
-        self.prim = registry.general(
-            self.__name__, _on_arrays(fun, self.nondiff), vjp=(), jvp=self._jvp,
+        self.prim = registry.general(  # named apart from chainrule's own primitives
+            f"custom_vjp({self.__name__})", _on_arrays(fun, self.nondiff), vjp=(), jvp=self._jvp,
             formula="custom vjp", replace=True, batch="self")
         self.prim.vjp = self._vjp  # bwd gives every input's cotangent at once
 
@@ -230,8 +230,8 @@ class custom_jvp:  # noqa: N801  (named like jax.custom_jvp)
         self._in_rule = 0  # while the rule runs, a call of f is f itself
         self.__name__ = getattr(fun, "__name__", "custom_jvp")
         self.__doc__ = fun.__doc__
-        self.prim = registry.general(
-            self.__name__, self._forward, vjp=(), jvp=self._jvp,
+        self.prim = registry.general(  # named apart from chainrule's own primitives
+            f"custom_jvp({self.__name__})", self._forward, vjp=(), jvp=self._jvp,
             formula="custom jvp", replace=True, batch="self")
         self.prim.vjp = self._vjp
 

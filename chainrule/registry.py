@@ -74,9 +74,17 @@ class Primitive:
         return f"<primitive {self.name} ({self.kind})>"
 
 
+# The library's own primitives (set once chainrule has imported): never replaced by name.
+BUILTIN: frozenset = frozenset()
+
+
 def register(prim: Primitive, *, replace: bool = False) -> Primitive:
-    if prim.name in PRIMITIVES and not replace:
-        raise ValueError(f"a primitive named {prim.name!r} is already registered")
+    """Add ``prim`` to the registry by name; ``replace`` lets a user's op be declared again
+    (a notebook cell run twice), never over one of chainrule's own."""
+    if prim.name in PRIMITIVES and (not replace or prim.name in BUILTIN):
+        raise ValueError(f"a primitive named {prim.name!r} is already registered"
+                         + (" (one of chainrule's own: choose another name)"
+                            if prim.name in BUILTIN else ""))
     PRIMITIVES[prim.name] = prim
     return prim
 
@@ -193,15 +201,16 @@ def linear(name, forward, *rules, rule_for=None, formula="", nondiff=(), sympy=N
         return [_call(rule_of(i), ops, g, out, xs, p) if need else None
                 for i, need in enumerate(needs)]
 
-    def jvp(ops, dxs, out, xs, p):
+    def jvp(ops, dxs, out, xs, p):  # the op itself, on the tangents
         if len(dxs) == 1:
-            return None if dxs[0] is None else ops.apply(PRIMITIVES[name], dxs, p)
+            return None if dxs[0] is None else ops.apply(prim, dxs, p)
         if all(dx is None for dx in dxs):
             return None
-        return ops.apply(PRIMITIVES[name], _zero_filled(ops, xs, dxs), p)
+        return ops.apply(prim, _zero_filled(ops, xs, dxs), p)
 
-    return _batched(register(Primitive(name, "linear", forward, vjp, jvp, formula, False,
-                                       sympy, nondiff, saves=False), replace=replace), "lead")
+    prim = Primitive(name, "linear", forward, vjp, jvp, formula, False, sympy, nondiff,
+                     saves=False)
+    return _batched(register(prim, replace=replace), "lead")
 
 
 def _zero_filled(ops, xs, dxs):
@@ -228,7 +237,7 @@ def multilinear(name, forward, *rules, rule_for=None, batch=None, formula="", sy
                 for i, need in enumerate(needs)]
 
     def jvp(ops, dxs, out, xs, p):
-        prim, total = PRIMITIVES[name], None
+        total = None
         target = max(x.ndim for x in xs)
         for i, dx in enumerate(dxs):
             if dx is None:
@@ -244,8 +253,8 @@ def multilinear(name, forward, *rules, rule_for=None, batch=None, formula="", sy
 
     # vmap: batch dims broadcast as matmul's do; an op with its own ``batch`` (convolution,
     # einsum) batches one input that way.
-    return _batched(register(Primitive(name, "multilinear", forward, vjp, jvp, formula, False,
-                                       sympy)), "broadcast" if batch is None else batch)
+    prim = Primitive(name, "multilinear", forward, vjp, jvp, formula, False, sympy)
+    return _batched(register(prim), "broadcast" if batch is None else batch)
 
 
 def general(name, forward, *, vjp, jvp, formula="", uses_out=False, sympy=None, nondiff=(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 import chainrule as cr
 
@@ -17,11 +18,11 @@ def sigmoid2(x):
 
 @cr.extend.linear(lambda ops, g, out, x: ops.apply(cumsum_rev.primitive, (g,)),
                   name="cumsum_fwd")
-def cumsum(x):
+def cumsum_fwd(x):
     return np.cumsum(x, axis=-1)
 
 
-@cr.extend.linear(lambda ops, g, out, x: ops.apply(cumsum.primitive, (g,)),
+@cr.extend.linear(lambda ops, g, out, x: ops.apply(cumsum_fwd.primitive, (g,)),
                   name="cumsum_rev")
 def cumsum_rev(x):
     return np.flip(np.cumsum(np.flip(x, -1), axis=-1), -1)
@@ -36,15 +37,21 @@ def _softclip_jvp(ops, g, out, x):
 
 
 @cr.extend.primitive(vjp=[_softclip_vjp], jvp=_softclip_jvp, formula="d/dx atan x = 1/(1+x²)")
-def arctan(x):
+def arctan_custom(x):
     return np.arctan(x)
+
+
+def test_a_users_op_never_replaces_one_of_chainrules():
+    with pytest.raises(ValueError, match="one of chainrule's own"):
+        cr.extend.elementwise(lambda ops, g, out, x: g, name="tanh")(np.tanh)
+    assert cr.registry.PRIMITIVES["tanh"].forward is np.tanh  # unchanged
 
 
 def test_extended_ops_to_second_order():
     x = cr.tensor([0.3, -0.4, 1.1], dtype=cr.float64)
-    for fn in (sigmoid2, arctan, lambda t: cumsum(t) ** 2, lambda t: cumsum_rev(t * t)):
+    for fn in (sigmoid2, arctan_custom, lambda t: cumsum_fwd(t) ** 2, lambda t: cumsum_rev(t * t)):
         assert cr.gradcheck(fn, x, order=2)
-    assert np.isclose(cr.grad(cr.grad(arctan))(0.5).item(), -2 * 0.5 / (1 + 0.25) ** 2)
+    assert np.isclose(cr.grad(cr.grad(arctan_custom))(0.5).item(), -2 * 0.5 / (1 + 0.25) ** 2)
     h = cr.hessian(lambda t: cr.sum(sigmoid2(t)))(x)
     s = 1 / (1 + np.exp(-2 * x.data))
     np.testing.assert_allclose(np.diag(h.data), 4 * s * (1 - s) * (1 - 2 * s), rtol=1e-12)
