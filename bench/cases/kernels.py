@@ -14,8 +14,8 @@ from timing import Row, compare
 
 import chainrule as cr
 import chainrule.nn.functional as CF
-from chainrule.ops.linalg import _linear_forward, _linear_vjp
-from chainrule.registry import RAW
+from chainrule.ops.linalg import LINEAR, _linear_forward
+from chainrule.ops.vocab import RAW
 
 SIZES, BATCH = (784, 256, 256, 10), 128
 
@@ -33,7 +33,7 @@ def gemms_chainrule(ws, bs, hs, gs):
     """Forward of each layer, then its vjp (the first layer's input needs no gradient)."""
     for k, (w, b, h, g) in enumerate(zip(ws, bs, hs, gs, strict=True)):
         _linear_forward(h, w, b)
-        _linear_vjp(RAW, g, (h, w, b), None, None, (k > 0, True, True))
+        LINEAR.vjp(RAW, g, None, (h, w, b), None, (k > 0, True, True))
 
 
 def gemms_torch(ws, bs, hs, gs):
