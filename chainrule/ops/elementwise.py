@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -247,6 +248,7 @@ def unary_front(prim, doc, example=None):
     text, the rule's formula and the runnable example (shared by every module of ops)."""
     def fn(x):
         return apply(prim, (as_tensor(x),))
+    fn.__module__ = sys._getframe(1).f_globals["__name__"]  # the declaring module: its doctests
     fn.__name__ = fn.__qualname__ = prim.name
     fn.__doc__ = f"{doc}\n\nDerivative: {prim.formula}."
     if example:
@@ -363,6 +365,7 @@ def binary_front(prim, doc, example=None):
     """The front-end function of a binary elementwise primitive, with NumPy broadcasting."""
     def fn(x1, x2):
         return nary(prim, _like(x1, x2), _like(x2, x1))
+    fn.__module__ = sys._getframe(1).f_globals["__name__"]  # the declaring module: its doctests
     fn.__name__ = fn.__qualname__ = prim.name
     fn.__doc__ = f"{doc}, with NumPy broadcasting.\n\nDerivative: {prim.formula}."
     if example:
