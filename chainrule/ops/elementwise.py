@@ -248,7 +248,13 @@ def unary_front(prim, doc, example=None):
     text, the rule's formula and the runnable example (shared by every module of ops)."""
     def fn(x):
         return apply(prim, (as_tensor(x),))
-    fn.__module__ = sys._getframe(1).f_globals["__name__"]  # the declaring module: its doctests
+    return _front(fn, prim, doc, example, sys._getframe(1).f_globals["__name__"])
+
+
+def _front(fn, prim, doc, example, module):
+    """``fn`` named after ``prim``, documented with ``doc``, the rule's formula and the example,
+    and belonging to the declaring ``module`` (so that module's doctests run its example)."""
+    fn.__module__ = module
     fn.__name__ = fn.__qualname__ = prim.name
     fn.__doc__ = f"{doc}\n\nDerivative: {prim.formula}."
     if example:
@@ -365,12 +371,8 @@ def binary_front(prim, doc, example=None):
     """The front-end function of a binary elementwise primitive, with NumPy broadcasting."""
     def fn(x1, x2):
         return nary(prim, _like(x1, x2), _like(x2, x1))
-    fn.__module__ = sys._getframe(1).f_globals["__name__"]  # the declaring module: its doctests
-    fn.__name__ = fn.__qualname__ = prim.name
-    fn.__doc__ = f"{doc}, with NumPy broadcasting.\n\nDerivative: {prim.formula}."
-    if example:
-        fn.__doc__ += f"\n\n>>> import chainrule as cr\n{example}\n"
-    return fn
+    return _front(fn, prim, f"{doc}, with NumPy broadcasting", example,
+                  sys._getframe(1).f_globals["__name__"])
 
 
 def nary(prim, *xs, params=None):
