@@ -9,6 +9,21 @@ from .optimizer import Optimizer, _check_nonneg
 from .rmsprop import _lerp
 
 
+def signed_decayed_grad(p, g, group, a, b):
+    """The gradient Adam-like rules step with: negated under ``maximize``, plus λθ (L2) weight
+    decay, or θ ← θ(1 − lr·λ) in place first when the decay is decoupled (AdamW's). ``a`` and
+    ``b`` are scratch arrays shaped like ``p``."""
+    if group["maximize"]:
+        g = np.negative(g, out=a)
+    wd = group["weight_decay"]
+    if wd != 0:
+        if group["decoupled_weight_decay"]:
+            p *= 1 - group["lr"] * wd
+        else:
+            g = np.add(g, np.multiply(p, wd, out=b), out=a)
+    return g
+
+
 class Adam(Optimizer):
     r"""Adam, PyTorch's update rule (``torch.optim.Adam``).
 
@@ -57,14 +72,7 @@ class Adam(Optimizer):
         step = state["step"]
         lr = group["lr"]
         beta1, beta2 = group["betas"]
-        if group["maximize"]:
-            g = np.negative(g, out=a)
-        wd = group["weight_decay"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * wd
-            else:
-                g = np.add(g, np.multiply(p, wd, out=b), out=a)
+        g = signed_decayed_grad(p, g, group, a, b)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         _lerp(m, g, 1 - beta1, b)
         v *= beta2

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .adam import Adam
+from .adam import Adam, signed_decayed_grad
 from .optimizer import Optimizer
 from .rmsprop import _lerp
 
@@ -54,14 +54,7 @@ class NAdam(Optimizer):
         step = state["step"]
         lr, eps, psi = group["lr"], group["eps"], group["momentum_decay"]
         beta1, beta2 = group["betas"]
-        if group["maximize"]:
-            g = np.negative(g, out=a)
-        wd = group["weight_decay"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * wd
-            else:
-                g = np.add(g, np.multiply(p, wd, out=b), out=a)
+        g = signed_decayed_grad(p, g, group, a, b)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         state["mu_product"] *= mu
