@@ -24,7 +24,8 @@ SHAPES = {"small": ((64, 32, 32, 10), 16), "large": ((784, 256, 256, 10), 128)}
 
 
 def init(sizes, batch, seed=0):
-    """The bench's MLP weights (as ``cases/mlp.init``: PyTorch Linear's initialisation)."""
+    """The bench's MLP weights, as PyTorch's Linear initialises them: U(±1/√fan_in) (used by
+    ``cases/mlp`` too; here because this process must not import PyTorch)."""
     rng = np.random.default_rng(seed)
     params = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):

@@ -9,25 +9,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from jax_steps import init  # noqa: F401  (the weights; torch-free there: jax's process)
 from timing import Row, compare
 
 import chainrule as cr
 import chainrule.nn.functional as CF
 
 LR = 0.01
-
-
-def init(sizes, batch, seed=0):
-    """Weights as PyTorch's Linear initialises them: U(-1/√fan_in, 1/√fan_in)."""
-    rng = np.random.default_rng(seed)
-    params = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
-        bound = 1 / np.sqrt(n_in)
-        params.append(rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32))
-        params.append(rng.uniform(-bound, bound, n_out).astype(np.float32))
-    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
-    y = rng.integers(0, sizes[-1], batch)
-    return params, x, y
 
 
 def loss_chainrule(params, x, y, rows):
