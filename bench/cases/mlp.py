@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from jax_steps import init  # noqa: F401  (the weights; torch-free there: jax's process)
+from jax_steps import init  # the weights (there: that process must not import PyTorch)
 from timing import Row, compare
 
 import chainrule as cr
