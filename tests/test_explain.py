@@ -136,7 +136,7 @@ def test_broadcast_note_and_grads():
     np.testing.assert_allclose(ex.node("b").grad, b.grad.data)
     np.testing.assert_allclose(ex.node("W").grad, W.grad.data)
     step = ex.step("b")
-    assert step.terms[0].child_op == "broadcast_to"
+    assert step.terms[0].child_op == "add" and step.terms[0].summed  # one node, no broadcast_to
     assert np.shape(step.terms[0].child_bar) == (4, 3) and step.bar.shape == (3,)
     assert any("broadcast" in n and "summed" in n for n in step.notes)
     assert "(3,) to (4, 3)" in ex.to_text()
@@ -550,7 +550,7 @@ def test_a_training_step_of_hundreds_of_nodes_reduces_to_a_readable_picture():
     from chainrule.explain.picture import picture
     net, loss = net_loss(depth=12)
     ex = explain(loss)
-    assert len(ex.nodes) > 250
+    assert len(ex.nodes) > 200
     blocks = picture(ex, collapse=1)  # one box per top-level module, and the loss
     assert len(blocks.boxes) == 12 + 3 + 2 and len(blocks.forward) < 32  # + data, targets
     last = explain(loss, focus=net.layers[11].fc.weight)  # the last block, the head, the loss

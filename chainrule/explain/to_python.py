@@ -253,12 +253,14 @@ def to_python(ex) -> str:
             if notation.is_subtraction(prim, node.params):
                 prim = "subtract"
             try:
-                terms.append(_backward(prim, t.index, bar[t.child],
-                                       [var[n] for n in names], var[t.child],
-                                       node.params or {}, shapes, rows[t.child].shape))
+                term = _backward(prim, t.index, bar[t.child], [var[n] for n in names],
+                                 var[t.child], node.params or {}, shapes, rows[t.child].shape)
             except Unsupported as err:
                 raise NotImplementedError(f"to_python: no NumPy line for the gradient of "
                                           f"{err} ({t.child})") from None
+            if node.prim.kind == "elementwise" and shapes[t.index] != rows[t.child].shape:
+                term = f"sum_to({term}, {shapes[t.index]!r})"  # it broadcast this operand
+            terms.append(term)
         total = " + ".join(terms) if terms else f"np.zeros({tuple(np.shape(step.bar))!r})"
         lines.append(f"{name} = {total}  # {fmt.bar(step.name)}")
     lines += ["", "values = {" + ", ".join(f"{r.name!r}: {var[r.name]}" for r in ex.nodes) + "}",

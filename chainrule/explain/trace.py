@@ -62,6 +62,7 @@ class Term:
     local: str  # ∂child/∂(this operand) in the operands' own names ("x", "z̄₁ @ xᵀ")
     child_bar: np.ndarray
     value: np.ndarray
+    summed: bool = False  # the child broadcast this operand: its term was summed back
 
     @property
     def partial(self) -> float | None:
@@ -540,7 +541,9 @@ def _steps(graph: Graph, ran, seen, bars) -> list[Step]:
                                                                    child.params),
                 index=index, local=notation.partial(child.prim, index, names[child], operands,
                                                     constant, child.params),
-                child_bar=seen[child][0], value=gk))
+                child_bar=seen[child][0], value=gk,
+                summed=child.prim.kind == "elementwise" and np.shape(gk) != np.shape(
+                    seen[child][0])))
     # The sweep visits nodes in reverse topological order: leaves take their place there.
     steps = []
     for node in reversed(graph.order):
@@ -555,7 +558,7 @@ def _steps(graph: Graph, ran, seen, bars) -> list[Step]:
 
 def _add_notes(step: Step) -> None:
     for term in step.terms:
-        if term.child_op == "broadcast_to":
+        if term.child_op == "broadcast_to" or term.summed:
             step.notes.append(
                 f"{term.child} broadcast {step.name} from {np.shape(term.value)} to "
                 f"{np.shape(term.child_bar)}: its gradient was summed back over the broadcast "

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..engine import STATE
 from ..errors import ShapeError, describe
+from ..registry import broadcast_shape
 from ..tensor import Tensor
 
 _PY_NUMBERS = (float, int, bool)
@@ -43,21 +44,6 @@ def tracked(t: Tensor) -> bool:
 def data(v):
     """The ndarray behind a Tensor; anything else unchanged (for locally constant masks)."""
     return v._data if isinstance(v, Tensor) else v
-
-
-def broadcast_shape(*shapes: tuple) -> tuple | None:
-    """The broadcast of ``shapes``, or None when they do not broadcast. (As
-    ``np.broadcast_shapes``, at a third of its cost on the short tuples ops meet.)"""
-    ndim = max(map(len, shapes))
-    out = [1] * ndim
-    for s in shapes:
-        for i, n in enumerate(s, ndim - len(s)):
-            m = out[i]
-            if m == 1:
-                out[i] = n
-            elif n != 1 and n != m:
-                return None
-    return tuple(out)
 
 
 def check_batch_dims(opname: str, x: Tensor, y: Tensor) -> None:

@@ -12,7 +12,7 @@ from ..registry import ONE, elementwise, linear
 from ..tensor import Tensor
 from ._front import broadcast_shape, is_scalar, tracked
 from ._front import data as D
-from .shape import BROADCAST, as_tensor, broadcast_to, promoted, unify
+from .shape import as_tensor, broadcast_to, promoted, unify
 from .special import erf_array
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -376,12 +376,16 @@ def binary_front(prim, doc, example=None):
 
 
 def nary(prim, *xs, params=None):
-    """``prim`` on ``xs`` (anything ``as_tensor`` takes), broadcast and promoted to one shape
-    and dtype first when they differ."""
+    """``prim`` on ``xs`` (anything ``as_tensor`` takes), promoted to one dtype first when
+    they differ. Shapes broadcast inside the primitive (its kind sums gradients back)."""
     xs = tuple(as_tensor(x) for x in xs)
     first = xs[0]
-    if any(x.shape != first.shape or x.dtype != first.dtype for x in xs[1:]):
-        xs = unify(prim.name, *xs)
+    if any(x.dtype != first.dtype for x in xs[1:]):
+        xs = promoted(*xs)
+    if any(x.shape != first.shape for x in xs[1:]) and \
+            broadcast_shape(*[x.shape for x in xs]) is None:
+        names = ", ".join(describe(x) for x in xs)
+        raise ShapeError(f"{prim.name}: operands cannot be broadcast together: {names}")
     return apply(prim, xs, params)
 
 
@@ -393,36 +397,13 @@ def _binary(prim, scalar_prim, rscalar_prim, x, y):
     return nary(prim, _like(x, y), _like(y, x))
 
 
-def _suffix_broadcast(prim, x, y):
-    """``prim(x, y)`` for two tensors of one dtype where one's shape is the end of the
-    other's (``h + b`` with a bias): what ``unify`` does (the smaller one broadcast as a graph
-    op when either is tracked, so the primitive sees equal shapes), without its general
-    checks and conversions. None when the case does not apply."""
-    xd, yd = x._data, y._data
-    if xd.dtype != yd.dtype:
-        return None
-    xs, ys = xd.shape, yd.shape
-    if xs == ys:
-        return apply(prim, (x, y))
-    if len(ys) < len(xs) and xs[len(xs) - len(ys):] == ys:
-        if tracked(x) or tracked(y):
-            y = apply(BROADCAST, (y,), {"shape": xs, "shape_in": ys})
-        return apply(prim, (x, y))
-    if len(xs) < len(ys) and ys[len(ys) - len(xs):] == xs:
-        if tracked(x) or tracked(y):
-            x = apply(BROADCAST, (x,), {"shape": ys, "shape_in": xs})
-        return apply(prim, (x, y))
-    return None
-
-
 def _binary_op(prim, scalar_prim, rscalar_prim, doc):
     def fn(x, y):
         if type(y) in _FLOAT_INT and type(x) is Tensor:  # the hot case: tensor ∘ number
             return apply(scalar_prim, (x,), {"c": y})
-        if type(x) is Tensor and type(y) is Tensor:  # the next: tensor ∘ tensor, one dtype
-            out = _suffix_broadcast(prim, x, y)
-            if out is not None:
-                return out
+        if type(x) is Tensor and type(y) is Tensor and x._data.dtype == y._data.dtype:
+            return apply(prim, (x, y))  # the next: tensor ∘ tensor, one dtype (NumPy checks
+            # the shapes broadcast; apply names the op and operands if they do not)
         return _binary(prim, scalar_prim, rscalar_prim, x, y)
     fn.__name__ = fn.__qualname__ = prim.name
     fn.__doc__ = doc
@@ -454,10 +435,8 @@ def subtract(x, y):
     """
     if type(y) in _FLOAT_INT and type(x) is Tensor or is_scalar(y) and not is_scalar(x):
         return apply(ADD_S, (as_tensor(x),), {"c": -y})
-    if type(x) is Tensor and type(y) is Tensor:
-        out = _suffix_broadcast(SUB, x, y)
-        if out is not None:
-            return out
+    if type(x) is Tensor and type(y) is Tensor and x._data.dtype == y._data.dtype:
+        return apply(SUB, (x, y))
     return _binary(SUB, None, RSUB_S, x, y)
 
 
