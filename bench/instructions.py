@@ -6,8 +6,9 @@
 
 Per call = (count at 62 − count at 2) / 60. Cases: ``chain`` (1,000 elementwise ops on 16
 floats, forward and backward), ``mlp`` (the 64-32-32-10 SGD step with ``p.data -= lr * g``),
-``mlp_raw`` (the same, updating ``p._data``: no version counter), ``hessian`` (Rosenbrock,
-n = 100, float64). ``--root DIR`` imports chainrule from another checkout, to compare two.
+``mlp_raw`` (the same, updating ``p._data``: no version counter), ``natural`` (the same
+MLP as users write it: ``x @ W.T + b``, ``log_softmax`` · one-hot, ``optim.SGD``),
+``hessian`` (Rosenbrock, n = 100, float64). ``--root DIR`` imports chainrule from another checkout, to compare two.
 """
 from __future__ import annotations
 
@@ -59,14 +60,28 @@ def cases(cr, np):
     def rosenbrock(v):
         return cr.sum(100 * (v[1:] - v[:-1] ** 2) ** 2 + (1 - v[:-1]) ** 2)
 
+    onehot = cr.tensor(np.eye(10, dtype=np.float32)[yb])
+    opt = cr.optim.SGD(w, lr=0.01)
+
+    def natural():  # as users write it: x @ W.T + b, relu, log_softmax · one-hot, optim.SGD
+        h = xb
+        for i in range(0, 6, 2):
+            h = h @ w[i].T + w[i + 1]
+            h = cr.relu(h) if i < 4 else h
+        loss = -cr.sum(cr.log_softmax(h, axis=-1) * onehot) * (1.0 / 16)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+
     hx = cr.tensor(rng.standard_normal(100), dtype=cr.float64)
     hess = cr.hessian(rosenbrock)
-    return {"chain": chain, "mlp": mlp, "mlp_raw": mlp_raw, "hessian": lambda: hess(hx)}
+    return {"chain": chain, "mlp": mlp, "mlp_raw": mlp_raw, "natural": natural,
+            "hessian": lambda: hess(hx)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("case", choices=("chain", "mlp", "mlp_raw", "hessian"))
+    ap.add_argument("case", choices=("chain", "mlp", "mlp_raw", "natural", "hessian"))
     ap.add_argument("n", type=int, help="calls after one warm-up call")
     ap.add_argument("--root", help="the checkout to import chainrule from")
     args = ap.parse_args()

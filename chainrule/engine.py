@@ -16,6 +16,8 @@ Invariants
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import os
 import threading
 import traceback
@@ -191,7 +193,7 @@ class Node:
     """One recorded op: its primitive, inputs (Tensors), parents (their nodes, None where an
     input needs no gradient), params, and what its rules need of the output."""
     __slots__ = ("prim", "inputs", "parents", "needs", "params", "out_data", "out_ref",
-                 "stamp", "calls", "__weakref__")  # calls: nn.Module calls that returned it
+                 "stamp", "seq", "calls", "__weakref__")  # calls: nn.Module calls that returned it
 
     def __repr__(self):
         return f"<Node {self.prim.name if self.prim else 'leaf'}>"
@@ -216,12 +218,14 @@ def leaf_node(t) -> Node:
         node.parents = node.needs = node.inputs = ()
         node.out_data = None
         node.stamp = 0
+        node.seq = _next_seq()
         node.tensor_ref = weakref.ref(t)
         t._node = node
     return node
 
 
 _ONE_NEED = (True,)
+_next_seq = itertools.count(1).__next__
 
 
 def record(prim, inputs: tuple, params, out) -> None:
@@ -239,6 +243,7 @@ def record(prim, inputs: tuple, params, out) -> None:
         node.needs = tuple([p is not None for p in node.parents])
     node.params = params
     node.stamp = CLOCK
+    node.seq = _next_seq()  # the order of recording: a topological order (toposort)
     if prim.uses_out:
         node.out_data = out._data
         node.out_ref = weakref.ref(out)
@@ -358,24 +363,21 @@ def tensor_mode_needed(create_graph: bool) -> bool:
 # The backward sweep.
 
 def toposort(roots) -> list:
-    """Nodes reachable from ``roots``, parents before children (iterative DFS)."""
-    order, seen = [], set()
-    for root in roots:
-        if root in seen:
-            continue
-        seen.add(root)
-        stack = [(root, iter(root.parents))]
-        while stack:
-            node, it = stack[-1]
-            for p in it:
-                if p is not None and p not in seen:
-                    seen.add(p)
-                    stack.append((p, iter(p.parents)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    return order
+    """Nodes reachable from ``roots``, parents before children: every node is recorded after
+    its parents (a leaf's node is made when first used), so the order of recording is a topological order;
+    the walk only collects (an explicit stack: no recursion) and one C-level sort orders."""
+    seen = set(roots)
+    stack = list(seen)
+    pop, push, add = stack.pop, stack.append, seen.add
+    while stack:
+        for p in pop().parents:
+            if p is not None and p not in seen:
+                add(p)
+                push(p)
+    return sorted(seen, key=_SEQ)
+
+
+_SEQ = operator.attrgetter("seq")
 
 
 def _needed(order, targets) -> set:
