@@ -28,9 +28,15 @@ RESHAPE = linear("reshape", _reshape, lambda ops, g, out, x, shape, shape_in: op
     formula="the gradient is reshaped back to the input's shape", sympy=one_element)
 
 
+_SWAP_LAST_TWO = (-1, -2)
+_SUM = np.add.reduce  # the ufunc's reduce: half the cost of ``x.sum``
+
+
 def _transpose(x, axes):
+    if axes == _SWAP_LAST_TWO:  # ``w.T``, ``mT``: the hot case
+        return x.swapaxes(-1, -2)
     lead = x.ndim - len(axes)
-    return np.transpose(x, tuple(range(lead)) + tuple(x.ndim + a for a in axes))
+    return x.transpose(tuple(range(lead)) + tuple(x.ndim + a for a in axes))
 
 
 def _inverse_perm(axes):
@@ -50,6 +56,9 @@ def _broadcast(x, shape, shape_in):
 
 
 def _sum_to(x, shape, shape_from):
+    if len(shape) == 1 and shape_from == x.shape and len(shape_from) == 2 and \
+            shape[0] == shape_from[1] != 1:  # a bias's gradient: the hot case
+        return _SUM(x, axis=0)
     lead = x.ndim - len(shape_from)
     extra = len(shape_from) - len(shape)
     axes = tuple(range(lead, lead + extra)) + tuple(
@@ -237,9 +246,6 @@ def reshape(x, *shape):
     if shape == x.shape:
         return x
     return apply(RESHAPE, (x,), {"shape": shape, "shape_in": x.shape})
-
-
-_SWAP_LAST_TWO = (-1, -2)
 
 
 def transpose(x, axes=None):
