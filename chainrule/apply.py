@@ -29,6 +29,8 @@ def apply(prim, inputs: tuple, params: dict | None = None, data=None):
             elif len(inputs) == 1:
                 data = prim.forward(inputs[0]._data, **params) if params else \
                     prim.forward(inputs[0]._data)
+            elif len(inputs) == 2 and not params:  # binary ops: no list to build
+                data = prim.forward(inputs[0]._data, inputs[1]._data)
             elif params:
                 data = prim.forward(*[t._data for t in inputs], **params)
             else:

@@ -225,6 +225,7 @@ def leaf_node(t) -> Node:
 
 
 _ONE_NEED = (True,)
+_BOTH_NEED, _FIRST_NEED, _SECOND_NEED = (True, True), (True, False), (False, True)
 _next_seq = itertools.count(1).__next__
 
 
@@ -237,6 +238,13 @@ def record(prim, inputs: tuple, params, out) -> None:
         t = inputs[0]
         node.parents = (t._node or leaf_node(t),)
         node.needs = _ONE_NEED
+    elif len(inputs) == 2:  # binary ops: no list, and the needs from three shared tuples
+        a, b = inputs
+        pa = (a._node or leaf_node(a)) if a._requires_grad else None
+        pb = (b._node or leaf_node(b)) if b._requires_grad else None
+        node.parents = (pa, pb)
+        node.needs = (_BOTH_NEED if pb is not None else _FIRST_NEED) if pa is not None \
+            else _SECOND_NEED
     else:
         node.parents = tuple([(t._node or leaf_node(t)) if t._requires_grad else None
                               for t in inputs])
@@ -435,8 +443,10 @@ def sweep(roots, root_grads, targets=None, *, retain_graph=False, create_graph=F
                 gs = prim.vjp(ops, g, ops.output(node) if prim.uses_out else None, inputs,
                               node.params, needs)
             else:  # the rule on the arrays
-                gs = prim.vjp(ops, g, node.out_data, (inputs[0]._data,) if len(inputs) == 1
-                              else [t._data for t in inputs], node.params, needs)
+                n = len(inputs)
+                gs = prim.vjp(ops, g, node.out_data, (inputs[0]._data,) if n == 1 else
+                              (inputs[0]._data, inputs[1]._data) if n == 2 else
+                              [t._data for t in inputs], node.params, needs)
             if observer is not None:
                 observer(node, g, gs)
             if anomaly:

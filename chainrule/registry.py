@@ -166,9 +166,14 @@ def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, s
         # output's shape and ``fit`` sums it back to its input's, the one place where
         # broadcasting is undone, so no broadcast_to node is recorded on the way forward.
         def vjp(ops, g, out, xs, p, needs):
-            return [None if not need or r is None else
-                    fit(ops, g if r is ONE else _call(r, ops, g, out, xs, p), x.shape)
-                    for r, need, x in zip(rules, needs, xs)]
+            gs = []
+            for r, need, x in zip(rules, needs, xs):
+                if not need or r is None:
+                    gs.append(None)
+                    continue
+                gx = g if r is ONE else r(ops, g, out, *xs, **p) if p else r(ops, g, out, *xs)
+                gs.append(gx if gx.shape == x.shape else ops.sum_to(gx, x.shape))  # ``fit``
+            return gs
 
         def jvp(ops, dxs, out, xs, p):
             shape = xs[0].shape
