@@ -8,7 +8,8 @@ Per call = (count at 62 − count at 2) / 60. Cases: ``chain`` (1,000 elementwis
 floats, forward and backward), ``mlp`` (the 64-32-32-10 SGD step with ``p.data -= lr * g``),
 ``mlp_raw`` (the same, updating ``p._data``: no version counter), ``natural`` (the same
 MLP as users write it: ``x @ W.T + b``, ``log_softmax`` · one-hot, ``optim.SGD``),
-``hessian`` (Rosenbrock, n = 100, float64). ``--root DIR`` imports chainrule from another checkout, to compare two.
+``hessian`` (Rosenbrock, n = 100, float64). ``--root DIR`` imports chainrule from another
+checkout, to compare two.
 """
 from __future__ import annotations
 

@@ -371,9 +371,10 @@ def tensor_mode_needed(create_graph: bool) -> bool:
 # The backward sweep.
 
 def toposort(roots) -> list:
-    """Nodes reachable from ``roots``, parents before children: every node is recorded after
-    its parents (a leaf's node is made when first used), so the order of recording is a topological order;
-    the walk only collects (an explicit stack: no recursion) and one C-level sort orders."""
+    """Nodes reachable from ``roots``, parents before children. Every node is recorded after
+    its parents (a leaf's node is made when first used), so the order of recording is a
+    topological order: the walk only collects (an explicit stack, no recursion), and one
+    C-level sort orders."""
     seen = set(roots)
     stack = list(seen)
     pop, push, add = stack.pop, stack.append, seen.add
