@@ -100,10 +100,12 @@ class _Program:
         guards = tracer.guards or ["True"]
         self.guard_source = ("def guard():\n    return (" + "\n            and ".join(
             f"({g})" for g in guards) + ")\n")
-        exec(self.guard_source, prog.namespace)  # noqa: S102  (our own text)
-        prog.lines.insert(0, ["if not guard():  # shapes, parameters, optimizer state as "
-                              "traced (.guards)\n        raise RETRACE", None])
-        self.replay, self.source = prog.build(inputs, out_text)
+        # inline (no call): parameters, their .grad and the optimizers' state as traced
+        prog.lines.insert(0, ["if not (" + "\n        and ".join(f"({g})" for g in guards)
+                              + "):  # the guards: else trace again\n    raise RETRACE", None])
+        grad_none = frozenset(g[:-len(".grad is None")] for g in guards
+                              if g.endswith(".grad is None"))
+        self.replay, self.source = prog.build(inputs, out_text, grad_none)
         self.params = [p for p, _ in tracer.params.values()]
         self.optimizers = list(tracer.optimizers.values())
         self.rngs = list(tracer.rngs.values())

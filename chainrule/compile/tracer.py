@@ -37,6 +37,7 @@ from ..optim.sgd import SGD
 from ..registry import PRIMITIVES
 from ..tensor import Tensor, new_tensor
 from .inline import HELPERS, inline_vjp
+from .lower import Step, lower_forward, lower_vjp
 from .program import Program
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -144,6 +145,8 @@ class Tracer:
     # -- forward ----------------------------------------------------------------------------
     def forward(self, prim, fn, arrays, params, out, scalar=False) -> None:
         prog = self.prog
+        if not scalar and lower_forward(prog, prim.name, arrays, params, out):
+            return
         fname = prog.global_(f"{prim.name}", fn)
         call = f"{fname}({', '.join(prog.expr(a) for a in arrays)}{prog.kwargs(params)})"
         name = prog.bind(out)
@@ -154,6 +157,8 @@ class Tracer:
         if not self.recording:
             return
         prog = self.prog
+        if lower_forward(prog, label, args, kwargs, out):
+            return
         fname = prog.global_(label, fn)
         name = prog.bind(out)
         prog.emit(f"{name} = {fname}({', '.join(prog.expr(a) for a in args)}"
@@ -171,10 +176,9 @@ class Tracer:
             return transforms.backward(t)  # raises the eager error
         nodes, gs = transforms._roots([t], [grad], "backward", False)
         prog, root, seed = self.prog, nodes[0], gs[0]
-        if grad is None:
-            prog.bind(seed, "g")
-            prog.emit(f"{prog.names[id(seed)]} = np.ones({seed.shape!r}, "
-                      f"{prog.expr(seed.dtype)})")
+        if grad is None:  # the seed of ones: a constant of the program
+            prog.names[id(seed)] = prog.fold(np.ones(seed.shape, seed.dtype), "ones")
+            prog.keep.append(seed)
         prog.comment(f"backward of {prog.expr(t._data)}")
         order = toposort([root])
         if len(HOOKS) and any(n in HOOKS for n in order):
@@ -213,6 +217,9 @@ class Tracer:
 
     def _write_vjp(self, node, g, out, xs, gis) -> None:
         prog, prim = self.prog, node.prim
+        live = [gi if p is not None else None for p, gi in zip(node.parents, gis)]
+        if lower_vjp(prog, prim, g, out, xs, node.params, live):
+            return
         exprs = inline_vjp(prim, g, out, xs, node.params, node.needs, gis)
         if exprs is not None:
             subst = {"g": prog.expr(g), "out": "None" if out is None else prog.expr(out),
@@ -285,10 +292,12 @@ class Tracer:
                 g_text = prog.names.get(id(g)) or f"{pname}.grad._data"
                 data = p._data
                 if plain and g.shape == data.shape and data.flags.writeable:
-                    buf = prog.constant(np.empty_like(data), "buf")
+                    # eager: p += np.multiply(g, -lr, out=scratch); lr is read live
+                    buf = prog.temp(data.shape, data.dtype, "step")
                     d = prog.expr(data)
-                    prog.emit(f"np.multiply({g_text}, -{gname}['lr'], out={buf}); "
-                              f"np.add({d}, {buf}, out={d}); bump({pname})")
+                    prog.emit(f"np.multiply({g_text}, -{gname}['lr'], out={buf})\n"
+                              f"np.add({d}, {buf}, out={d}); bump({pname})",
+                              ("lowered", Step((), (buf,), {buf: (g_text,)}, pure=False)))
                 else:
                     prog.emit(f"step_param({oname}, {pname}, {g_text}, {gname})")
         self.in_step = True
