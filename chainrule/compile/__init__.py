@@ -75,18 +75,19 @@ def _flatten(obj, leaves: list, key: list) -> None:
         key.append(("id", id(obj)))
 
 
-def _array_key(args, grad_enabled):
+def _array_key(args, grad_enabled, leaves):
     """The key of positional arguments that are all arrays or tensors that do not require
-    grad (what a training step gets), or None."""
-    key = [grad_enabled, "arrays"]
+    grad (what a training step gets), their arrays appended to ``leaves``; or None. (The
+    hot path of every call: one flat tuple of types, shapes and dtypes, nothing walked.)"""
+    key = [grad_enabled]
     for a in args:
         t = type(a)
-        if t is np.ndarray:
-            key.append(("A", a.shape, a.dtype.str))
-        elif t is Tensor and not a._requires_grad:
-            key.append(("T", a._data.shape, a._data.dtype.str))
-        else:
+        if t is Tensor and not a._requires_grad:
+            a = a._data
+        elif t is not np.ndarray:
             return None
+        leaves.append(a)
+        key += (t, a.shape, a.dtype)
     return tuple(key)
 
 
@@ -157,10 +158,9 @@ class Compiled:
         mode = STATE.mode
         if ACTIVE or mode.anomaly or mode.fw_levels:  # inside a trace, or a mode it can't
             return self.fn(*args, **kwargs)              # replay: eager (recorded outside)
-        key = _array_key(args, mode.grad_enabled) if not kwargs else None
-        if key is not None:  # the hot case: arrays and constant tensors only
-            leaves = [a if type(a) is np.ndarray else a._data for a in args]
-        else:
+        leaves: list = []
+        key = None if kwargs else _array_key(args, mode.grad_enabled, leaves)
+        if key is None:  # (else the hot case: arrays and constant tensors only)
             leaves = []
             key = [mode.grad_enabled]
             _flatten((args, kwargs), leaves, key)

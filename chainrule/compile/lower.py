@@ -32,6 +32,7 @@ class Step:
     temps: tuple = ()
     takeover: dict = field(default_factory=dict)
     pure: bool = True
+    locals: tuple = ()  # values it assigns as plain locals (fresh arrays, not buffers)
 
 
 class _Ctx:
@@ -98,25 +99,31 @@ def _sce(prog, c, arrays, params, outs):
                 "onehot", "scale"}:
         return None
     n, dt = x.shape[0], x.dtype
-    o = prog.buffer(out)
+    o = prog.bind(out)  # a fresh 0-d array each call, as eager's (a local: nothing to copy)
     ex, s = prog.temp(x.shape, dt, "e"), prog.temp((n, 1), dt, "s")  # (the backward's too)
     m, sh, lse = prog.temp((n, 1), dt), prog.temp(x.shape, dt), prog.temp((n, 1), dt)
     keep, pick = prog.temp(x.shape, bool), prog.temp(x.shape, dt)
-    lse1 = prog.view(lse, "flat", lambda a: a.reshape(-1))
+    flat = lambda a: a.reshape(-1)  # noqa: E731  ((n, 1) as (n,): the same reduction)
+    lse1, m1, s1 = (prog.view(b, "flat", flat) for b in (lse, m, s))
     xn, oh = c.x(x), c.x(onehot)
-    stmts = [f"np.maximum.reduce({xn}, axis=-1, keepdims=True, out={m})",
+    stmts = [f"np.maximum.reduce({xn}, axis=-1, out={m1})",
              f"np.subtract({xn}, {m}, out={sh})",
              f"np.exp({sh}, out={ex})",
-             f"np.add.reduce({ex}, axis=-1, keepdims=True, out={s})",
+             f"np.add.reduce({ex}, axis=-1, out={s1})",
              f"np.log({s}, out={lse})",
              f"np.not_equal({oh}, 0, out={keep})",  # picked: where(onehot != 0, shifted, 0)
              f"{pick}.fill(0)",
              f"np.copyto({pick}, {sh}, where={keep})",
              f"np.multiply({pick}, {oh}, out={pick})",
-             f"np.multiply({scale!r}, np.add.reduce({lse1}) - np.add.reduce({pick}, axis=None),"
-             f" out={o})"]
+             f"{o} = np.asarray({scale!r} * (np.add.reduce({lse1}) - np.add.reduce({pick}, "
+             f"axis=None)), {_dtype(prog, dt)})"]
     prog.memo["sce"] = (x, onehot, ex, s)
     return stmts, [o, ex, s], [m, sh, lse, keep, pick], {}
+
+
+def _dtype(prog, dt) -> str:
+    prog.name_constant(dt, str(dt))  # (float32, not k3)
+    return prog.expr(dt)
 
 
 def _onehot(prog, c, arrays, params, outs):
@@ -207,8 +214,10 @@ def _lowered(prog, make, wants, comment) -> bool:
         stmts, outs, temps, takeover = got
         if _verify(prog, c, stmts, outs, wants):
             stmts = [f"{stmts[0]}  # {comment}"] + stmts[1:]
-            prog.emit("\n".join(stmts), ("lowered", Step(tuple(outs), tuple(temps),
-                                                         takeover)))
+            local = tuple(o for o in outs if o not in prog.buffers)
+            prog.emit("\n".join(stmts), ("lowered", Step(
+                tuple(o for o in outs if o in prog.buffers), tuple(temps), takeover,
+                locals=local)))
             return True
     for n in set(prog.buffers) - before:  # not kept: forget its names and buffers
         del prog.buffers[n]
@@ -229,7 +238,7 @@ def _verify(prog, c, stmts, outs, wants) -> bool:
     except Exception:  # noqa: BLE001  (any failure: the generic line is written instead)
         return False
     for name, want in zip(outs, wants):
-        got, want = prog.buffers[name], np.asarray(want)
+        got, want = scope[name], np.asarray(want)
         if got.shape != want.shape or got.dtype != want.dtype or \
                 got.tobytes() != np.ascontiguousarray(want).tobytes():
             return False

@@ -18,6 +18,8 @@ from __future__ import annotations
 import ast
 import re
 
+import numpy as np
+
 _STORE = re.compile(r"(\w+)\.grad = new_tensor\((\w+)\)")
 _CLEAR = re.compile(r"(?:\w+\.grad = )+None")
 _IDENT = re.compile(r"[A-Za-z_]\w*")
@@ -115,6 +117,17 @@ def _assign(prog, lines, last) -> dict:
     pool: dict[tuple, list] = {}
     phys: dict[str, object] = {}
     done: set[str] = set()  # names whose array went back to the pool or to a successor
+    arrays = {}
+    for pname, members in prog.packs.items():  # views of one array, never shared
+        if not all(m in last for m in members):
+            continue
+        flat = arrays[pname] = np.empty_like(prog.namespace[pname])
+        offset = 0
+        for m in members:
+            buf = prog.buffers[m]
+            phys[m] = flat[offset:offset + buf.size].reshape(buf.shape)
+            offset += buf.size
+            done.add(m)
     for i, (_, tag) in enumerate(lines):
         if tag is None or tag[0] != "lowered":
             continue
@@ -124,6 +137,8 @@ def _assign(prog, lines, last) -> dict:
                 pool.setdefault((arr.shape, arr.dtype.str), []).append(arr)
         step = tag[1]
         for name in step.outs + step.temps:
+            if name in phys:  # (packed)
+                continue
             buf = prog.buffers[name]
             key = (buf.shape, buf.dtype.str)
             for c in step.takeover.get(name, ()):
@@ -136,7 +151,7 @@ def _assign(prog, lines, last) -> dict:
                 free = pool.get(key)
                 phys[name] = free.pop() if free else buf
             last.setdefault(name, i)  # (a value nothing reads: free after its line)
-    arrays = dict(phys)
+    arrays.update(phys)
     for vname, (base, make) in prog.views.items():
         if base in phys:
             arrays[vname] = make(phys[base])

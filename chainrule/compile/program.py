@@ -33,6 +33,7 @@ class Program:
         self.views: dict[str, tuple] = {}  # name -> (buffer name, function making the view)
         self.folded: set[str] = set()  # constants whose values never change (seeds, zeros)
         self.memo: dict = {}  # what one lowering leaves for another (lower.py)
+        self.packs: dict[str, list] = {}  # name -> buffers laid side by side in one array
         self.namespace: dict = {"np": np}
         self._constants: dict[int, str] = {}
         self._counts: dict[str, int] = {}
@@ -73,6 +74,15 @@ class Program:
             self.views[vname] = (name, make)
             self.namespace[vname] = make(self.namespace[name])
         return vname
+
+    def pack(self, names: list[str]) -> str:
+        """One array holding the buffers ``names`` side by side (each a view of it, for
+        the program's whole run): one NumPy call can then read them all."""
+        name = self.fresh("grads")
+        self.packs[name] = list(names)
+        size = sum(self.buffers[n].size for n in names)
+        self.namespace[name] = np.empty(size, self.buffers[names[0]].dtype)
+        return name
 
     def fold(self, value, prefix: str = "c") -> str:
         """A constant the program never writes (a seed of ones, zeros for ``maximum``); equal
@@ -149,7 +159,8 @@ class Program:
     def used_names(self, text: str) -> set[str]:
         """The identifiers of ``text``, a view's counting as its buffer's."""
         names = set(_IDENT.findall(text))
-        return names | {self.views[n][0] for n in names if n in self.views}
+        names |= {self.views[n][0] for n in names if n in self.views}
+        return names.union(*(self.packs[n] for n in names if n in self.packs))
 
     def live_lines(self, outputs: str) -> list[list]:
         """The lines, without those that only compute a value nothing reads (a forward whose
@@ -161,7 +172,7 @@ class Program:
             if text is None or (tag is not None and tag[0] == "pure" and tag[1] not in used):
                 continue
             if tag is not None and tag[0] == "lowered" and tag[1].pure and not (
-                    used & set(tag[1].outs)):
+                    used & set(tag[1].outs + tag[1].locals)):
                 continue
             used |= self.used_names(text)
             kept.append([text, tag])

@@ -132,9 +132,12 @@ class Tracer:
         if id(opt) not in self.optimizers:
             self.optimizers[id(opt)] = opt
             sizes = tuple(len(s) for s in opt.state.values() if s)
-            self.guards.append(f"{name}_sig() == {sizes!r}")
-            self.prog.namespace[f"{name}_sig"] = lambda o=opt: tuple(
-                len(s) for s in o.state.values() if s)
+            if sizes:
+                self.guards.append(f"{name}_sig() == {sizes!r}")
+                self.prog.namespace[f"{name}_sig"] = lambda o=opt: tuple(
+                    len(s) for s in o.state.values() if s)
+            else:  # (plain SGD: no state; the cheap test)
+                self.guards.append(f"not any({name}.state.values())")
             groups = self.prog.constant(opt.param_groups, "groups")
             self.guards.append(f"len({groups}) == {len(opt.param_groups)}")
             for i, g in enumerate(opt.param_groups):  # the same parameters, in order
@@ -283,6 +286,7 @@ class Tracer:
                 self.guards.append(f"{gname}['momentum'] == {group['momentum']!r} and "
                                    f"{gname}['weight_decay'] == {group['weight_decay']!r} and "
                                    f"{gname}['maximize'] is {group['maximize']!r}")
+            rows = []  # plain SGD: (gradient's name, parameter's array, tensor's name)
             for p in group["params"]:
                 self.note_grad_state(p)
                 if p.grad is None:
@@ -292,19 +296,47 @@ class Tracer:
                 g_text = prog.names.get(id(g)) or f"{pname}.grad._data"
                 data = p._data
                 if plain and g.shape == data.shape and data.flags.writeable:
-                    # eager: p += np.multiply(g, -lr, out=scratch); lr is read live
-                    buf = prog.temp(data.shape, data.dtype, "step")
-                    d = prog.expr(data)
-                    prog.emit(f"np.multiply({g_text}, -{gname}['lr'], out={buf})\n"
-                              f"np.add({d}, {buf}, out={d}); bump({pname})",
-                              ("lowered", Step((), (buf,), {buf: (g_text,)}, pure=False)))
+                    rows.append((g_text, data, pname))
                 else:
                     prog.emit(f"step_param({oname}, {pname}, {g_text}, {gname})")
+            if rows:
+                self._sgd(rows, f"{gname}['lr']")
         self.in_step = True
         try:
             return orig(opt)
         finally:
             self.in_step = False
+
+    def _sgd(self, rows, lr) -> None:
+        """Plain SGD as eager runs it, ``p += np.multiply(g, -lr, out=scratch)`` (lr read
+        live). When every gradient is a buffer, the buffers are laid side by side in one
+        array (``Program.pack``) and the products are one call: elementwise, so the same
+        bytes as one call per parameter."""
+        prog = self.prog
+        names = [g for g, _, _ in rows]
+        dtypes = {prog.buffers[g].dtype if g in prog.buffers else None for g in names}
+        if len(rows) > 1 and len(set(names)) == len(names) and None not in dtypes \
+                and len(dtypes) == 1 and all(d.dtype in dtypes for _, d, _ in rows):
+            packed = prog.pack(names)
+            steps = prog.temp(prog.namespace[packed].shape, dtypes.pop(), "steps")
+            lines = [f"np.multiply({packed}, -{lr}, out={steps})  # {packed}: "
+                     + ", ".join(names) + " side by side"]
+            offset = 0
+            for g, data, pname in rows:
+                size = data.size
+                view = prog.view(steps, str(len(lines) - 1), lambda a, o=offset, n=size,
+                                 s=data.shape: a[o:o + n].reshape(s))
+                offset += size
+                d = prog.expr(data)
+                lines.append(f"np.add({d}, {view}, out={d}); bump({pname})")
+            prog.emit("\n".join(lines), ("lowered", Step((), (steps,), pure=False)))
+            return
+        for g, data, pname in rows:
+            buf = prog.temp(data.shape, data.dtype, "step")
+            d = prog.expr(data)
+            prog.emit(f"np.multiply({g}, -{lr}, out={buf})\n"
+                      f"np.add({d}, {buf}, out={d}); bump({pname})",
+                      ("lowered", Step((), (buf,), {buf: (g,)}, pure=False)))
 
     def zero_grad(self, opt, orig, set_to_none=True):
         prog = self.prog
