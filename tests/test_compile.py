@@ -244,9 +244,9 @@ def test_source_shows_the_backward_pass_as_python():
     src = compiled.source
     assert src.startswith("def replay(INPUTS):")
     forward, backward = src.split("# backward of")
-    assert "np.matmul(x0, ps_0_T, out=v0)  # linear" in forward
+    assert "np.dot(x0, ps_0_T, out=v0)  # linear" in forward
     assert "# softmax_cross_entropy" in forward
-    assert "np.matmul(" in backward and "# linear, backward" in backward
+    assert "np.dot(" in backward and "# linear, backward" in backward
     assert "np.multiply(" in backward and "bump(ps_0_param)" in backward
     # zero_grad() undoes every .grad the step set, before anything reads it: not written
     assert ".grad =" not in backward

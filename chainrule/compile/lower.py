@@ -9,7 +9,8 @@ ones, the zeros of ``maximum``, the class indices of a one-hot) into constants.
 Every lowering is *verified* while tracing: its calls run on the traced arrays and must give
 the bytes the eager call gave, or the generic line is written instead, so a rule that changes
 can never make the replay differ from eager execution. The calls are the eager calls with
-``out=`` (``np.add.reduce`` for ``.sum``, ``np.maximum.reduce`` for ``.max``), with three
+``out=`` (``np.add.reduce`` for ``.sum``, ``np.maximum.reduce`` for ``.max``, and ``np.dot``
+for a 2-D ``np.matmul``: the same BLAS call, with ~1 µs less overhead), with three
 rewrites that give the same bytes, verified the same way: ``np.maximum(x, 0)`` and ``x > 0``
 read a zeros array (NumPy's vector loop; its scalar loop is ~3x slower), a boolean mask is
 written as 0/1 in the value's dtype (what ``g * mask`` converts it to), and the softmax
@@ -77,7 +78,7 @@ def _linear(prog, c, arrays, params, outs):
             or arrays[1].ndim != 2:
         return None
     o = prog.buffer(out)
-    stmts = [f"np.matmul({c.x(arrays[0])}, {c.T(arrays[1])}, out={o})"]
+    stmts = [f"np.dot({c.x(arrays[0])}, {c.T(arrays[1])}, out={o})"]
     if len(arrays) == 3:
         stmts.append(f"np.add({o}, {c.x(arrays[2])}, out={o})")
     return stmts, [o], [], {}
@@ -145,8 +146,8 @@ def _linear_vjp(prog, c, g, out, xs, params, gis):
     if params or g.ndim != 2 or xs[0].ndim != 2:
         return None
     stmts, outs = [], []
-    texts = [lambda: f"np.matmul({c.x(g)}, {c.x(xs[1])}, out={{}})",
-             lambda: f"np.matmul({c.T(g)}, {c.x(xs[0])}, out={{}})",
+    texts = [lambda: f"np.dot({c.x(g)}, {c.x(xs[1])}, out={{}})",
+             lambda: f"np.dot({c.T(g)}, {c.x(xs[0])}, out={{}})",
              lambda: f"np.add.reduce({c.x(g)}, axis=0, out={{}})"]
     for gi, text in zip(gis, texts):
         if gi is not None:

@@ -322,7 +322,7 @@ class Tracer:
             lines = [f"np.multiply({packed}, -{lr}, out={steps})  # {packed}: "
                      + ", ".join(names) + " side by side"]
             offset = 0
-            for g, data, pname in rows:
+            for _, data, pname in rows:
                 size = data.size
                 view = prog.view(steps, str(len(lines) - 1), lambda a, o=offset, n=size,
                                  s=data.shape: a[o:o + n].reshape(s))
