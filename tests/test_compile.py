@@ -307,3 +307,132 @@ def test_switching_a_module_to_eval_retraces():
     assert 0.0 in f(x).tolist() and f.traces == 1
     drop.eval()
     assert f(x).tolist() == [1.0] * 64 and f.traces == 2
+
+
+# -- the lowered replay: buffers, their sharing, what leaves the call ----------------------
+def _fused_step_returning_logits():
+    ps = _mlp_params((64, 32, 32, 10))
+    opt = cr.optim.SGD(ps, lr=0.05)
+
+    def step(x, y):
+        h = x
+        for i in range(0, len(ps), 2):
+            h = F.linear(h, ps[i], ps[i + 1])
+            if i + 2 < len(ps):
+                h = cr.relu(h)
+        loss = F.cross_entropy(h, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss, h, cr.reshape(h, (-1,))  # a buffer, and a view of it (a generic op)
+    return step, ps
+
+
+def test_lowered_step_shares_buffers_and_results_survive_the_next_call():
+    eager, pe = _fused_step_returning_logits()
+    step, pc = _fused_step_returning_logits()
+    compiled = compile(step, check=True)
+    kept = []
+    for x, y in _batches((64,), sizes=(16,) * 4):
+        a, b = eager(x, y), compiled(x, y)
+        for u, v in zip(a, b, strict=True):
+            assert np.array_equal(u.data, v.data) and u.data.dtype == v.data.dtype
+        kept.append(([v.data.copy() for v in b], b))
+        for u, v in zip(pe, pc, strict=True):
+            assert np.array_equal(u.data, v.data)
+    # what a call returned is the caller's: later calls (into the same buffers) leave it
+    for copies, returned in kept:
+        for c, t in zip(copies, returned, strict=True):
+            assert np.array_equal(c, t.data)
+    program = compiled._last
+    arrays = program.buffers
+    assert "np.dot(x0, ps_0_T, out=v0)  # linear" in compiled.source
+    # values whose lifetimes do not overlap share arrays: fewer arrays than values
+    assert len({id(a) for a in arrays.values()}) < len(arrays)
+    returned = compiled(*_batches((64,), sizes=(16,))[0])
+    for t in returned[1:]:
+        assert not any(np.shares_memory(t.data, a) for a in arrays.values())
+
+
+def test_buffers_sharing_an_array_never_live_at_once():
+    """Replay the plan's decisions on the source: between a value's first write and its
+    last read, no other value written into the same array."""
+    import re
+
+    step, _ = _fused_step_returning_logits()
+    compiled = compile(step)
+    compiled(*_batches((64,), sizes=(16,))[0])
+    arrays = compiled._last.buffers
+    lines = [line.split("#")[0] for line in compiled.source.splitlines()]
+    writes = {n: [i for i, t in enumerate(lines) if re.search(rf"out={n}\b", t)]
+              for n in arrays}
+    reads = {n: [i for i, t in enumerate(lines) if re.search(rf"\b{n}(_T|_flat)?\b(?!\))", t)
+                 and not re.search(rf"out={n}\)", t)] for n in arrays}
+    spans = {n: (min(writes[n]), max(reads[n] + writes[n])) for n in arrays if writes[n]}
+    for a in spans:
+        for b in spans:
+            if a < b and np.shares_memory(arrays[a], arrays[b]):
+                (a0, a1), (b0, b1) = spans[a], spans[b]
+                assert a1 <= b0 or b1 <= a0, (a, spans[a], b, spans[b])
+
+
+def test_a_grad_left_set_is_a_copy_that_the_next_call_leaves_alone():
+    def make():
+        w = cr.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4),
+                      requires_grad=True)
+
+        def f(x):
+            w.grad = None
+            loss = cr.sum(cr.relu(F.linear(x, w)))
+            loss.backward()  # .grad stays set when the call returns: the caller's
+            return loss
+        return f, w
+
+    eager, we = make()
+    f, wc = make()
+    compiled = compile(f)
+    held = []
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        x = cr.tensor(rng.standard_normal((5, 4)).astype(np.float32))
+        assert np.array_equal(eager(x).data, compiled(x).data)
+        assert np.array_equal(we.grad.data, wc.grad.data)
+        held.append((wc.grad, wc.grad.data.copy()))
+    for g, copy in held:  # an earlier .grad is not overwritten by a later call
+        assert np.array_equal(g.data, copy)
+    assert compiled.traces == 2  # .grad None on the first entry, then set
+    assert "w_param.grad = new_tensor(g" in compiled.source and ".copy())" in compiled.source
+
+
+def test_a_lowering_that_does_not_verify_falls_back_to_the_generic_line(monkeypatch):
+    from chainrule.compile import lower
+
+    def wrong(prog, c, arrays, params, outs):  # relu lowered to the identity: wrong bytes
+        o = prog.buffer(outs[0])
+        return [f"np.copyto({o}, {c.x(arrays[0])})"], [o], [], {}
+
+    monkeypatch.setitem(lower.FORWARDS, "relu", wrong)
+    eager, pe, oe = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    step, pc, oc = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    compiled = compile(step)
+    _assert_same(eager, compiled, lambda: _state(pe, oe), lambda: _state(pc, oc),
+                 _batches((64,), sizes=(16, 16, 16)))
+    assert "relu(v0)" in compiled.source and "np.copyto(v" not in compiled.source
+
+
+def test_sgd_over_packed_gradients_reads_the_learning_rate_and_guards_momentum():
+    eager, pe, oe = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    step, pc, oc = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    compiled = compile(step)
+    batches = _batches((64,), sizes=(16,) * 5)
+    for k, (x, y) in enumerate(batches):
+        if k == 2:
+            oe.param_groups[0]["lr"] = oc.param_groups[0]["lr"] = 0.2
+        if k == 3:  # momentum changes the update: the program's guard sends it to trace
+            oe.param_groups[0]["momentum"] = oc.param_groups[0]["momentum"] = 0.5
+        assert np.array_equal(eager(x, y).data, compiled(x, y).data)
+        for u, v in zip(_state(pe, oe), _state(pc, oc), strict=True):
+            assert np.array_equal(u, v)
+        if k == 0:
+            assert "side by side" in compiled.source
+    assert compiled.traces >= 2

@@ -108,6 +108,8 @@ class _Program:
                               if g.endswith(".grad is None"))
         self.replay, self.source = prog.build(inputs, out_text, grad_none)
         self.params = [p for p, _ in tracer.params.values()]
+        # each lowered value's array (values whose lifetimes do not overlap share one)
+        self.buffers = {n: a for n, a in prog.arrays.items() if n in prog.buffers}
         self.optimizers = list(tracer.optimizers.values())
         self.rngs = list(tracer.rngs.values())
         prog.keep = []  # the trace's intermediate arrays: free them

@@ -186,7 +186,9 @@ class Program:
         head = f"    {', '.join(inputs)}, = INPUTS" if inputs else "    pass"
         source = "\n".join(["def replay(INPUTS):", head] + body
                            + [f"    return {outputs}"]) + "\n"
-        namespace = dict(self.namespace)
+        namespace = {k: v for k, v in self.namespace.items()
+                     if k not in self.buffers or k in arrays}  # (buffers of dropped lines)
         namespace.update(arrays)
+        self.arrays = arrays
         exec(compile(source, "<chainrule.compile replay>", "exec"), namespace)  # noqa: S102
         return namespace["replay"], source
