@@ -141,8 +141,11 @@ class Tracer:
             groups = self.prog.constant(opt.param_groups, "groups")
             self.guards.append(f"len({groups}) == {len(opt.param_groups)}")
             for i, g in enumerate(opt.param_groups):  # the same parameters, in order
-                ids = [id(p) for p in g["params"]]
-                self.guards.append(f"list(map(id, {groups}[{i}]['params'])) == {ids!r}")
+                plist = self.prog.fresh("params")
+                same = "".join(f" and {plist}[{k}] is {self.prog.constant(p, 'P')}"
+                               for k, p in enumerate(g["params"]))
+                self.guards.append(f"len({plist} := {groups}[{i}]['params']) == "
+                                   f"{len(g['params'])}{same}")
         return name
 
     # -- forward ----------------------------------------------------------------------------
