@@ -118,9 +118,11 @@ def _assign(prog, lines, last) -> dict:
     phys: dict[str, object] = {}
     done: set[str] = set()  # names whose array went back to the pool or to a successor
     arrays = {}
+    packed = set()  # packs whose array no later value took over
     for pname, members in prog.packs.items():  # views of one array, never shared
         if not all(m in last for m in members):
             continue
+        packed.add(pname)
         flat = arrays[pname] = np.empty_like(prog.namespace[pname])
         offset = 0
         for m in members:
@@ -146,6 +148,11 @@ def _assign(prog, lines, last) -> dict:
                         phys[c].shape, phys[c].dtype.str) == key:
                     phys[name] = phys[c]
                     done.add(c)
+                    break
+                if c in packed and all(last.get(m) == i for m in prog.packs[c]) and (
+                        arrays[c].shape, arrays[c].dtype.str) == key:
+                    phys[name] = arrays[c]  # (a pack's array: its members die here)
+                    packed.discard(c)
                     break
             else:
                 free = pool.get(key)

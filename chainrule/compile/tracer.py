@@ -332,7 +332,9 @@ class Tracer:
                 offset += size
                 d = prog.expr(data)
                 lines.append(f"np.add({d}, {view}, out={d}); bump({pname})")
-            prog.emit("\n".join(lines), ("lowered", Step((), (steps,), pure=False)))
+            # (the products may overwrite the gradients: they are dead once multiplied)
+            prog.emit("\n".join(lines), ("lowered", Step((), (steps,), {steps: (packed,)},
+                                                          pure=False)))
             return
         for g, data, pname in rows:
             buf = prog.temp(data.shape, data.dtype, "step")
