@@ -7,6 +7,20 @@ Python function (``compiled.source`` shows it), which later calls run on their o
 no Tensors, no graph, no dispatch. It computes with the same NumPy calls in the same order as
 eager execution, so its results are bitwise equal to eager's.
 
+The ops that dominate training (``linear``, ``relu``, the fused cross-entropy, their rules,
+plain SGD) are *lowered* (``lower.py``): the same calls with ``out=`` into arrays allocated
+once at trace time and shared by values whose lifetimes do not overlap (``memory.py``),
+transposes as views made once, shape-only values folded. Each lowering is checked byte for
+byte against the eager call while tracing, or the generic line is kept. Three rewrites give
+the same bytes by construction and are named in ``lower.py``: ``np.dot`` for a 2-D
+``np.matmul`` (one BLAS call), SGD's products over the gradients laid side by side (one
+elementwise call), and the cross-entropy's backward reading the exponentials its forward
+computed from the same logits. So ``check=True`` compares bytes, with no tolerance. What a
+call hands out is the caller's: a returned array that lives in a buffer is copied, and so is
+a ``.grad`` left set; a ``.grad`` that ``zero_grad()`` clears before anything reads it is
+never written. The buffers belong to the compiled function: do not call one compiled
+function from two threads at once.
+
 Guards. A replay first checks what its program assumed: the arguments' structure, shapes and
 dtypes (and the values of Python numbers and identity of other objects passed), grad mode,
 every parameter's array and whether its ``.grad`` was set, the optimizers' parameter lists,
@@ -374,7 +388,8 @@ def compile(fn=None, *, check: bool = False):  # noqa: A001  (cr.compile, as tor
     [5.0, 3.2, 2.048]
     >>> step.traces
     1
-    >>> print(step.source.splitlines()[4])  # after the inputs and the guards
+    >>> lines = step.source.splitlines()
+    >>> print(lines[lines.index("        raise RETRACE") + 1])  # after the guards
         v0 = multiply(w, x0)
     """
     if fn is None:

@@ -88,7 +88,8 @@ class Program:
         """A constant the program never writes (a seed of ones, zeros for ``maximum``); equal
         arrays are folded once."""
         key = ("fold", prefix, type(value), getattr(value, "shape", None),
-               getattr(value, "dtype", None), np.asarray(value).tobytes())
+               getattr(value, "strides", None), getattr(value, "dtype", None),
+               np.asarray(value).tobytes())
         name = self.memo.get(key)
         if name is None:
             name = self.memo[key] = self.fresh(prefix)

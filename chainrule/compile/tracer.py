@@ -19,6 +19,7 @@ What cannot be written down (a Python number read from a tensor, an in-place wri
 """
 from __future__ import annotations
 
+import ast
 import os
 import re
 import sys
@@ -75,6 +76,12 @@ def _step_param(opt, p, g, group):
         data = data.copy()
     opt._update(data, g, opt.state[p], group)
     p.data = data
+
+
+def _constant_text(prog, text: str) -> bool:
+    """Whether ``text`` reads only folded constants (its value is the traced one, always)."""
+    names = {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
+    return names <= prog.folded | {"np"} | set(HELPERS)
 
 
 def _dropout_mask(rng, shape, dtype, p):
@@ -240,7 +247,11 @@ class Tracer:
                      for e in exprs]
             for p, gi, text in zip(node.parents, gis, texts):
                 if gi is not None and p is not None and text is not None:
-                    prog.emit(f"{prog.bind(gi, 'g')} = {text}")
+                    if _constant_text(prog, text):  # (the seed's first rules: shapes only)
+                        prog.names[id(gi)] = prog.fold(gi, "c")
+                        prog.keep.append(gi)
+                    else:
+                        prog.emit(f"{prog.bind(gi, 'g')} = {text}")
             return
         vjp = prog.global_(f"{prim.name}_vjp", prim.vjp)
         xs_text = ", ".join(prog.expr(x) for x in xs) + ("," if len(xs) == 1 else "")
