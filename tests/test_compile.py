@@ -460,3 +460,31 @@ def test_check_mode_compares_bits_not_values():
     _compare("same", [np.array([0.0, np.nan])], [np.array([0.0, np.nan])])
     with pytest.raises(CompileMismatch, match="differs"):
         _compare("a zero's sign", [np.array([0.0])], [np.array([-0.0])])
+
+
+def test_zero_grad_in_place_keeps_the_grads_and_matches_eager():
+    def make():
+        ps = _mlp_params((64, 32, 32, 10))
+        opt = cr.optim.SGD(ps, lr=0.05)
+
+        def step(x, y):
+            opt.zero_grad(set_to_none=False)  # zeros written into the grads in place
+            loss = _fused_loss(ps, x, y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step, ps, opt
+
+    eager, pe, oe = make()
+    step, pc, oc = make()
+    compiled = compile(step, check=True)
+    held = []
+    for x, y in _batches((64,), sizes=(16,) * 5):
+        assert np.array_equal(eager(x, y).data, compiled(x, y).data)
+        for u, v in zip(pe, pc, strict=True):
+            assert np.array_equal(u.data, v.data) and np.array_equal(u.grad.data, v.grad.data)
+        held.append([(u.grad, v.grad) for u, v in zip(pe, pc, strict=True)])
+    assert compiled.traces == 2  # .grad None on the first entry, then set
+    for grads in held:  # what the caller held went through the same in-place zeroing
+        for u, v in grads:
+            assert np.array_equal(u.data, v.data)
