@@ -488,3 +488,21 @@ def test_zero_grad_in_place_keeps_the_grads_and_matches_eager():
     for grads in held:  # what the caller held went through the same in-place zeroing
         for u, v in grads:
             assert np.array_equal(u.data, v.data)
+
+
+def test_names_of_the_users_parameters_never_clash_with_the_programs():
+    v0 = cr.tensor(np.ones((3, 4), np.float32), requires_grad=True)  # the program's names
+    v0_T = cr.tensor(np.full((3, 4), 2.0, np.float32), requires_grad=True)
+
+    def f(x):
+        loss = cr.sum(cr.relu(F.linear(cr.relu(F.linear(x, v0)), v0_T.T)))
+        loss.backward()
+        grads = (v0.grad, v0_T.grad)
+        v0.grad = v0_T.grad = None
+        return loss, grads
+
+    compiled = compile(f, check=True)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        compiled(cr.tensor(rng.standard_normal((2, 4)).astype(np.float32)))
+    assert compiled.traces == 1 and "v0_param" in compiled.source

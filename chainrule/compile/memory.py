@@ -99,7 +99,12 @@ def _aliases(prog, lines) -> dict[str, set]:
         for stmt in tree.body:
             if not isinstance(stmt, ast.Assign):
                 continue
-            read = {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}
+            value = stmt.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+                    and value.func.attr == "copy" and not value.args:
+                read = set()  # x.copy(): a fresh array
+            else:
+                read = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
             read |= {prog.views[n][0] for n in read if n in prog.views}
             found = {n for n in read if n in prog.buffers}
             for n in read:

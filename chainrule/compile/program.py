@@ -41,6 +41,8 @@ class Program:
     # -- names --------------------------------------------------------------------------------
     def fresh(self, prefix: str) -> str:
         n = self._counts.get(prefix, 0)
+        while f"{prefix}{n}" in self.namespace:  # (a parameter the user named v0)
+            n += 1
         self._counts[prefix] = n + 1
         return f"{prefix}{n}"
 
@@ -70,6 +72,8 @@ class Program:
     def view(self, name: str, suffix: str, make) -> str:
         """A view of a buffer (``g1_T``, made once; remade on the array ``build`` gives it)."""
         vname = f"{name}_{suffix}"
+        if vname in self.namespace and vname not in self.views:  # (a user's name)
+            vname = self.fresh(f"{vname}_")
         if vname not in self.namespace:
             self.views[vname] = (name, make)
             self.namespace[vname] = make(self.namespace[name])
