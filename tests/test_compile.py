@@ -506,3 +506,21 @@ def test_names_of_the_users_parameters_never_clash_with_the_programs():
     for _ in range(3):
         compiled(cr.tensor(rng.standard_normal((2, 4)).astype(np.float32)))
     assert compiled.traces == 1 and "v0_param" in compiled.source
+
+
+def test_a_folded_constant_handed_out_is_a_copy():
+    """A scalar leaf's gradient is the seed of ones, a constant of the program: the .grad
+    the caller gets (and may write into) must not be that constant."""
+    w = cr.tensor(3.0, requires_grad=True)
+
+    @compile
+    def f():
+        w.grad = None
+        w.backward()
+        return {"v0": w.grad}  # (a key named like a program value stays a key)
+
+    for _ in range(5):
+        g = f()["v0"]
+        assert g.item() == 1.0
+        g.data[...] = 0.0  # the caller's array
+    assert f.traces == 2  # .grad None on the first entry, then set

@@ -29,28 +29,31 @@ def plan(prog, lines: list[list], outputs: str, grad_none=frozenset()):
     """(lines, outputs text, {name: array}) for ``build``: dead ``.grad`` stores gone,
     escaping buffers copied, and the array each buffer name and view name stands for."""
     lines = _drop_dead_grad_stores(lines, grad_none)
-    aliases = _aliases(prog, lines)
+    shared = set(prog.buffers) | prog.folded  # arrays that every call reuses
+    aliases = _aliases(prog, lines, shared)
 
-    def reads(text):
+    def reads(text):  # the shared arrays ``text`` reads (directly, or through a view)
         names = prog.used_names(text)
-        found = {n for n in names if n in prog.buffers}
+        found = names & shared
         for n in names:
             found |= aliases.get(n, set())
         return found
 
-    def copied(text, pattern):  # the buffer-backed names of ``pattern``'s group 1, copied
+    def copied(text, pattern):  # the shared names of ``pattern``'s group 1, copied
         return pattern.sub(lambda m: m.group(0).replace(
             m.group(1), f"{m.group(1)}.copy()") if reads(m.group(1)) else m.group(0), text)
 
     for line in lines:
         if _STORE.fullmatch(line[0]):  # a .grad that stays set when the call returns
             line[0] = copied(line[0], re.compile(r"new_tensor\((\w+)\)"))
-    outputs = copied(outputs, re.compile(r"\b((?<![.\w])[A-Za-z_]\w*)\b(?!\s*[(=.])"))
+    names = re.compile(r"\b((?<![.\w])[A-Za-z_]\w*)\b(?!\s*[(=.])")
+    outputs = "".join(part if k % 2 else copied(part, names)  # (not inside a string)
+                      for k, part in enumerate(re.split(r"('[^']*'|\"[^\"]*\")", outputs)))
     last: dict[str, int] = {}
     for i, (text, _) in enumerate(lines):
-        for b in reads(text):
+        for b in reads(text) & prog.buffers.keys():
             last[b] = i
-    for b in reads(outputs):
+    for b in reads(outputs) & prog.buffers.keys():
         last[b] = len(lines)
     return lines, outputs, _assign(prog, lines, last)
 
@@ -86,8 +89,8 @@ def _drop_dead_grad_stores(lines, grad_none):
     return kept
 
 
-def _aliases(prog, lines) -> dict[str, set]:
-    """For each local a generic line assigns: the buffers its array may be a view of."""
+def _aliases(prog, lines, shared) -> dict[str, set]:
+    """For each local a generic line assigns: the shared arrays it may be a view of."""
     aliases: dict[str, set] = {}
     for text, tag in lines:
         if tag is not None and tag[0] == "lowered":
@@ -106,7 +109,7 @@ def _aliases(prog, lines) -> dict[str, set]:
             else:
                 read = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
             read |= {prog.views[n][0] for n in read if n in prog.views}
-            found = {n for n in read if n in prog.buffers}
+            found = read & shared
             for n in read:
                 found |= aliases.get(n, set())
             for target in stmt.targets:
