@@ -24,6 +24,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+class Like:
+    """Stands for a tensor whose shape and dtype (not values) a helper reads (``onehot``)."""
+    __slots__ = ("shape", "ndim", "dtype")
+
+    def __init__(self, t):
+        self.shape, self.ndim, self.dtype = t.shape, t.ndim, t.dtype
+
+    def __repr__(self):
+        return f"<like {self.shape} {self.dtype}>"
+
+
 @dataclass
 class Step:
     """A lowered line's buffers: what it defines, the scratch it uses, which dying values a
@@ -137,6 +148,21 @@ def _onehot(prog, c, arrays, params, outs):
     return [f"np.equal({classes}, {c.x(target)}[:, None], out={o})"], [o], [], {}
 
 
+def _ufunc(fn):
+    """A primitive whose forward is a NumPy ufunc (``add``, ``exp``, ``matmul``...): the
+    same call with ``out=``; an elementwise result may take the array of a dying input."""
+    def lowering(prog, c, arrays, params, outs):
+        (out,) = outs
+        if params or fn.nout != 1 or getattr(np, fn.__name__, None) is not fn \
+                or len(arrays) != fn.nin:
+            return None
+        names = [c.x(a) for a in arrays]
+        o = prog.buffer(out)
+        takeover = {} if fn.signature else {o: tuple(names)}
+        return [f"np.{fn.__name__}({', '.join(names)}, out={o})"], [o], [], takeover
+    return lowering
+
+
 FORWARDS = {"linear": _linear, "relu": _relu, "softmax_cross_entropy": _sce,
             "onehot": _onehot}
 
@@ -186,13 +212,18 @@ VJPS = {"linear": _linear_vjp, "relu": _relu_vjp, "softmax_cross_entropy": _sce_
 
 
 # -- entry points -------------------------------------------------------------------------
-def lower_forward(prog, name, arrays, params, out) -> bool:
+def lower_forward(prog, name, arrays, params, out, forward=None) -> bool:
     """Write a forward (a primitive's, or a helper's such as ``onehot``) as lowered calls,
     if it has a lowering that verifies."""
     fn = FORWARDS.get(name)
-    if fn is None or type(out) is not np.ndarray:
+    if fn is None and isinstance(forward, np.ufunc):
+        fn = _ufunc(forward)
+    if fn is None or type(out) is not np.ndarray or not all(
+            isinstance(a, np.ndarray) for a in arrays if not isinstance(a, Like)):
         return False
-    return _lowered(prog, lambda c: fn(prog, c, arrays, params or {}, [out]), [out], name)
+    same = isinstance(forward, np.ufunc) and forward.__name__ == name  # (np.add: "add")
+    return _lowered(prog, lambda c: fn(prog, c, arrays, params or {}, [out]), [out],
+                    "" if same else name)
 
 
 def lower_vjp(prog, prim, g, out, xs, params, gis) -> bool:
@@ -214,7 +245,8 @@ def _lowered(prog, make, wants, comment) -> bool:
     if got is not None:
         stmts, outs, temps, takeover = got
         if _verify(prog, c, stmts, outs, wants):
-            stmts = [f"{stmts[0]}  # {comment}"] + stmts[1:]
+            if comment:
+                stmts = [f"{stmts[0]}  # {comment}"] + stmts[1:]
             local = tuple(o for o in outs if o not in prog.buffers)
             prog.emit("\n".join(stmts), ("lowered", Step(
                 tuple(o for o in outs if o in prog.buffers), tuple(temps), takeover,

@@ -38,6 +38,7 @@ from ..optim.sgd import SGD
 from ..registry import PRIMITIVES
 from ..tensor import Tensor, new_tensor
 from .inline import HELPERS, inline_vjp
+from .lower import Like as _Like
 from .lower import Step, lower_forward, lower_vjp
 from .program import Program
 
@@ -55,15 +56,6 @@ def _from_user() -> bool:
     return not sys._getframe(2).f_code.co_filename.startswith(_PACKAGE)
 
 
-class _Like:
-    """Stands for a tensor whose shape and dtype (not values) a helper reads."""
-    __slots__ = ("shape", "ndim", "dtype")
-
-    def __init__(self, t):
-        self.shape, self.ndim, self.dtype = t.shape, t.ndim, t.dtype
-
-    def __repr__(self):
-        return f"<like {self.shape} {self.dtype}>"
 
 
 def _step_param(opt, p, g, group):
@@ -158,7 +150,7 @@ class Tracer:
     # -- forward ----------------------------------------------------------------------------
     def forward(self, prim, fn, arrays, params, out, scalar=False) -> None:
         prog = self.prog
-        if not scalar and lower_forward(prog, prim.name, arrays, params, out):
+        if not scalar and lower_forward(prog, prim.name, arrays, params, out, fn):
             return
         fname = prog.global_(f"{prim.name}", fn)
         call = f"{fname}({', '.join(prog.expr(a) for a in arrays)}{prog.kwargs(params)})"
