@@ -524,3 +524,29 @@ def test_a_folded_constant_handed_out_is_a_copy():
         assert g.item() == 1.0
         g.data[...] = 0.0  # the caller's array
     assert f.traces == 2  # .grad None on the first entry, then set
+
+
+def test_a_chain_of_ufuncs_runs_in_place_and_matches_eager():
+    w = cr.tensor(np.linspace(0.5, 1.5, 32, dtype=np.float32).reshape(4, 8),
+                  requires_grad=True)
+
+    @compile(check=True)
+    def f(x):
+        h = cr.tanh(cr.exp(cr.sin(x * w)) + x)
+        if cr.is_grad_enabled():
+            cr.sum(h * h).backward()
+        return h
+
+    rng = np.random.default_rng(1)
+    xs = [cr.tensor(rng.standard_normal((4, 8)).astype(np.float32)) for _ in range(3)]
+    with cr.no_grad():  # no backward: each value dies where the next is made
+        outs = [f(x) for x in xs]
+        assert "np.sin(v0, out=v1)" in f.source
+        arrays = f._last.buffers
+        assert np.shares_memory(arrays["v0"], arrays["v1"])  # sin wrote over x * w
+    assert not np.shares_memory(outs[0].data, outs[1].data)  # results: the caller's
+    for x in xs:  # with the backward, the rules read sin's input: no sharing then
+        w.grad = None
+        f(x)
+    assert f.traces == 2 and not np.shares_memory(f._last.buffers["v0"],
+                                                  f._last.buffers["v1"])
