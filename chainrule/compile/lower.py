@@ -2,7 +2,7 @@
 
 A generic replayed line calls the primitive's own forward (``linear(x0, w, b)``) or rule, which
 allocates its result. For the common primitives this module writes the same NumPy calls with
-``out=`` into buffers the program allocates once (``np.matmul(x0, ps_0_T, out=v0)``), reads
+``out=`` into buffers the program allocates once (``np.dot(x0, ps_0_T, out=v0)``), reads
 transposes as views made once (``ps_0_T``), and folds what depends only on shapes (a seed of
 ones, the zeros of ``maximum``, the class indices of a one-hot) into constants.
 
@@ -15,7 +15,9 @@ rewrites that give the same bytes, verified the same way: ``np.maximum(x, 0)`` a
 read a zeros array (NumPy's vector loop; its scalar loop is ~3x slower), a boolean mask is
 written as 0/1 in the value's dtype (what ``g * mask`` converts it to), and the softmax
 cross-entropy's backward reuses the exponentials and sums its forward computed from the same
-logits (the eager rule computes them again with the same calls).
+logits (the eager rule computes them again with the same calls). One call is left out because
+its result is its input: the cross-entropy's ``picked * onehot`` when the one-hot is the
+lowered ``onehot`` (exactly 0.0 and 1.0; ``picked`` is +0.0 wherever the one-hot is 0.0).
 """
 from __future__ import annotations
 
@@ -129,6 +131,8 @@ def _sce(prog, c, arrays, params, outs):
              f"np.multiply({pick}, {oh}, out={pick})",
              f"{o} = np.asarray({scale!r} * (np.add.reduce({lse1}) - np.add.reduce({pick}, "
              f"axis=None)), {_dtype(prog, dt)})"]
+    if oh in prog.memo.get("zero_one", ()):  # ... * onehot: times 1.0 or 0.0 · (+0.0),
+        del stmts[8]                         # the same bytes: the call is left out
     prog.memo["sce"] = (x, onehot, ex, s)
     return stmts, [o, ex, s], [m, sh, lse, keep, pick], {}
 
@@ -145,6 +149,7 @@ def _onehot(prog, c, arrays, params, outs):
         return None
     classes = prog.fold(np.arange(like.shape[1]).reshape(1, -1), "classes")
     o = prog.buffer(out)
+    prog.memo["zero_one"] = prog.memo.get("zero_one", frozenset()) | {o}  # (only 0.0, 1.0)
     return [f"np.equal({classes}, {c.x(target)}[:, None], out={o})"], [o], [], {}
 
 

@@ -70,6 +70,12 @@ def _step_param(opt, p, g, group):
     p.data = data
 
 
+def _bump_all(*tensors) -> None:
+    """``engine.bump_version`` of each tensor, in order (one call for an optimizer step)."""
+    for t in tensors:
+        engine.bump_version(t)
+
+
 def _constant_text(prog, text: str) -> bool:
     """Whether ``text`` reads only folded constants (its value is the traced one, always)."""
     names = {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
@@ -104,6 +110,7 @@ class Tracer:
         prog.global_("RAW", RAW)
         prog.global_("new_tensor", new_tensor)
         prog.global_("bump", engine.bump_version)
+        prog.global_("bump_all", _bump_all)
         prog.global_("step_param", _step_param)
 
     def fail(self, what: str):
@@ -328,13 +335,15 @@ class Tracer:
             lines = [f"np.multiply({packed}, -{lr}, out={steps})  # {packed}: "
                      + ", ".join(names) + " side by side"]
             offset = 0
-            for _, data, pname in rows:
+            for _, data, _ in rows:
                 size = data.size
                 view = prog.view(steps, str(len(lines) - 1), lambda a, o=offset, n=size,
                                  s=data.shape: a[o:o + n].reshape(s))
                 offset += size
                 d = prog.expr(data)
-                lines.append(f"np.add({d}, {view}, out={d}); bump({pname})")
+                lines.append(f"np.add({d}, {view}, out={d})")
+            lines.append(f"bump_all({', '.join(p for _, _, p in rows)})  # (in-place writes: "
+                         "version counters)")
             # (the products may overwrite the gradients: they are dead once multiplied)
             prog.emit("\n".join(lines), ("lowered", Step((), (steps,), {steps: (packed,)},
                                                           pure=False)))
