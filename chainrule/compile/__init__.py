@@ -71,10 +71,10 @@ def _flatten(obj, leaves: list, key: list) -> None:
             raise CompileError("cr.compile: an argument requires grad; pass parameters "
                                "through a Module or closure, and data as plain tensors")
         leaves.append(obj._data)
-        key.append(("T", obj._data.shape, obj._data.dtype.str))
+        key.append(("T", obj._data.shape, obj._data.dtype.str, obj._data.strides))
     elif isinstance(obj, np.ndarray):
         leaves.append(obj)
-        key.append(("A", obj.shape, obj.dtype.str))
+        key.append(("A", obj.shape, obj.dtype.str, obj.strides))
     elif isinstance(obj, (tuple, list)):
         key.append((type(obj), len(obj)))
         for v in obj:
@@ -92,7 +92,9 @@ def _flatten(obj, leaves: list, key: list) -> None:
 def _array_key(args, grad_enabled, leaves):
     """The key of positional arguments that are all arrays or tensors that do not require
     grad (what a training step gets), their arrays appended to ``leaves``; or None. (The
-    hot path of every call: one flat tuple of types, shapes and dtypes, nothing walked.)"""
+    hot path of every call: one flat tuple of types, shapes, dtypes and strides, nothing
+    walked. Strides: BLAS may round differently on another memory layout, so a strided or
+    transposed batch gets its own verified program.)"""
     key = [grad_enabled]
     for a in args:
         t = type(a)
@@ -101,7 +103,7 @@ def _array_key(args, grad_enabled, leaves):
         elif t is not np.ndarray:
             return None
         leaves.append(a)
-        key += (t, a.shape, a.dtype)
+        key += (t, a.shape, a.dtype, a.strides)
     return tuple(key)
 
 
