@@ -21,8 +21,9 @@ a ``.grad`` left set; a ``.grad`` that ``zero_grad()`` clears before anything re
 never written. The buffers belong to the compiled function: do not call one compiled
 function from two threads at once.
 
-Guards. A replay first checks what its program assumed: the arguments' structure, shapes and
-dtypes (and the values of Python numbers and identity of other objects passed), grad mode,
+Guards. A replay first checks what its program assumed: the arguments' structure, shapes,
+dtypes and memory layouts (strides: BLAS may round differently on a transposed batch), the
+values of Python numbers and identity of other objects passed, grad mode,
 every parameter's array and whether its ``.grad`` was set, the optimizers' parameter lists,
 state sizes and (plain SGD) hyperparameters. A change traces again (a new batch size makes a
 second program; both are kept). The learning rate is read live, so schedulers work.
