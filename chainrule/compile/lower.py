@@ -114,9 +114,10 @@ def _sce(prog, c, arrays, params, outs):
         return None
     n, dt = x.shape[0], x.dtype
     o = prog.bind(out)  # a fresh 0-d array each call, as eager's (a local: nothing to copy)
-    ex, s = prog.temp(x.shape, dt, "e"), prog.temp((n, 1), dt, "s")  # (the backward's too)
-    m, sh, lse = prog.temp((n, 1), dt), prog.temp(x.shape, dt), prog.temp((n, 1), dt)
-    keep, pick = prog.temp(x.shape, bool), prog.temp(x.shape, dt)
+    ex, s = prog.temp(x.shape, dt, "exps"), prog.temp((n, 1), dt, "sums")  # (backward's too)
+    m, sh = prog.temp((n, 1), dt, "rowmax"), prog.temp(x.shape, dt, "shifted")
+    lse = prog.temp((n, 1), dt, "logsums")
+    keep, pick = prog.temp(x.shape, bool, "is_target"), prog.temp(x.shape, dt, "picked")
     flat = lambda a: a.reshape(-1)  # noqa: E731  ((n, 1) as (n,): the same reduction)
     lse1, m1, s1 = (prog.view(b, "flat", flat) for b in (lse, m, s))
     xn, oh = c.x(x), c.x(onehot)
