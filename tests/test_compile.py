@@ -244,9 +244,12 @@ def test_source_shows_the_backward_pass_as_python():
     src = compiled.source
     assert src.startswith("def replay(INPUTS):")
     forward, backward = src.split("# backward of")
-    assert "linear(x0" in forward and "softmax_cross_entropy(" in forward
-    assert "np.matmul(" in backward and ".grad = new_tensor(" in backward
-    assert "np.multiply(" in backward and ".grad = None" in backward
+    assert "np.dot(x0, ps_0_T, out=v0)  # linear" in forward
+    assert "# softmax_cross_entropy" in forward
+    assert "np.dot(" in backward and "# linear, backward" in backward
+    assert "np.multiply(" in backward and "bump_all(ps_0_param" in backward
+    # zero_grad() undoes every .grad the step set, before anything reads it: not written
+    assert ".grad =" not in backward
     __import__("ast").parse(src)  # valid Python
 
 
@@ -304,3 +307,282 @@ def test_switching_a_module_to_eval_retraces():
     assert 0.0 in f(x).tolist() and f.traces == 1
     drop.eval()
     assert f(x).tolist() == [1.0] * 64 and f.traces == 2
+
+
+# -- the lowered replay: buffers, their sharing, what leaves the call ----------------------
+def _fused_step_returning_logits():
+    ps = _mlp_params((64, 32, 32, 10))
+    opt = cr.optim.SGD(ps, lr=0.05)
+
+    def step(x, y):
+        h = x
+        for i in range(0, len(ps), 2):
+            h = F.linear(h, ps[i], ps[i + 1])
+            if i + 2 < len(ps):
+                h = cr.relu(h)
+        loss = F.cross_entropy(h, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss, h, cr.reshape(h, (-1,))  # a buffer, and a view of it (a generic op)
+    return step, ps
+
+
+def test_lowered_step_shares_buffers_and_results_survive_the_next_call():
+    eager, pe = _fused_step_returning_logits()
+    step, pc = _fused_step_returning_logits()
+    compiled = compile(step, check=True)
+    kept = []
+    for x, y in _batches((64,), sizes=(16,) * 4):
+        a, b = eager(x, y), compiled(x, y)
+        for u, v in zip(a, b, strict=True):
+            assert np.array_equal(u.data, v.data) and u.data.dtype == v.data.dtype
+        kept.append(([v.data.copy() for v in b], b))
+        for u, v in zip(pe, pc, strict=True):
+            assert np.array_equal(u.data, v.data)
+    # what a call returned is the caller's: later calls (into the same buffers) leave it
+    for copies, returned in kept:
+        for c, t in zip(copies, returned, strict=True):
+            assert np.array_equal(c, t.data)
+    program = compiled._last
+    arrays = program.buffers
+    assert "np.dot(x0, ps_0_T, out=v0)  # linear" in compiled.source
+    # values whose lifetimes do not overlap share arrays: fewer arrays than values
+    assert len({id(a) for a in arrays.values()}) < len(arrays)
+    returned = compiled(*_batches((64,), sizes=(16,))[0])
+    for t in returned[1:]:
+        assert not any(np.shares_memory(t.data, a) for a in arrays.values())
+
+
+def test_buffers_sharing_an_array_never_live_at_once():
+    """Replay the plan's decisions on the source: between a value's first write and its
+    last read, no other value written into the same array."""
+    import re
+
+    step, _ = _fused_step_returning_logits()
+    compiled = compile(step)
+    compiled(*_batches((64,), sizes=(16,))[0])
+    arrays = compiled._last.buffers
+    lines = [line.split("#")[0] for line in compiled.source.splitlines()]
+    writes = {n: [i for i, t in enumerate(lines) if re.search(rf"out={n}\b", t)]
+              for n in arrays}
+    reads = {n: [i for i, t in enumerate(lines) if re.search(rf"\b{n}(_T|_flat)?\b(?!\))", t)
+                 and not re.search(rf"out={n}\)", t)] for n in arrays}
+    spans = {n: (min(writes[n]), max(reads[n] + writes[n])) for n in arrays if writes[n]}
+    for a in spans:
+        for b in spans:
+            if a < b and np.shares_memory(arrays[a], arrays[b]):
+                (a0, a1), (b0, b1) = spans[a], spans[b]
+                assert a1 <= b0 or b1 <= a0, (a, spans[a], b, spans[b])
+
+
+def test_a_grad_left_set_is_a_copy_that_the_next_call_leaves_alone():
+    def make():
+        w = cr.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4),
+                      requires_grad=True)
+
+        def f(x):
+            w.grad = None
+            loss = cr.sum(cr.relu(F.linear(x, w)))
+            loss.backward()  # .grad stays set when the call returns: the caller's
+            return loss
+        return f, w
+
+    eager, we = make()
+    f, wc = make()
+    compiled = compile(f)
+    held = []
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        x = cr.tensor(rng.standard_normal((5, 4)).astype(np.float32))
+        assert np.array_equal(eager(x).data, compiled(x).data)
+        assert np.array_equal(we.grad.data, wc.grad.data)
+        held.append((wc.grad, wc.grad.data.copy()))
+    for g, copy in held:  # an earlier .grad is not overwritten by a later call
+        assert np.array_equal(g.data, copy)
+    assert compiled.traces == 2  # .grad None on the first entry, then set
+    assert "w_param.grad = new_tensor(g" in compiled.source and ".copy())" in compiled.source
+
+
+def test_a_lowering_that_does_not_verify_falls_back_to_the_generic_line(monkeypatch):
+    from chainrule.compile import lower
+
+    def wrong(prog, c, arrays, params, outs):  # relu lowered to the identity: wrong bytes
+        o = prog.buffer(outs[0])
+        return [f"np.copyto({o}, {c.x(arrays[0])})"], [o], [], {}
+
+    monkeypatch.setitem(lower.FORWARDS, "relu", wrong)
+    eager, pe, oe = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    step, pc, oc = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    compiled = compile(step)
+    _assert_same(eager, compiled, lambda: _state(pe, oe), lambda: _state(pc, oc),
+                 _batches((64,), sizes=(16, 16, 16)))
+    assert "relu(v0)" in compiled.source and "np.copyto(v" not in compiled.source
+
+
+def test_sgd_over_packed_gradients_reads_the_learning_rate_and_guards_momentum():
+    eager, pe, oe = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    step, pc, oc = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    compiled = compile(step)
+    batches = _batches((64,), sizes=(16,) * 5)
+    for k, (x, y) in enumerate(batches):
+        if k == 2:
+            oe.param_groups[0]["lr"] = oc.param_groups[0]["lr"] = 0.2
+        if k == 3:  # momentum changes the update: the program's guard sends it to trace
+            oe.param_groups[0]["momentum"] = oc.param_groups[0]["momentum"] = 0.5
+        assert np.array_equal(eager(x, y).data, compiled(x, y).data)
+        for u, v in zip(_state(pe, oe), _state(pc, oc), strict=True):
+            assert np.array_equal(u, v)
+        if k == 0:
+            assert "side by side" in compiled.source
+    assert compiled.traces >= 2
+
+
+def test_lowered_replay_matches_eager_bit_for_bit_on_special_values():
+    """The lowerings are verified on the traced batch; the same calls must hold on data
+    with signed zeros, infinities and NaNs (check=True compares bytes)."""
+    step, _, _ = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    compiled = compile(step, check=True)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((16, 64)).astype(np.float32)
+    y = rng.integers(0, 10, 16)
+    specials = [x, np.where(x > 0, x, -0.0).astype(np.float32), x * np.float32(1e19),
+                np.where(x > 1.5, np.inf, x).astype(np.float32),
+                np.where(x > 1.5, np.nan, x).astype(np.float32)]
+    for batch in specials:
+        compiled(cr.tensor(batch), y)
+    assert compiled.traces == 1 and "# linear" in compiled.source
+
+
+def test_check_mode_compares_bits_not_values():
+    from chainrule.compile import _compare
+
+    _compare("same", [np.array([0.0, np.nan])], [np.array([0.0, np.nan])])
+    with pytest.raises(CompileMismatch, match="differs"):
+        _compare("a zero's sign", [np.array([0.0])], [np.array([-0.0])])
+
+
+def test_zero_grad_in_place_keeps_the_grads_and_matches_eager():
+    def make():
+        ps = _mlp_params((64, 32, 32, 10))
+        opt = cr.optim.SGD(ps, lr=0.05)
+
+        def step(x, y):
+            opt.zero_grad(set_to_none=False)  # zeros written into the grads in place
+            loss = _fused_loss(ps, x, y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step, ps, opt
+
+    eager, pe, oe = make()
+    step, pc, oc = make()
+    compiled = compile(step, check=True)
+    held = []
+    for x, y in _batches((64,), sizes=(16,) * 5):
+        assert np.array_equal(eager(x, y).data, compiled(x, y).data)
+        for u, v in zip(pe, pc, strict=True):
+            assert np.array_equal(u.data, v.data) and np.array_equal(u.grad.data, v.grad.data)
+        held.append([(u.grad, v.grad) for u, v in zip(pe, pc, strict=True)])
+    assert compiled.traces == 2  # .grad None on the first entry, then set
+    for grads in held:  # what the caller held went through the same in-place zeroing
+        for u, v in grads:
+            assert np.array_equal(u.data, v.data)
+
+
+def test_names_of_the_users_parameters_never_clash_with_the_programs():
+    v0 = cr.tensor(np.ones((3, 4), np.float32), requires_grad=True)  # the program's names
+    v0_T = cr.tensor(np.full((3, 4), 2.0, np.float32), requires_grad=True)
+
+    def f(x):
+        loss = cr.sum(cr.relu(F.linear(cr.relu(F.linear(x, v0)), v0_T.T)))
+        loss.backward()
+        grads = (v0.grad, v0_T.grad)
+        v0.grad = v0_T.grad = None
+        return loss, grads
+
+    compiled = compile(f, check=True)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        compiled(cr.tensor(rng.standard_normal((2, 4)).astype(np.float32)))
+    assert compiled.traces == 1 and "v0_param" in compiled.source
+
+
+def test_a_folded_constant_handed_out_is_a_copy():
+    """A scalar leaf's gradient is the seed of ones, a constant of the program: the .grad
+    the caller gets (and may write into) must not be that constant."""
+    w = cr.tensor(3.0, requires_grad=True)
+
+    @compile
+    def f():
+        w.grad = None
+        w.backward()
+        return {"v0": w.grad}  # (a key named like a program value stays a key)
+
+    for _ in range(5):
+        g = f()["v0"]
+        assert g.item() == 1.0
+        g.data[...] = 0.0  # the caller's array
+    assert f.traces == 2  # .grad None on the first entry, then set
+
+
+def test_a_chain_of_ufuncs_runs_in_place_and_matches_eager():
+    w = cr.tensor(np.linspace(0.5, 1.5, 32, dtype=np.float32).reshape(4, 8),
+                  requires_grad=True)
+
+    @compile(check=True)
+    def f(x):
+        h = cr.tanh(cr.exp(cr.sin(x * w)) + x)
+        if cr.is_grad_enabled():
+            cr.sum(h * h).backward()
+        return h
+
+    rng = np.random.default_rng(1)
+    xs = [cr.tensor(rng.standard_normal((4, 8)).astype(np.float32)) for _ in range(3)]
+    with cr.no_grad():  # no backward: each value dies where the next is made
+        outs = [f(x) for x in xs]
+        assert "np.sin(v0, out=v1)" in f.source
+        arrays = f._last.buffers
+        assert np.shares_memory(arrays["v0"], arrays["v1"])  # sin wrote over x * w
+    assert not np.shares_memory(outs[0].data, outs[1].data)  # results: the caller's
+    for x in xs:  # with the backward, the rules read sin's input: no sharing then
+        w.grad = None
+        f(x)
+    assert f.traces == 2 and not np.shares_memory(f._last.buffers["v0"],
+                                                  f._last.buffers["v1"])
+
+
+def test_the_replay_counts_its_in_place_writes_as_eager_does():
+    """A graph recorded outside, reading a parameter that the compiled step then updates in
+    place, must fail its backward exactly as in eager mode (version counters bumped)."""
+    messages = []
+    for compiled in (False, True):
+        step, ps, _ = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+        run = compile(step) if compiled else step
+        batches = _batches((64,), sizes=(16,) * 3)
+        run(*batches[0])  # (traced)
+        held = cr.sum(ps[0] * ps[0])
+        for x, y in batches[1:]:
+            run(x, y)
+        with pytest.raises(RuntimeError, match="modified by an in-place operation") as err:
+            held.backward()
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+
+
+def test_a_batch_in_another_memory_layout_gets_its_own_program():
+    """BLAS may round differently on a strided or transposed operand, so the layout is part
+    of the key: the replay stays bitwise equal to eager on any layout."""
+    eager, pe, oe = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    step, pc, oc = _mlp_step(_fused_loss, OPTIMIZERS["sgd"])
+    compiled = compile(step)
+    rng = np.random.default_rng(4)
+    wide = rng.standard_normal((16, 128)).astype(np.float32)
+    y = rng.integers(0, 10, 16)
+    layouts = [np.ascontiguousarray(wide[:, :64]), wide[:, ::2],
+               np.asfortranarray(wide[:, 64:]), np.ascontiguousarray(wide[:, 1::2])]
+    for x in layouts:
+        assert np.array_equal(eager(x, y).data, compiled(x, y).data)
+        for u, v in zip(pe, pc, strict=True):
+            assert np.array_equal(u.data, v.data)
+    assert compiled.traces == 3  # C order (twice: one program), strided, Fortran order

@@ -7,8 +7,23 @@ Python function (``compiled.source`` shows it), which later calls run on their o
 no Tensors, no graph, no dispatch. It computes with the same NumPy calls in the same order as
 eager execution, so its results are bitwise equal to eager's.
 
-Guards. A replay first checks what its program assumed: the arguments' structure, shapes and
-dtypes (and the values of Python numbers and identity of other objects passed), grad mode,
+The ops that dominate training (``linear``, ``relu``, the fused cross-entropy, their rules,
+plain SGD) are *lowered* (``lower.py``): the same calls with ``out=`` into arrays allocated
+once at trace time and shared by values whose lifetimes do not overlap (``memory.py``),
+transposes as views made once, shape-only values folded. Each lowering is checked byte for
+byte against the eager call while tracing, or the generic line is kept. Three rewrites give
+the same bytes by construction and are named in ``lower.py``: ``np.dot`` for a 2-D
+``np.matmul`` (one BLAS call), SGD's products over the gradients laid side by side (one
+elementwise call), and the cross-entropy's backward reading the exponentials its forward
+computed from the same logits. So ``check=True`` compares bytes, with no tolerance. What a
+call hands out is the caller's: a returned array that lives in a buffer is copied, and so is
+a ``.grad`` left set; a ``.grad`` that ``zero_grad()`` clears before anything reads it is
+never written. The buffers belong to the compiled function: do not call one compiled
+function from two threads at once.
+
+Guards. A replay first checks what its program assumed: the arguments' structure, shapes,
+dtypes and memory layouts (strides: BLAS may round differently on a transposed batch), the
+values of Python numbers and identity of other objects passed, grad mode,
 every parameter's array and whether its ``.grad`` was set, the optimizers' parameter lists,
 state sizes and (plain SGD) hyperparameters. A change traces again (a new batch size makes a
 second program; both are kept). The learning rate is read live, so schedulers work.
@@ -57,10 +72,10 @@ def _flatten(obj, leaves: list, key: list) -> None:
             raise CompileError("cr.compile: an argument requires grad; pass parameters "
                                "through a Module or closure, and data as plain tensors")
         leaves.append(obj._data)
-        key.append(("T", obj._data.shape, obj._data.dtype.str))
+        key.append(("T", obj._data.shape, obj._data.dtype.str, obj._data.strides))
     elif isinstance(obj, np.ndarray):
         leaves.append(obj)
-        key.append(("A", obj.shape, obj.dtype.str))
+        key.append(("A", obj.shape, obj.dtype.str, obj.strides))
     elif isinstance(obj, (tuple, list)):
         key.append((type(obj), len(obj)))
         for v in obj:
@@ -75,18 +90,21 @@ def _flatten(obj, leaves: list, key: list) -> None:
         key.append(("id", id(obj)))
 
 
-def _array_key(args, grad_enabled):
+def _array_key(args, grad_enabled, leaves):
     """The key of positional arguments that are all arrays or tensors that do not require
-    grad (what a training step gets), or None."""
-    key = [grad_enabled, "arrays"]
+    grad (what a training step gets), their arrays appended to ``leaves``; or None. (The
+    hot path of every call: one flat tuple of types, shapes, dtypes and strides, nothing
+    walked. Strides: BLAS may round differently on another memory layout, so a strided or
+    transposed batch gets its own verified program.)"""
+    key = [grad_enabled]
     for a in args:
         t = type(a)
-        if t is np.ndarray:
-            key.append(("A", a.shape, a.dtype.str))
-        elif t is Tensor and not a._requires_grad:
-            key.append(("T", a._data.shape, a._data.dtype.str))
-        else:
+        if t is Tensor and not a._requires_grad:
+            a = a._data
+        elif t is not np.ndarray:
             return None
+        leaves.append(a)
+        key += (t, a.shape, a.dtype, a.strides)
     return tuple(key)
 
 
@@ -100,11 +118,15 @@ class _Program:
         guards = tracer.guards or ["True"]
         self.guard_source = ("def guard():\n    return (" + "\n            and ".join(
             f"({g})" for g in guards) + ")\n")
-        exec(self.guard_source, prog.namespace)  # noqa: S102  (our own text)
-        prog.lines.insert(0, ["if not guard():  # shapes, parameters, optimizer state as "
-                              "traced (.guards)\n        raise RETRACE", None])
-        self.replay, self.source = prog.build(inputs, out_text)
+        # inline (no call): parameters, their .grad and the optimizers' state as traced
+        prog.lines.insert(0, ["if not (" + "\n        and ".join(f"({g})" for g in guards)
+                              + "):  # the guards: else trace again\n    raise RETRACE", None])
+        grad_none = frozenset(g[:-len(".grad is None")] for g in guards
+                              if g.endswith(".grad is None"))
+        self.replay, self.source = prog.build(inputs, out_text, grad_none)
         self.params = [p for p, _ in tracer.params.values()]
+        # each lowered value's array (values whose lifetimes do not overlap share one)
+        self.buffers = {n: a for n, a in prog.arrays.items() if n in prog.buffers}
         self.optimizers = list(tracer.optimizers.values())
         self.rngs = list(tracer.rngs.values())
         prog.keep = []  # the trace's intermediate arrays: free them
@@ -155,10 +177,9 @@ class Compiled:
         mode = STATE.mode
         if ACTIVE or mode.anomaly or mode.fw_levels:  # inside a trace, or a mode it can't
             return self.fn(*args, **kwargs)              # replay: eager (recorded outside)
-        key = _array_key(args, mode.grad_enabled) if not kwargs else None
-        if key is not None:  # the hot case: arrays and constant tensors only
-            leaves = [a if type(a) is np.ndarray else a._data for a in args]
-        else:
+        leaves: list = []
+        key = None if kwargs else _array_key(args, mode.grad_enabled, leaves)
+        if key is None:  # (else the hot case: arrays and constant tensors only)
             leaves = []
             key = [mode.grad_enabled]
             _flatten((args, kwargs), leaves, key)
@@ -281,14 +302,21 @@ def _arrays(value) -> list:
     return [np.asarray(value)] if isinstance(value, _SCALARS[:4]) else []
 
 
+def _same_bits(a, b) -> bool:
+    """Equal byte for byte (the sign of a zero and a NaN's payload count): the replay makes
+    the eager calls, so no tolerance is needed, and none is given."""
+    if a.dtype.kind == "O":
+        return np.array_equal(a, b)
+    return a.tobytes() == b.tobytes()
+
+
 def _compare(what, eager: list, replayed: list) -> None:
     if len(eager) != len(replayed):
         raise CompileMismatch(f"cr.compile(check=True): {what}: eager gave {len(eager)} "
                               f"arrays, the replay {len(replayed)}")
     for i, (a, b) in enumerate(zip(eager, replayed)):
         a, b = np.asarray(a), np.asarray(b)
-        if a.shape != b.shape or a.dtype != b.dtype or not np.array_equal(
-                a, b, equal_nan=a.dtype.kind in "fc"):
+        if a.shape != b.shape or a.dtype != b.dtype or not _same_bits(a, b):
             diff = (f"max |Δ| {np.max(np.abs(a.astype(float) - b.astype(float))):.3g}"
                     if a.shape == b.shape and a.size else f"{a.shape} vs {b.shape}")
             raise CompileMismatch(f"cr.compile(check=True): {what} (array {i}) differs "
@@ -363,8 +391,9 @@ def compile(fn=None, *, check: bool = False):  # noqa: A001  (cr.compile, as tor
     [5.0, 3.2, 2.048]
     >>> step.traces
     1
-    >>> print(step.source.splitlines()[4])  # after the inputs and the guards
-        v0 = multiply(w, x0)
+    >>> lines = step.source.splitlines()
+    >>> print(lines[lines.index("        raise RETRACE") + 1])  # after the guards
+        np.multiply(w, x0, out=v0)
     """
     if fn is None:
         return lambda f: Compiled(f, check)

@@ -15,6 +15,8 @@ import re
 
 import numpy as np
 
+from .memory import plan
+
 _LITERALS = (bool, int, str, type(None))
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 
@@ -26,6 +28,12 @@ class Program:
         self.lines: list[list] = []  # [text, tag]; a tag marks lines a later pass may drop
         self.names: dict[int, str] = {}  # id(array) -> its variable name
         self.keep: list = []  # the arrays named, kept alive so that ids are never reused
+        self.values: dict[str, object] = {}  # a local's name -> its traced array (verification)
+        self.buffers: dict[str, np.ndarray] = {}  # a lowered value's name -> its buffer
+        self.views: dict[str, tuple] = {}  # name -> (buffer name, function making the view)
+        self.folded: set[str] = set()  # constants whose values never change (seeds, zeros)
+        self.memo: dict = {}  # what one lowering leaves for another (lower.py)
+        self.packs: dict[str, list] = {}  # name -> buffers laid side by side in one array
         self.namespace: dict = {"np": np}
         self._constants: dict[int, str] = {}
         self._counts: dict[str, int] = {}
@@ -33,6 +41,8 @@ class Program:
     # -- names --------------------------------------------------------------------------------
     def fresh(self, prefix: str) -> str:
         n = self._counts.get(prefix, 0)
+        while f"{prefix}{n}" in self.namespace:  # (a parameter the user named v0)
+            n += 1
         self._counts[prefix] = n + 1
         return f"{prefix}{n}"
 
@@ -41,6 +51,54 @@ class Program:
         name = self.fresh(prefix)
         self.names[id(array)] = name
         self.keep.append(array)
+        self.values[name] = array
+        return name
+
+    def buffer(self, array, prefix: str = "v") -> str:
+        """Name ``array`` as a value that a lowered step writes into a buffer of its shape."""
+        name = self.fresh(prefix)
+        self.names[id(array)] = name
+        self.keep.append(array)
+        self.buffers[name] = self.namespace[name] = np.empty(array.shape, array.dtype)
+        return name
+
+    def temp(self, shape, dtype, prefix: str = "t") -> str:
+        """A buffer no traced array stands for (scratch within a step, or an intermediate
+        a later step reads)."""
+        name = self.fresh(prefix)
+        self.buffers[name] = self.namespace[name] = np.empty(shape, dtype)
+        return name
+
+    def view(self, name: str, suffix: str, make) -> str:
+        """A view of a buffer (``g1_T``, made once; remade on the array ``build`` gives it)."""
+        vname = f"{name}_{suffix}"
+        if vname in self.namespace and vname not in self.views:  # (a user's name)
+            vname = self.fresh(f"{vname}_")
+        if vname not in self.namespace:
+            self.views[vname] = (name, make)
+            self.namespace[vname] = make(self.namespace[name])
+        return vname
+
+    def pack(self, names: list[str]) -> str:
+        """One array holding the buffers ``names`` side by side (each a view of it, for
+        the program's whole run): one NumPy call can then read them all."""
+        name = self.fresh("grads")
+        self.packs[name] = list(names)
+        size = sum(self.buffers[n].size for n in names)
+        self.namespace[name] = np.empty(size, self.buffers[names[0]].dtype)
+        return name
+
+    def fold(self, value, prefix: str = "c") -> str:
+        """A constant the program never writes (a seed of ones, zeros for ``maximum``); equal
+        arrays are folded once."""
+        key = ("fold", prefix, type(value), getattr(value, "shape", None),
+               getattr(value, "strides", None), getattr(value, "dtype", None),
+               np.asarray(value).tobytes())
+        name = self.memo.get(key)
+        if name is None:
+            name = self.memo[key] = self.fresh(prefix)
+            self.namespace[name] = value
+            self.folded.add(name)
         return name
 
     def constant(self, value, prefix: str = "k") -> str:
@@ -103,25 +161,39 @@ class Program:
     def comment(self, text: str) -> None:
         self.emit(f"# {text}")
 
-    def live_lines(self, outputs: str) -> list[str]:
+    def used_names(self, text: str) -> set[str]:
+        """The identifiers of ``text``, a view's counting as its buffer's."""
+        names = set(_IDENT.findall(text))
+        names |= {self.views[n][0] for n in names if n in self.views}
+        return names.union(*(self.packs[n] for n in names if n in self.packs))
+
+    def live_lines(self, outputs: str) -> list[list]:
         """The lines, without those that only compute a value nothing reads (a forward whose
         output went unused, as ``w.T`` once ``x @ w.T`` ran as ``linear``): pure lines are
-        tagged ``("pure", name)``."""
-        used = set(_IDENT.findall(outputs))
+        tagged ``("pure", name)``, lowered steps ``("lowered", Step)``."""
+        used = self.used_names(outputs)
         kept = []
         for text, tag in reversed(self.lines):
             if text is None or (tag is not None and tag[0] == "pure" and tag[1] not in used):
                 continue
-            used.update(_IDENT.findall(text))
-            kept.append(text)
+            if tag is not None and tag[0] == "lowered" and tag[1].pure and not (
+                    used & set(tag[1].outs + tag[1].locals)):
+                continue
+            used |= self.used_names(text)
+            kept.append([text, tag])
         return kept[::-1]
 
-    def build(self, inputs: list[str], outputs: str):
-        """The replay function ``run(inputs) -> outputs`` and its source text."""
-        body = self.live_lines(outputs)
+    def build(self, inputs: list[str], outputs: str, grad_none: frozenset = frozenset()):
+        """The replay function ``run(inputs) -> outputs`` and its source text (``grad_none``:
+        the parameters whose ``.grad`` the guards require to be None on entry)."""
+        lines, outputs, arrays = plan(self, self.live_lines(outputs), outputs, grad_none)
+        body = [f"    {t}" for text, _ in lines for t in text.split("\n")]
         head = f"    {', '.join(inputs)}, = INPUTS" if inputs else "    pass"
-        source = "\n".join(["def replay(INPUTS):", head] + [f"    {t}" for t in body]
+        source = "\n".join(["def replay(INPUTS):", head] + body
                            + [f"    return {outputs}"]) + "\n"
-        namespace = dict(self.namespace)
+        namespace = {k: v for k, v in self.namespace.items()
+                     if k not in self.buffers or k in arrays}  # (buffers of dropped lines)
+        namespace.update(arrays)
+        self.arrays = arrays
         exec(compile(source, "<chainrule.compile replay>", "exec"), namespace)  # noqa: S102
         return namespace["replay"], source

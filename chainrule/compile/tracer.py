@@ -19,6 +19,7 @@ What cannot be written down (a Python number read from a tensor, an in-place wri
 """
 from __future__ import annotations
 
+import ast
 import os
 import re
 import sys
@@ -37,6 +38,8 @@ from ..optim.sgd import SGD
 from ..registry import PRIMITIVES
 from ..tensor import Tensor, new_tensor
 from .inline import HELPERS, inline_vjp
+from .lower import Like as _Like
+from .lower import Step, lower_forward, lower_vjp
 from .program import Program
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,15 +56,6 @@ def _from_user() -> bool:
     return not sys._getframe(2).f_code.co_filename.startswith(_PACKAGE)
 
 
-class _Like:
-    """Stands for a tensor whose shape and dtype (not values) a helper reads."""
-    __slots__ = ("shape", "ndim", "dtype")
-
-    def __init__(self, t):
-        self.shape, self.ndim, self.dtype = t.shape, t.ndim, t.dtype
-
-    def __repr__(self):
-        return f"<like {self.shape} {self.dtype}>"
 
 
 def _step_param(opt, p, g, group):
@@ -74,6 +68,18 @@ def _step_param(opt, p, g, group):
         data = data.copy()
     opt._update(data, g, opt.state[p], group)
     p.data = data
+
+
+def _bump_all(*tensors) -> None:
+    """``engine.bump_version`` of each tensor, in order (one call for an optimizer step)."""
+    for t in tensors:
+        engine.bump_version(t)
+
+
+def _constant_text(prog, text: str) -> bool:
+    """Whether ``text`` reads only folded constants (its value is the traced one, always)."""
+    names = {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
+    return names <= prog.folded | {"np"} | set(HELPERS)
 
 
 def _dropout_mask(rng, shape, dtype, p):
@@ -104,6 +110,7 @@ class Tracer:
         prog.global_("RAW", RAW)
         prog.global_("new_tensor", new_tensor)
         prog.global_("bump", engine.bump_version)
+        prog.global_("bump_all", _bump_all)
         prog.global_("step_param", _step_param)
 
     def fail(self, what: str):
@@ -131,19 +138,27 @@ class Tracer:
         if id(opt) not in self.optimizers:
             self.optimizers[id(opt)] = opt
             sizes = tuple(len(s) for s in opt.state.values() if s)
-            self.guards.append(f"{name}_sig() == {sizes!r}")
-            self.prog.namespace[f"{name}_sig"] = lambda o=opt: tuple(
-                len(s) for s in o.state.values() if s)
+            if sizes:
+                self.guards.append(f"{name}_sig() == {sizes!r}")
+                self.prog.namespace[f"{name}_sig"] = lambda o=opt: tuple(
+                    len(s) for s in o.state.values() if s)
+            else:  # (plain SGD: no state; the cheap test)
+                self.guards.append(f"not any({name}.state.values())")
             groups = self.prog.constant(opt.param_groups, "groups")
             self.guards.append(f"len({groups}) == {len(opt.param_groups)}")
             for i, g in enumerate(opt.param_groups):  # the same parameters, in order
-                ids = [id(p) for p in g["params"]]
-                self.guards.append(f"list(map(id, {groups}[{i}]['params'])) == {ids!r}")
+                plist = self.prog.fresh("params")
+                same = "".join(f" and {plist}[{k}] is {self.prog.constant(p, 'P')}"
+                               for k, p in enumerate(g["params"]))
+                self.guards.append(f"len({plist} := {groups}[{i}]['params']) == "
+                                   f"{len(g['params'])}{same}")
         return name
 
     # -- forward ----------------------------------------------------------------------------
     def forward(self, prim, fn, arrays, params, out, scalar=False) -> None:
         prog = self.prog
+        if not scalar and lower_forward(prog, prim.name, arrays, params, out, fn):
+            return
         fname = prog.global_(f"{prim.name}", fn)
         call = f"{fname}({', '.join(prog.expr(a) for a in arrays)}{prog.kwargs(params)})"
         name = prog.bind(out)
@@ -154,6 +169,8 @@ class Tracer:
         if not self.recording:
             return
         prog = self.prog
+        if lower_forward(prog, label, args, kwargs, out):
+            return
         fname = prog.global_(label, fn)
         name = prog.bind(out)
         prog.emit(f"{name} = {fname}({', '.join(prog.expr(a) for a in args)}"
@@ -171,10 +188,9 @@ class Tracer:
             return transforms.backward(t)  # raises the eager error
         nodes, gs = transforms._roots([t], [grad], "backward", False)
         prog, root, seed = self.prog, nodes[0], gs[0]
-        if grad is None:
-            prog.bind(seed, "g")
-            prog.emit(f"{prog.names[id(seed)]} = np.ones({seed.shape!r}, "
-                      f"{prog.expr(seed.dtype)})")
+        if grad is None:  # the seed of ones: a constant of the program
+            prog.names[id(seed)] = prog.fold(np.ones(seed.shape, seed.dtype), "ones")
+            prog.keep.append(seed)
         prog.comment(f"backward of {prog.expr(t._data)}")
         order = toposort([root])
         if len(HOOKS) and any(n in HOOKS for n in order):
@@ -213,6 +229,9 @@ class Tracer:
 
     def _write_vjp(self, node, g, out, xs, gis) -> None:
         prog, prim = self.prog, node.prim
+        live = [gi if p is not None else None for p, gi in zip(node.parents, gis)]
+        if lower_vjp(prog, prim, g, out, xs, node.params, live):
+            return
         exprs = inline_vjp(prim, g, out, xs, node.params, node.needs, gis)
         if exprs is not None:
             subst = {"g": prog.expr(g), "out": "None" if out is None else prog.expr(out),
@@ -227,7 +246,11 @@ class Tracer:
                      for e in exprs]
             for p, gi, text in zip(node.parents, gis, texts):
                 if gi is not None and p is not None and text is not None:
-                    prog.emit(f"{prog.bind(gi, 'g')} = {text}")
+                    if _constant_text(prog, text):  # (the seed's first rules: shapes only)
+                        prog.names[id(gi)] = prog.fold(gi, "c")
+                        prog.keep.append(gi)
+                    else:
+                        prog.emit(f"{prog.bind(gi, 'g')} = {text}")
             return
         vjp = prog.global_(f"{prim.name}_vjp", prim.vjp)
         xs_text = ", ".join(prog.expr(x) for x in xs) + ("," if len(xs) == 1 else "")
@@ -276,6 +299,7 @@ class Tracer:
                 self.guards.append(f"{gname}['momentum'] == {group['momentum']!r} and "
                                    f"{gname}['weight_decay'] == {group['weight_decay']!r} and "
                                    f"{gname}['maximize'] is {group['maximize']!r}")
+            rows = []  # plain SGD: (gradient's name, parameter's array, tensor's name)
             for p in group["params"]:
                 self.note_grad_state(p)
                 if p.grad is None:
@@ -285,17 +309,51 @@ class Tracer:
                 g_text = prog.names.get(id(g)) or f"{pname}.grad._data"
                 data = p._data
                 if plain and g.shape == data.shape and data.flags.writeable:
-                    buf = prog.constant(np.empty_like(data), "buf")
-                    d = prog.expr(data)
-                    prog.emit(f"np.multiply({g_text}, -{gname}['lr'], out={buf}); "
-                              f"np.add({d}, {buf}, out={d}); bump({pname})")
+                    rows.append((g_text, data, pname))
                 else:
                     prog.emit(f"step_param({oname}, {pname}, {g_text}, {gname})")
+            if rows:
+                self._sgd(rows, f"{gname}['lr']")
         self.in_step = True
         try:
             return orig(opt)
         finally:
             self.in_step = False
+
+    def _sgd(self, rows, lr) -> None:
+        """Plain SGD as eager runs it, ``p += np.multiply(g, -lr, out=scratch)`` (lr read
+        live). When every gradient is a buffer, the buffers are laid side by side in one
+        array (``Program.pack``) and the products are one call: elementwise, so the same
+        bytes as one call per parameter."""
+        prog = self.prog
+        names = [g for g, _, _ in rows]
+        dtypes = {prog.buffers[g].dtype if g in prog.buffers else None for g in names}
+        if len(rows) > 1 and len(set(names)) == len(names) and None not in dtypes \
+                and len(dtypes) == 1 and all(d.dtype in dtypes for _, d, _ in rows):
+            packed = prog.pack(names)
+            steps = prog.temp(prog.namespace[packed].shape, dtypes.pop(), "steps")
+            lines = [f"np.multiply({packed}, -{lr}, out={steps})  # {packed}: "
+                     + ", ".join(names) + " side by side"]
+            offset = 0
+            for _, data, _ in rows:
+                size = data.size
+                view = prog.view(steps, str(len(lines) - 1), lambda a, o=offset, n=size,
+                                 s=data.shape: a[o:o + n].reshape(s))
+                offset += size
+                d = prog.expr(data)
+                lines.append(f"np.add({d}, {view}, out={d})")
+            lines.append(f"bump_all({', '.join(p for _, _, p in rows)})  # (in-place writes: "
+                         "version counters)")
+            # (the products may overwrite the gradients: they are dead once multiplied)
+            prog.emit("\n".join(lines), ("lowered", Step((), (steps,), {steps: (packed,)},
+                                                          pure=False)))
+            return
+        for g, data, pname in rows:
+            buf = prog.temp(data.shape, data.dtype, "step")
+            d = prog.expr(data)
+            prog.emit(f"np.multiply({g}, -{lr}, out={buf})\n"
+                      f"np.add({d}, {buf}, out={d}); bump({pname})",
+                      ("lowered", Step((), (buf,), {buf: (g,)}, pure=False)))
 
     def zero_grad(self, opt, orig, set_to_none=True):
         prog = self.prog
