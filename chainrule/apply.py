@@ -28,7 +28,7 @@ def apply(prim, inputs: tuple, params: dict | None = None, data=None):
                                       params or {})
             elif len(inputs) == 1:
                 data = prim.forward(inputs[0]._data) if not params else \
-                    prim.forward(inputs[0]._data, params["c"]) if prim.scalar else \
+                    prim.forward(inputs[0]._data, params[prim.param]) if prim.param else \
                     prim.forward(inputs[0]._data, **params)
             elif len(inputs) == 2 and not params:  # binary ops: no list to build
                 data = prim.forward(inputs[0]._data, inputs[1]._data)

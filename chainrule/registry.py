@@ -44,7 +44,7 @@ _NO_PARAMS: dict = {}
 
 class Primitive:
     __slots__ = ("name", "kind", "forward", "vjp", "jvp", "formula", "uses_out", "sympy",
-                 "nondiff", "saves", "views", "batch", "scalar", "__weakref__")
+                 "nondiff", "saves", "views", "batch", "param", "__weakref__")
 
     def __init__(self, name, kind, forward, vjp, jvp, formula="", uses_out=False, sympy=None,
                  nondiff=(), saves=True):
@@ -69,10 +69,10 @@ class Primitive:
         # forward takes batches itself), a function ``batch(values, params, levels, sizes)``
         # for one op, or None (vmap refuses the op, naming it).
         self.batch = None
-        # An op of one tensor and one Python number, its only parameter ``c``: the forward
-        # and rules are called with ``c`` positionally (a ``**params`` call costs ~0.5 µs,
-        # and these are the commonest ops of all: ``x * 2``, ``y + 1``).
-        self.scalar = False
+        # The name of the one parameter of an op of one input, passed to the forward and the
+        # rules positionally: a ``**params`` call costs ~0.5 µs, and these are the commonest
+        # ops of all (``x * 2``, ``y + 1``: their number ``c``; log_softmax's ``axis``).
+        self.param = None
 
     def __repr__(self):
         return f"<primitive {self.name} ({self.kind})>"
@@ -143,21 +143,21 @@ def _call(rule, ops, g, out, xs, params):
 # The kinds.
 
 def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, saves=True,
-                replace=False, scalar=False):
+                replace=False, param=None):
     """An elementwise op of n inputs that broadcast (NumPy's rules); ``rules[i] = g·∂out/∂xᵢ``
     (``ONE`` for ∂out/∂xᵢ = 1, ``None`` for an input that is not differentiable), computed
-    at the output's shape and summed back to the input's by the kind. ``scalar``: one input
-    and one parameter, the Python number ``c`` (``Primitive.scalar``)."""
+    at the output's shape and summed back to the input's by the kind. ``param``: the name of
+    the one parameter of a one-input op, passed positionally (``Primitive.param``)."""
     nondiff = tuple(i for i, r in enumerate(rules) if r is None)
     if len(rules) == 1:  # the common unary case, without loops (hot path)
         r = rules[0]
-        if r is not ONE and scalar:
+        if r is not ONE and param is not None:
             def vjp(ops, g, out, xs, p, needs):
-                return [r(ops, g, out, xs[0], p["c"])]
+                return [r(ops, g, out, xs[0], p[param])]
 
             def jvp(ops, dxs, out, xs, p):
                 dx = dxs[0]
-                return None if dx is None else r(ops, dx, out, xs[0], p["c"])
+                return None if dx is None else r(ops, dx, out, xs[0], p[param])
         elif r is ONE:
             def vjp(ops, g, out, xs, p, needs):
                 return [g]
@@ -207,7 +207,7 @@ def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, s
 
     prim = Primitive(name, "elementwise", forward, vjp, jvp, formula, uses_out, sympy, nondiff,
                      saves)
-    prim.scalar = scalar
+    prim.param = param
     return _batched(register(prim, replace=replace), "broadcast")
 
 
@@ -305,12 +305,16 @@ def multilinear(name, forward, *rules, rule_for=None, batch=None, formula="", sy
 
 
 def general(name, forward, *, vjp, jvp, formula="", uses_out=False, sympy=None, nondiff=(),
-            replace=False, batch=None):
+            replace=False, batch=None, param=None):
     """Any other op: ``vjp[i]`` gives x̄ᵢ, ``jvp`` gets the tuple of tangents as ``g``.
-    Declare by kind where one fits; use this only with a comment saying why none does."""
+    Declare by kind where one fits; use this only with a comment saying why none does.
+    ``param``: as for ``elementwise``."""
     vjp_rules = tuple(vjp)
+    rule0 = vjp_rules[0] if param is not None else None
 
     def vjp_(ops, g, out, xs, p, needs):
+        if param is not None:  # one input, one parameter (log_softmax's axis)
+            return [rule0(ops, g, out, xs[0], p[param])]
         if p:
             return [r(ops, g, out, *xs, **p) if need and r is not None else None
                     for r, need in zip(vjp_rules, needs)]
@@ -320,8 +324,9 @@ def general(name, forward, *, vjp, jvp, formula="", uses_out=False, sympy=None, 
     def jvp_(ops, dxs, out, xs, p):
         return _call(jvp, ops, tuple(dxs), out, xs, p)
 
-    return _batched(register(Primitive(name, "general", forward, vjp_, jvp_, formula,
-                                       uses_out, sympy, nondiff), replace=replace), batch)
+    prim = Primitive(name, "general", forward, vjp_, jvp_, formula, uses_out, sympy, nondiff)
+    prim.param = param
+    return _batched(register(prim, replace=replace), batch)
 
 
 def _batched(prim, batch):

@@ -98,20 +98,20 @@ WHERE = elementwise("where", np.where, None, lambda ops, g, out, c, x, y: g * D(
 
 # Python-number operands are parameters, not inputs: one op instead of three and no upcast.
 ADD_S = elementwise("add_scalar", lambda x, c: x + c, ONE, formula="∂(x+c)/∂x = 1",
-                    saves=False, sympy=lambda sp, a, c: a + c, scalar=True)
+                    saves=False, sympy=lambda sp, a, c: a + c, param="c")
 RSUB_S = elementwise("rsub_scalar", lambda x, c: c - x, lambda ops, g, out, x, c: -g,
                      formula="∂(c−x)/∂x = −1", saves=False,
-                     sympy=lambda sp, a, c: c - a, scalar=True)
+                     sympy=lambda sp, a, c: c - a, param="c")
 MUL_S = elementwise("mul_scalar", lambda x, c: x * c, lambda ops, g, out, x, c: g * c,
                     formula="∂(c·x)/∂x = c", saves=False,
-                    sympy=lambda sp, a, c: c * a, scalar=True)
+                    sympy=lambda sp, a, c: c * a, param="c")
 DIV_S = elementwise("div_scalar", lambda x, c: x / c, lambda ops, g, out, x, c: g / c,
                     formula="∂(x/c)/∂x = 1/c", saves=False,
-                    sympy=lambda sp, a, c: a / c, scalar=True)
+                    sympy=lambda sp, a, c: a / c, param="c")
 RDIV_S = elementwise("rdiv_scalar", lambda x, c: c / x,
                      lambda ops, g, out, x, c: g * (-c / (x * x)),
                      formula="∂(c/x)/∂x = −c/x²",
-                     sympy=lambda sp, a, c: c / a, scalar=True)
+                     sympy=lambda sp, a, c: c / a, param="c")
 def _scalar_pow(x, c):
     """xᶜ; for c = 1, 2, 3, 4 by multiplication (NumPy's generic power is ~25× slower on
     float32; PyTorch multiplies too). On arrays and on Tensors (the rules' vocabulary) alike."""
@@ -126,7 +126,7 @@ def _scalar_pow(x, c):
 POW_S = elementwise("pow_scalar", _scalar_pow,
                     lambda ops, g, out, x, c: g * (c * _scalar_pow(x, c - 1)) if c != 1 else g,
                     formula="∂xᶜ/∂x = c·xᶜ⁻¹",
-                    sympy=lambda sp, a, c: a ** c, scalar=True)
+                    sympy=lambda sp, a, c: a ** c, param="c")
 
 
 def _log_base(x, c):
@@ -142,7 +142,7 @@ def _log_base(x, c):
 RPOW_S = elementwise("rpow_scalar", lambda x, c: c ** x,
                      lambda ops, g, out, x, c: g * (out * _log_base(x, c)), uses_out=True,
                      formula="∂cˣ/∂x = cˣ·log c",
-                     sympy=lambda sp, a, c: c ** a, scalar=True)
+                     sympy=lambda sp, a, c: c ** a, param="c")
 
 EXP = elementwise("exp", np.exp, lambda ops, g, out, x: g * out, uses_out=True,
                   formula="∂eˣ/∂x = eˣ",

@@ -244,12 +244,12 @@ def _softmax_rule(ops, g, out, x, axis):
 # a reduction (the shape is kept). One node instead of six (max shift, exp, sum, log, two
 # broadcast subtractions), the rule written with the output: ȳ − softmax·Σȳ.
 LOG_SOFTMAX = general(
-    "log_softmax", _log_softmax_forward, batch="lead",
+    "log_softmax", _log_softmax_forward, batch="lead", param="axis",
     vjp=[lambda ops, g, out, x, axis: g - ops.exp(out) * ops.sum(g, axis=axis, keepdims=True)],
     jvp=_log_softmax_jvp, uses_out=True,
     formula="∂log_softmax/∂x: x̄ = ȳ − softmax(x)·Σȳ")
 SOFTMAX = general(
-    "softmax", _softmax_forward, vjp=[_softmax_rule], batch="lead",
+    "softmax", _softmax_forward, vjp=[_softmax_rule], batch="lead", param="axis",
     jvp=lambda ops, g, out, x, axis: None if g[0] is None else _softmax_rule(
         ops, g[0], out, x, axis), uses_out=True,
     formula="∂softmax/∂x: x̄ = s·(ȳ − Σȳ·s)")
