@@ -186,8 +186,9 @@ def _tensors_in(data):
 
 
 def unify(opname: str, *xs: Tensor) -> tuple:
-    """Broadcast and promote ``xs`` to one shape and dtype, as graph ops when tracked, so that
-    no primitive ever sees operands of unequal shape or dtype and no rule unbroadcasts."""
+    """Broadcast and promote ``xs`` to one shape and dtype, as graph ops when tracked (for
+    ``where``; elementwise primitives take broadcasting operands and their kind sums the
+    gradients back, ``registry.elementwise``)."""
     shape = broadcast_shape(*[x.shape for x in xs])
     if shape is None:
         names = ", ".join(describe(x) for x in xs)
