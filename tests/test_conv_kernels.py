@@ -1,0 +1,67 @@
+"""The convolution kernels in each layout, forced, against PyTorch's conv2d and its gradients.
+
+``tests/op_specs.py`` checks the primitives (finite differences, second order, forward mode)
+on shapes that pick each layout by itself; here every layout runs every geometry.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+from chainrule.ops import conv_kernels as K
+
+GEOMETRIES = [  # (N, C, H, W), (O, KH, KW)
+    ((2, 3, 7, 6), (4, 3, 2)),
+    ((1, 1, 5, 5), (2, 2, 3)),
+    ((3, 2, 9, 8), (2, 3, 3)),
+]
+OPTIONS = list(itertools.product([(1, 1), (2, 1), (1, 3)], [(0, 0), (1, 2)],
+                                 [(1, 1), (2, 1), (1, 2)]))
+
+
+@pytest.fixture(params=["batch_last", "wide"])
+def layout(request, monkeypatch):
+    monkeypatch.setattr(K, "FORCE", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shapes", GEOMETRIES)
+def test_every_geometry_matches_pytorch(layout, shapes, dtype):
+    rng = np.random.default_rng(0)
+    (n, c, h, w), (o, kh, kw) = shapes
+    tol = {"rtol": 1e-4, "atol": 1e-4} if dtype == np.float32 else {}
+    checked = 0
+    for stride, padding, dilation in OPTIONS:
+        x = rng.standard_normal((n, c, h, w)).astype(dtype)
+        wt = rng.standard_normal((o, c, kh, kw)).astype(dtype)
+        xp, wp = torch.tensor(x, requires_grad=True), torch.tensor(wt, requires_grad=True)
+        try:
+            y = TF.conv2d(xp, wp, stride=stride, padding=padding, dilation=dilation)
+        except RuntimeError:  # the kernel does not fit this input
+            continue
+        gy = rng.standard_normal(tuple(y.shape)).astype(dtype)
+        dx, dw = torch.autograd.grad(y, (xp, wp), torch.from_numpy(gy))
+        got = (K.conv(x, wt, stride, padding, dilation),
+               K.conv_input_grad(gy, wt, stride, padding, dilation, x.shape),
+               K.conv_weight_grad(x, gy, stride, padding, dilation, wt.shape))
+        for name, a, b in zip(("y", "dx", "dw"), got, (y.detach(), dx, dw)):
+            assert a.dtype == dtype, (layout, name, a.dtype)
+            np.testing.assert_allclose(a, b.numpy(), **tol, err_msg=f"{layout} {name} "
+                                       f"stride {stride} padding {padding} dil {dilation}")
+        checked += 1
+    assert checked >= 10
+
+
+def test_layout_choice_follows_the_gemm_width(monkeypatch):
+    monkeypatch.setattr(K, "FORCE", None)
+    assert not K.batch_last(1, 5)  # LeNet's first layer: wide rows
+    assert K.batch_last(8, 5)  # its second: batch-last
+    monkeypatch.setattr(K, "FORCE", "wide")
+    assert not K.batch_last(8, 5)
+    monkeypatch.setattr(K, "FORCE", "batch_last")
+    assert K.batch_last(1, 1)
