@@ -65,3 +65,34 @@ def test_layout_choice_follows_the_gemm_width(monkeypatch):
     assert not K.batch_last(8, 5)
     monkeypatch.setattr(K, "FORCE", "batch_last")
     assert K.batch_last(1, 1)
+
+
+def test_weight_gradient_reuses_only_its_own_forwards_windows(layout):
+    rng = np.random.default_rng(1)
+    x1, x2 = (rng.standard_normal((2, 4, 6, 6)) for _ in range(2))
+    w = rng.standard_normal((3, 4, 3, 4))
+    gy = rng.standard_normal((2, 3, 4, 3))
+    args = ((1, 1), (0, 0), (1, 1))
+
+    def want(x):
+        xp, wp = torch.tensor(x), torch.tensor(w, requires_grad=True)
+        return torch.autograd.grad(TF.conv2d(xp, wp), wp, torch.from_numpy(gy))[0].numpy()
+
+    K.conv(x1, w, *args)
+    assert K._LAST[0] is x1  # kept for the weight gradient that follows
+    np.testing.assert_allclose(K.conv_weight_grad(x1, gy, *args, w.shape), want(x1))
+    x1_again = x1.copy()  # equal values, another array: made afresh (a hit needs `is`)
+    np.testing.assert_allclose(K.conv_weight_grad(x1_again, gy, *args, w.shape), want(x1))
+    np.testing.assert_allclose(K.conv_weight_grad(x2, gy, *args, w.shape), want(x2))
+    K.conv(x1, w, (1, 2), (0, 0), (1, 1))  # another geometry of the same x: no stale reuse
+    np.testing.assert_allclose(K.conv_weight_grad(x1, gy, *args, w.shape), want(x1))
+
+
+def test_an_input_written_after_the_forward_cannot_reach_the_weight_gradient():
+    import chainrule as cr
+    x = cr.tensor(np.ones((1, 2, 4, 4)))
+    w = cr.tensor(np.ones((2, 2, 2, 2)), requires_grad=True)
+    y = cr.nn.functional.conv2d(x, w)
+    x[0, 0, 0, 0] = 5.0  # the windows kept by the forward are now stale ...
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()  # ... and the version counter refuses to use them
