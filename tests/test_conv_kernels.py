@@ -79,13 +79,19 @@ def test_weight_gradient_reuses_only_its_own_forwards_windows(layout):
         return torch.autograd.grad(TF.conv2d(xp, wp), wp, torch.from_numpy(gy))[0].numpy()
 
     K.conv(x1, w, *args)
-    assert K._LAST[0] is x1  # kept for the weight gradient that follows
+    assert K._KEPT[-1][0] is x1  # kept for the weight gradient that follows ...
     np.testing.assert_allclose(K.conv_weight_grad(x1, gy, *args, w.shape), want(x1))
+    assert all(e[0] is not x1 for e in K._KEPT)  # ... which takes it
+    K.conv(x1, w, *args)
     x1_again = x1.copy()  # equal values, another array: made afresh (a hit needs `is`)
     np.testing.assert_allclose(K.conv_weight_grad(x1_again, gy, *args, w.shape), want(x1))
     np.testing.assert_allclose(K.conv_weight_grad(x2, gy, *args, w.shape), want(x2))
-    K.conv(x1, w, (1, 2), (0, 0), (1, 1))  # another geometry of the same x: no stale reuse
     np.testing.assert_allclose(K.conv_weight_grad(x1, gy, *args, w.shape), want(x1))
+    K.conv(x1, w, (1, 2), (0, 0), (1, 1))  # another geometry of the same x: not taken
+    np.testing.assert_allclose(K.conv_weight_grad(x1, gy, *args, w.shape), want(x1))
+    for _ in range(K.KEEP + 2):  # a bounded number kept
+        K.conv(x2.copy(), w, *args)
+    assert len(K._KEPT) == K.KEEP
 
 
 def test_an_input_written_after_the_forward_cannot_reach_the_weight_gradient():
@@ -96,3 +102,14 @@ def test_an_input_written_after_the_forward_cannot_reach_the_weight_gradient():
     x[0, 0, 0, 0] = 5.0  # the windows kept by the forward are now stale ...
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.sum().backward()  # ... and the version counter refuses to use them
+
+
+def test_nothing_is_kept_without_grad(monkeypatch):
+    import chainrule as cr
+    monkeypatch.setattr(K, "_KEPT", [])
+    x, w = np.ones((1, 4, 5, 5)), np.ones((2, 4, 2, 4))
+    with cr.no_grad():
+        K.conv(x, w, (1, 1), (0, 0), (1, 1))
+    assert K._KEPT == []
+    K.conv(x, w, (1, 1), (0, 0), (1, 1))
+    assert len(K._KEPT) == 1

@@ -21,8 +21,12 @@ Every copy is one ``as_strided`` view copied at once, never a Python loop over p
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from ..engine import is_grad_enabled
 
 
 def out_len(n, k, stride, pad, dil):
@@ -108,29 +112,37 @@ def col2im(cols, g: Geometry, n, c):
     return out[:, :, ph:ph + g.h, pw:pw + g.w]
 
 
-# -- the windows of the last forward ------------------------------------------------------------
+# -- the windows kept from the forward ----------------------------------------------------------
 # A training step copies x's windows out in the forward and again for the weight gradient
-# (0.36 ms of LeNet's ~7 ms step). The forward keeps its copy, with the x array it was made
-# from; the weight gradient reuses it when handed that same array object for the same
+# (0.36 ms of LeNet's ~7 ms step). Each forward keeps its copy, with the x array it was made
+# from; the weight gradient takes it (once) when handed that same array object for the same
 # geometry and layout. An array whose values changed in between cannot reach the weight
 # gradient: chainrule's version counters refuse a backward through a conv whose saved input
-# was written in place, and every forward makes its windows afresh. One entry, replaced by
-# one tuple assignment (atomic across threads); a hit needs ``is``, so an equal but distinct
-# array never takes another's windows.
-_LAST: tuple = (None, None, None)
+# was written in place, and every forward makes its windows afresh. A hit needs ``is``, so an
+# equal but distinct array never takes another's windows. The backward meets the convs in
+# reverse order, so a few are kept (KEEP, at most KEEP_BYTES together), the oldest dropped;
+# none under ``no_grad`` (no backward will follow).
+KEEP, KEEP_BYTES = 4, 64 << 20
+_KEPT: list = []  # (x, key, windows), oldest first
+_LOCK = threading.Lock()
 
 
 def windows(x, g: Geometry, forward: bool = False):
-    """x's windows in the layout ``g`` picks: made (and kept) by a forward, reused by the
+    """x's windows in the layout ``g`` picks: made (and kept) by a forward, taken by the
     weight gradient that follows it."""
-    global _LAST
     key = g.key + (batch_last(x.shape[1], g.ksize[1]),)
-    last_x, last_key, cols = _LAST
-    if not forward and last_x is x and last_key == key:
-        return cols
+    if not forward:
+        with _LOCK:
+            for k, (kept_x, kept_key, cols) in enumerate(_KEPT):
+                if kept_x is x and kept_key == key:
+                    del _KEPT[k]
+                    return cols
     cols = _row_windows(_to_batch_last(x, g.padding), g) if key[-1] else im2col(x, g)
-    if forward:
-        _LAST = (x, key, cols)
+    if forward and cols.nbytes <= KEEP_BYTES and is_grad_enabled():
+        with _LOCK:
+            _KEPT.append((x, key, cols))
+            while len(_KEPT) > KEEP or sum(e[2].nbytes for e in _KEPT) > KEEP_BYTES:
+                del _KEPT[0]
     return cols
 
 
