@@ -6,7 +6,9 @@ Sets OMP/OPENBLAS/MKL_NUM_THREADS and ``torch.set_num_threads`` before NumPy is 
 bench's setting is 2), then times, in alternating blocks of calls (a pause between blocks so
 one library's spinning worker threads do not steal the other's cores), the whole SGD step
 (eager and under ``cr.compile``) and each layer's forward + backward alone. Prints medians
-and the ratio chainrule / PyTorch. Timings on a shared machine are noisy: repeat the run.
+and the ratio chainrule / PyTorch. Timings on a shared machine are noisy: repeat the run, or
+at one thread use ``--cpu`` (all the work then runs in the calling thread, whose CPU time other
+processes do not inflate).
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--rounds", type=int, default=15, help="blocks per implementation")
 ap.add_argument("--block", type=int, default=15, help="calls per block")
 ap.add_argument("--only", default="", help="comma-separated case names (default: all)")
+ap.add_argument("--cpu", action="store_true",
+                help="time the calling thread's CPU time, not wall time: with --threads 1 it "
+                     "is not inflated by other processes waiting for the same cores")
 args = ap.parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
@@ -41,6 +46,7 @@ torch.set_num_threads(args.threads)
 
 def timed(impls: dict, rounds: int, block: int) -> dict[str, float]:
     """Median seconds per call of each callable, blocks of calls alternating between them."""
+    clock = time.thread_time if args.cpu else time.perf_counter
     samples: dict[str, list[float]] = {k: [] for k in impls}
     for fn in impls.values():  # warm-up: caches, lazy imports, compile traces
         for _ in range(3):
@@ -50,9 +56,9 @@ def timed(impls: dict, rounds: int, block: int) -> dict[str, float]:
             time.sleep(0.05)
             fn()
             for _ in range(block):
-                t0 = time.perf_counter()
+                t0 = clock()
                 fn()
-                samples[name].append(time.perf_counter() - t0)
+                samples[name].append(clock() - t0)
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
@@ -113,7 +119,10 @@ def layer_cases():
 
 def main():
     only = set(filter(None, args.only.split(",")))
-    print(f"threads {args.threads}; medians of {args.rounds}×{args.block} calls")
+    if args.cpu and args.threads != 1:
+        ap.error("--cpu measures one thread: use it with --threads 1")
+    print(f"threads {args.threads}; medians of {args.rounds}×{args.block} calls"
+          f"{' (thread CPU time)' if args.cpu else ''}")
     print(f"{'case':<14}{'chainrule':>12}{'PyTorch':>12}{'ratio':>8}")
     for gen in (step_cases, layer_cases):
         for name, (f_cr, f_pt) in gen():
