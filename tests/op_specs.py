@@ -293,7 +293,7 @@ add(
       ((2, 2, 7),)),
     S("avg_pool2d", lambda x: C.avg_pool2d(x * x, 3, 1), lambda x: F.avg_pool2d(x * x, 3, 1),
       ((1, 2, 4, 5),)),
-    # C·KW ≥ 16 takes conv_kernels' batch-last layout (the specs above take the wide one)
+    # C·KW ≥ 16 on a small plane takes conv_kernels' batch-last layout (the ones above: wide)
     S("conv2d_batch_last_pad", lambda x, w: C.conv2d(x, w, padding=1),
       lambda x, w: F.conv2d(x, w, padding=1), ((2, 4, 5, 6), (3, 4, 2, 4))),
     S("conv2d_batch_last_stride_pad_dilation",

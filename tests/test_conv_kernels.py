@@ -14,6 +14,8 @@ import torch.nn.functional as TF
 
 from chainrule.ops import conv_kernels as K
 
+from .op_specs import SPECS
+
 GEOMETRIES = [  # (N, C, H, W), (O, KH, KW)
     ((2, 3, 7, 6), (4, 3, 2)),
     ((1, 1, 5, 5), (2, 2, 3)),
@@ -57,14 +59,27 @@ def test_every_geometry_matches_pytorch(layout, shapes, dtype):
     assert checked >= 10
 
 
-def test_layout_choice_follows_the_gemm_width(monkeypatch):
+def test_layout_choice_follows_the_measurements(monkeypatch):
     monkeypatch.setattr(K, "FORCE", None)
-    assert not K.batch_last(1, 5)  # LeNet's first layer: wide rows
-    assert K.batch_last(8, 5)  # its second: batch-last
+    assert not K.batch_last(1, 5, (28, 28))  # LeNet's first layer: wide rows
+    assert K.batch_last(8, 5, (12, 12))  # its second: batch-last
+    assert not K.batch_last(16, 3, (32, 32))  # a large plane: wide rows
     monkeypatch.setattr(K, "FORCE", "wide")
-    assert not K.batch_last(8, 5)
+    assert not K.batch_last(8, 5, (12, 12))
     monkeypatch.setattr(K, "FORCE", "batch_last")
-    assert K.batch_last(1, 1)
+    assert K.batch_last(1, 1, (99, 99))
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.id.startswith("conv")],
+                         ids=lambda s: s.id)
+def test_the_op_specs_cover_both_layouts(spec, monkeypatch):
+    """The specs (finite differences, second order, forward mode) reach each layout on
+    their own: the batch-last ones by their shapes, the others by theirs."""
+    monkeypatch.setattr(K, "FORCE", None)
+    x_shape, w_shape = spec.shapes[0], spec.shapes[1]
+    if len(x_shape) == 3:  # conv1d runs as conv2d on (N, C, 1, L)
+        x_shape, w_shape = x_shape[:2] + (1,) + x_shape[2:], w_shape[:2] + (1,) + w_shape[2:]
+    assert K.batch_last(x_shape[1], w_shape[3], x_shape[2:]) == ("batch_last" in spec.id)
 
 
 def test_weight_gradient_reuses_only_its_own_forwards_windows(layout):

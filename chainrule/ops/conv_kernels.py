@@ -1,21 +1,22 @@
 """The NumPy work behind the convolution primitives, in two layouts chosen by the shapes.
 
-**Batch-last** (``batch_last``: many input channels, e.g. LeNet's 8->16 layer). The input is
-copied once to (C, H, W, N), so that a window row of Wo pixels is one contiguous run of Wo·N
-numbers. Only the kernel's *width* offsets are copied out ("row windows", (C, KW, H, Wo·N));
-each kernel row i is then a plain 2-D view of those rows, and the convolution is KH GEMMs of
-inner size C·KW with no im2col of the full kernel. The weight gradient is the same KH views
-against ȳ; the input gradient spreads ȳ over the kernel's width offsets the same way, one
-GEMM gives every (row offset, channel) contribution, and KH contiguous adds place them (no
-col2im of 25 short strided adds).
+**Batch-last** (``batch_last``: small planes with many input channels, e.g. LeNet's 8->16
+layer). The input is copied once to (C, H, W, N), so that a window row of Wo pixels is one
+contiguous run of Wo·N numbers. Only the kernel's *width* offsets are copied out ("row
+windows", (Hp, C·KW, Wo·N)); the KH consecutive input rows an output row reads are then one
+(KH·C·KW, Wo·N) matrix, a view, and the forward is one batched matmul over the output rows
+(no im2col of the full kernel, no adds). The weight gradient is the same slabs against ȳ,
+summed over the rows; the input gradient spreads ȳ over the kernel's width offsets the same
+way, one GEMM gives every (kernel row, channel) contribution, and KH contiguous adds place
+them (no col2im of 25 short strided adds).
 
-**Wide rows** (few input channels, e.g. a first 1->8 layer, where a GEMM of inner size
-C·KW would be too thin). In (N, C, H, W), kernel offset (i, j) at stride 1 is a shift by
-i·dh·Wp + j·dw of the flattened padded plane (row width Wp), so each offset's windows are
-one contiguous run of R = (Ho − 1)·Wp + Wo elements. The columns are those runs,
-(N, C, KH, KW, R): they copy at memory speed, and the GEMM computes the output on a grid Wp
-wide whose extra columns are dropped (forward) or meet zeros in the cotangent (weight
-gradient). Other strides use (N, C, KH, KW, Ho, Wo) columns.
+**Wide rows** (few input channels, e.g. a first 1->8 layer, or large planes). In
+(N, C, H, W), kernel offset (i, j) at stride 1 is a shift by i·dh·Wp + j·dw of the flattened
+padded plane (row width Wp), so each offset's windows are one contiguous run of
+R = (Ho − 1)·Wp + Wo elements. The columns are those runs, (N, C, KH, KW, R): they copy at
+memory speed, and the GEMM computes the output on a grid Wp wide whose extra columns are
+dropped (forward) or meet zeros in the cotangent (weight gradient). Other strides use
+(N, C, KH, KW, Ho, Wo) columns.
 
 Every copy is one ``as_strided`` view copied at once, never a Python loop over pixels.
 """
@@ -130,7 +131,7 @@ _LOCK = threading.Lock()
 def windows(x, g: Geometry, forward: bool = False):
     """x's windows in the layout ``g`` picks: made (and kept) by a forward, taken by the
     weight gradient that follows it."""
-    key = g.key + (batch_last(x.shape[1], g.ksize[1]),)
+    key = g.key + (batch_last(x.shape[1], g.ksize[1], (g.h, g.w)),)
     if not forward:
         with _LOCK:
             for k, (kept_x, kept_key, cols) in enumerate(_KEPT):
@@ -147,11 +148,16 @@ def windows(x, g: Geometry, forward: bool = False):
 
 
 # -- batch-last ------------------------------------------------------------------------------
-def batch_last(c, kw) -> bool:
-    """Whether a convolution with ``c`` input channels and kernel width ``kw`` runs in the
-    batch-last layout: its GEMMs have inner size C·KW, too thin below 16 (measured on LeNet's
-    layers: 1->8 5×5 is 2.4x slower batch-last, 8->16 5×5 2.1x faster)."""
-    return FORCE == "batch_last" or (FORCE is None and c * kw >= 16)
+def batch_last(c, kw, hw) -> bool:
+    """Whether a convolution with ``c`` input channels, kernel width ``kw`` and input planes
+    ``hw`` runs in the batch-last layout. Measured (thread CPU time, forward + both
+    gradients): its GEMMs (inner size KH·C·KW) are too thin below C·KW = 16 (1->8 5×5 on
+    28×28: 1.4x slower than wide rows), and on large planes its transposes cost more than the
+    wide rows' padding (16->32 3×3 on 32×32: 1.35x slower); on small planes with many channels
+    it wins (8->16 5×5 on 12×12: 1.7x faster, 64->64 3×3 on 8×8: 1.5x)."""
+    if FORCE is not None:
+        return FORCE == "batch_last"
+    return c * kw >= 16 and hw[0] * hw[1] <= 256
 
 
 FORCE = None  # tests set "batch_last" or "wide" to run one layout whatever the shapes
@@ -233,7 +239,7 @@ def _bl_input_grad(gy, w, g: Geometry):
 def conv(x, w, stride, padding, dilation):
     """C(x, w): (N, C, H, W) ⋆ (O, C, KH, KW) -> (N, O, Ho, Wo)."""
     g = Geometry(x.shape[-2:], w.shape[-2:], stride, padding, dilation)
-    if batch_last(x.shape[1], w.shape[3]):
+    if batch_last(x.shape[1], w.shape[3], x.shape[-2:]):
         return _bl_conv(x, w, g)
     return _wide_conv(x, w, stride, padding, dilation)
 
@@ -241,7 +247,7 @@ def conv(x, w, stride, padding, dilation):
 def conv_input_grad(gy, w, stride, padding, dilation, x_shape):
     """T(ȳ, w) = ∂⟨C(x, w), ȳ⟩/∂x: the transposed convolution. N and C come from the
     operands (under a folded batch of tangents they differ from ``x_shape``'s)."""
-    if batch_last(w.shape[1], w.shape[3]):
+    if batch_last(w.shape[1], w.shape[3], x_shape[-2:]):
         g = Geometry(x_shape[-2:], w.shape[-2:], stride, padding, dilation)
         return _bl_input_grad(gy, w, g)
     return _wide_input_grad(gy, w, stride, padding, dilation, x_shape)
@@ -249,7 +255,7 @@ def conv_input_grad(gy, w, stride, padding, dilation, x_shape):
 
 def conv_weight_grad(x, gy, stride, padding, dilation, w_shape):
     """W(x, ȳ) = ∂⟨C(x, w), ȳ⟩/∂w: x's windows correlated with ȳ, summed over the batch."""
-    if batch_last(x.shape[1], w_shape[-1]):
+    if batch_last(x.shape[1], w_shape[-1], x.shape[-2:]):
         g = Geometry(x.shape[-2:], tuple(w_shape[-2:]), stride, padding, dilation)
         dw = _bl_weight_grad(x, gy, g)
         return dw.reshape((gy.shape[1], x.shape[1]) + tuple(w_shape[-2:]))
