@@ -293,6 +293,18 @@ add(
       ((2, 2, 7),)),
     S("avg_pool2d", lambda x: C.avg_pool2d(x * x, 3, 1), lambda x: F.avg_pool2d(x * x, 3, 1),
       ((1, 2, 4, 5),)),
+    # C·KW ≥ 16 on a small plane takes conv_kernels' batch-last layout (the ones above: wide)
+    S("conv2d_batch_last_pad", lambda x, w: C.conv2d(x, w, padding=1),
+      lambda x, w: F.conv2d(x, w, padding=1), ((2, 4, 5, 6), (3, 4, 2, 4))),
+    S("conv2d_batch_last_stride_pad_dilation",
+      lambda x, w: C.conv2d(x, w, stride=(2, 3), padding=(0, 2), dilation=(1, 2)),
+      lambda x, w: F.conv2d(x, w, stride=(2, 3), padding=(0, 2), dilation=(1, 2)),
+      ((2, 8, 6, 7), (2, 8, 3, 2))),
+    S("conv1d_bias", lambda x, w, b: C.conv1d(x, w, b, padding=1),
+      lambda x, w, b: F.conv1d(x, w, b, padding=1), ((2, 2, 5), (3, 2, 2), (3,))),
+    # the bias gradient's primitive (conv2d_bias reaches it only through a backward pass)
+    S("channel_sum", lambda g: C.apply(C.CHANNEL_SUM, (g,), {"nd": 4, "shape": g.shape}),
+      lambda g: g.sum((0, 2, 3)), ((2, 3, 4, 5),)),
 )
 
 # -- fused primitives of the layers ------------------------------------------------------------

@@ -5,7 +5,10 @@ are three bilinear primitives that share one trilinear form F(x, w, g) = ⟨C(x,
 ⟨x, T(g, w)⟩ = ⟨w, W(x, g)⟩. Each one's transposes are the other two, so every derivative of
 a convolution is again a convolution, to any order.
 
-The NumPy kernels (im2col, GEMM, col2im) are in ``conv_kernels``.
+The NumPy kernels are in ``conv_kernels``: GEMMs over copied-out windows, in a batch-last
+layout when the input has many channels (no im2col of the whole kernel, no col2im) and in
+"wide rows" when it has few; the weight gradient reuses the windows its forward copied out.
+The bias is its own pair of primitives (``channel_bias`` and its transpose ``channel_sum``).
 
 Pooling is a linear "gather" with a constant weight per window position (the argmax one-hot
 for max pooling, 1/k² for average pooling) and its transpose "scatter".
@@ -23,7 +26,7 @@ from .conv_kernels import conv_input_grad as _conv_input_grad
 from .conv_kernels import conv_weight_grad as _conv_weight_grad
 from .conv_kernels import offsets as _offsets
 from .conv_kernels import out_len as _out_len
-from .shape import as_tensor, expand_dims, promoted, reshape, squeeze
+from .shape import as_tensor, expand_dims, promoted, squeeze
 
 
 def _geometry(p, **extra):
@@ -76,6 +79,44 @@ CONV_WGRAD = multilinear(  # W(x, g), with cotangent k (w-shaped)
     batch=_fold, formula="the weight-gradient of conv2d")
 
 
+# -- the bias ------------------------------------------------------------------------------------
+# y + b along the channel axis, and its transpose (a sum over every other core axis): one
+# primitive each instead of a reshape, a broadcast and an add, so that the backward sweep
+# sums the bias gradient in one einsum (4x faster than np.sum over the axes (0, 2, 3) on
+# LeNet's first layer). ``nd`` is the core rank of y: (N, C, *spatial).
+def _bias_view(b, nd):
+    return b.reshape(b.shape[:-1] + (1, b.shape[-1]) + (1,) * (nd - 2))
+
+
+def _channel_sum(g, nd, shape):
+    core = g.shape[g.ndim - nd:]
+    flat = g.reshape(g.shape[:g.ndim - nd] + core[:2] + (-1,))  # (..., N, C, positions)
+    return np.einsum("...ncp->...c", flat)
+
+
+CHANNEL_SUM = linear(
+    "channel_sum", _channel_sum,
+    lambda ops, k, out, g, nd, shape: ops.broadcast_to(
+        ops.reshape(k, k.shape[:-1] + (1, k.shape[-1]) + (1,) * (nd - 2)),
+        k.shape[:-1] + tuple(shape)),
+    formula="the transpose of channel_bias's b: the sum over batch and positions")
+CHANNEL_BIAS = linear(
+    "channel_bias", lambda y, b, nd: y + _bias_view(b, nd),
+    lambda ops, g, out, y, b, nd: g,
+    lambda ops, g, out, y, b, nd: ops.apply(CHANNEL_SUM, (g,), {"nd": nd,
+                                                                "shape": g.shape[-nd:]}),
+    formula="∂/∂y: 1; ∂/∂b: ȳ summed over every axis but the channel's")
+
+
+def _add_bias(out, b, name):
+    b = as_tensor(b)
+    if b.shape != (out.shape[1],):
+        raise ShapeError(f"{name}: the bias must have shape ({out.shape[1]},), got "
+                         f"{describe(b)}")
+    out, b = promoted(out, b)
+    return apply(CHANNEL_BIAS, (out, b), {"nd": out.ndim})
+
+
 def _pair(v, name):
     v = (v, v) if isinstance(v, int) else tuple(v)
     if len(v) != 2 or any(not isinstance(n, (int, np.integer)) or n < 0 for n in v):
@@ -86,6 +127,9 @@ def _pair(v, name):
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     """2-D cross-correlation of ``x`` (N, C, H, W) with ``w`` (O, C, KH, KW), as
     ``torch.nn.functional.conv2d`` (no groups). Differentiable in x, w, b to any order.
+
+    Computed in NumPy with its BLAS (no compiled extension); ``bench/lenet_layers.py`` times
+    it layer by layer next to PyTorch.
 
     >>> import chainrule as cr
     >>> x = cr.arange(9.0).reshape(1, 1, 3, 3)
@@ -105,9 +149,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
                          f"with {p}: {describe(x)}, {describe(w)}")
     x, w = promoted(x, w)
     out = apply(CONV, (x, w), p)
-    if b is not None:
-        out = out + reshape(as_tensor(b), (-1, 1, 1))
-    return out
+    return out if b is None else _add_bias(out, b, "conv2d")
 
 
 def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
@@ -125,9 +167,7 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
     out = conv2d(expand_dims(x, 2), expand_dims(w, 2), None, (1, stride), (0, padding),
                  (1, dilation))
     out = squeeze(out, 2)
-    if b is not None:
-        out = out + reshape(as_tensor(b), (-1, 1))
-    return out
+    return out if b is None else _add_bias(out, b, "conv1d")
 
 
 # -- pooling -------------------------------------------------------------------------------------
@@ -155,9 +195,13 @@ def _gather(x, weight, ksize, stride, x_shape):
 
 
 def _scatter(g, weight, ksize, stride, x_shape):
-    out = np.zeros(g.shape[:-2] + tuple(x_shape[-2:]), g.dtype)
     nonfinite = weight.dtype == np.bool_ and not np.isfinite(g).all()
+    if weight.dtype == np.bool_ and not nonfinite:
+        weight = weight.astype(g.dtype)  # same-dtype products: 1.4x faster than bool × float
     disjoint = stride[0] >= ksize[0] and stride[1] >= ksize[1]  # no input in two windows
+    tiled = disjoint and not nonfinite and ksize == stride and all(  # each input written once
+        n == k * m for n, k, m in zip(x_shape[-2:], ksize, g.shape[-2:]))
+    out = (np.empty if tiled else np.zeros)(g.shape[:-2] + tuple(x_shape[-2:]), g.dtype)
     for i, j, idx in _offsets(ksize, stride, (1, 1), g.shape[-2:]):
         o = out[(Ellipsis,) + idx]
         if disjoint and not nonfinite:

@@ -1,19 +1,33 @@
-"""The NumPy work behind the convolution primitives: im2col, batched GEMM, col2im.
+"""The NumPy work behind the convolution primitives, in two layouts chosen by the shapes.
 
-im2col is ONE copy of a strided view (``as_strided``) whose innermost axis runs along image
-rows, never a Python loop over pixels or offsets.
+**Batch-last** (``batch_last``: small planes with many input channels, e.g. LeNet's 8->16
+layer). The input is copied once to (C, H, W, N), so that a window row of Wo pixels is one
+contiguous run of Wo·N numbers. Only the kernel's *width* offsets are copied out ("row
+windows", (Hp, C·KW, Wo·N)); the KH consecutive input rows an output row reads are then one
+(KH·C·KW, Wo·N) matrix, a view, and the forward is one batched matmul over the output rows
+(no im2col of the full kernel, no adds). The weight gradient is the same slabs against ȳ,
+summed over the rows; the input gradient spreads ȳ over the kernel's width offsets the same
+way, one GEMM gives every (kernel row, channel) contribution, and KH contiguous adds place
+them (no col2im of 25 short strided adds).
 
-Stride 1 ("wide" rows). On the flattened padded plane (row width Wp), kernel offset (i, j) is
-a shift by i·dh·Wp + j·dw, so each offset's windows are one contiguous run of
+**Wide rows** (few input channels, e.g. a first 1->8 layer, or large planes). In
+(N, C, H, W), kernel offset (i, j) at stride 1 is a shift by i·dh·Wp + j·dw of the flattened
+padded plane (row width Wp), so each offset's windows are one contiguous run of
 R = (Ho − 1)·Wp + Wo elements. The columns are those runs, (N, C, KH, KW, R): they copy at
 memory speed, and the GEMM computes the output on a grid Wp wide whose extra columns are
 dropped (forward) or meet zeros in the cotangent (weight gradient). Other strides use
 (N, C, KH, KW, Ho, Wo) columns.
+
+Every copy is one ``as_strided`` view copied at once, never a Python loop over pixels.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from ..engine import is_grad_enabled
 
 
 def out_len(n, k, stride, pad, dil):
@@ -41,6 +55,7 @@ class Geometry:
         self.wide = stride == (1, 1)
         self.run = (self.ho - 1) * self.wp + self.wo  # wide: one offset's span
         self.positions = self.run if self.wide else self.ho * self.wo  # columns per image
+        self.key = (self.h, self.w, ksize, stride, padding, dilation)
 
     def output_view(self, y):
         """(..., R) wide GEMM output as (..., Ho, Wo): every Wp-th run of Wo (a view)."""
@@ -98,25 +113,171 @@ def col2im(cols, g: Geometry, n, c):
     return out[:, :, ph:ph + g.h, pw:pw + g.w]
 
 
+# -- the windows kept from the forward ----------------------------------------------------------
+# A training step copies x's windows out in the forward and again for the weight gradient
+# (0.36 ms of LeNet's ~7 ms step). Each forward keeps its copy, with the x array it was made
+# from; the weight gradient takes it (once) when handed that same array object for the same
+# geometry and layout. An array whose values changed in between cannot reach the weight
+# gradient: chainrule's version counters refuse a backward through a conv whose saved input
+# was written in place, and every forward makes its windows afresh. A hit needs ``is``, so an
+# equal but distinct array never takes another's windows. The backward meets the convs in
+# reverse order, so a few are kept (KEEP, at most KEEP_BYTES together), the oldest dropped;
+# none under ``no_grad`` (no backward will follow).
+KEEP, KEEP_BYTES = 4, 64 << 20
+_KEPT: list = []  # (x, key, windows), oldest first
+_LOCK = threading.Lock()
+
+
+def windows(x, g: Geometry, forward: bool = False):
+    """x's windows in the layout ``g`` picks: made (and kept) by a forward, taken by the
+    weight gradient that follows it."""
+    key = g.key + (batch_last(x.shape[1], g.ksize[1], (g.h, g.w)),)
+    if not forward:
+        with _LOCK:
+            for k, (kept_x, kept_key, cols) in enumerate(_KEPT):
+                if kept_x is x and kept_key == key:
+                    del _KEPT[k]
+                    return cols
+    cols = _row_windows(_to_batch_last(x, g.padding), g) if key[-1] else im2col(x, g)
+    if forward and cols.nbytes <= KEEP_BYTES and is_grad_enabled():
+        with _LOCK:
+            _KEPT.append((x, key, cols))
+            while len(_KEPT) > KEEP or sum(e[2].nbytes for e in _KEPT) > KEEP_BYTES:
+                del _KEPT[0]
+    return cols
+
+
+# -- batch-last ------------------------------------------------------------------------------
+def batch_last(c, kw, hw) -> bool:
+    """Whether a convolution with ``c`` input channels, kernel width ``kw`` and input planes
+    ``hw`` runs in the batch-last layout. Measured (thread CPU time, forward + both
+    gradients): its GEMMs (inner size KH·C·KW) are too thin below C·KW = 16 (1->8 5×5 on
+    28×28: 1.4x slower than wide rows), and on large planes its transposes cost more than the
+    wide rows' padding (16->32 3×3 on 32×32: 1.35x slower); on small planes with many channels
+    it wins (8->16 5×5 on 12×12: 1.7x faster, 64->64 3×3 on 8×8: 1.5x)."""
+    if FORCE is not None:
+        return FORCE == "batch_last"
+    return c * kw >= 16 and hw[0] * hw[1] <= 256
+
+
+FORCE = None  # tests set "batch_last" or "wide" to run one layout whatever the shapes
+
+
+def _to_batch_last(x, padding):
+    """(N, C, H, W) -> (C, H + 2·ph, W + 2·pw, N), zero-padded, contiguous: one copy."""
+    n, c, h, w = x.shape
+    ph, pw = padding
+    out = np.zeros((c, h + 2 * ph, w + 2 * pw, n), x.dtype) if ph or pw else None
+    if out is None:
+        return np.ascontiguousarray(x.transpose(1, 2, 3, 0))
+    out[:, ph:ph + h, pw:pw + w] = x.transpose(1, 2, 3, 0)
+    return out
+
+
+def _from_batch_last(y):
+    """(C, H, W, N) -> a contiguous (N, C, H, W), as the primitives return."""
+    return np.ascontiguousarray(y.transpose(3, 0, 1, 2))
+
+
+def _row_windows(xt, g: Geometry):
+    """(Hp, C·KW, Wo·N): for each input row, every kernel column's window pixels (one copy)."""
+    c, hp, _, n = xt.shape
+    sc, srow, scol, sn = xt.strides
+    view = as_strided(xt, (hp, c, g.ksize[1], g.wo, n),
+                      (srow, sc, g.dilation[1] * scol, g.stride[1] * scol, sn))
+    return np.ascontiguousarray(view).reshape(hp, c * g.ksize[1], g.wo * n)
+
+
+def _row_slabs(xw, g: Geometry):
+    """(Ho, KH·C·KW, Wo·N): for each output row, the KH input rows its windows read, as one
+    matrix: a view (consecutive rows of ``xw``) unless the kernel is dilated in height."""
+    _, ckw, m = xw.shape
+    s0, s1, s2 = xw.strides
+    view = as_strided(xw, (g.ho, g.ksize[0], ckw, m),
+                      (g.stride[0] * s0, g.dilation[0] * s0, s1, s2))
+    return view.reshape(g.ho, g.ksize[0] * ckw, m)
+
+
+def _bl_conv(x, w, g: Geometry):
+    # one GEMM per output row, all of them in one batched matmul: (O, KH·C·KW) · slab
+    slabs = _row_slabs(windows(x, g, forward=True), g)
+    o = w.shape[0]
+    y = np.matmul(w.transpose(0, 2, 1, 3).reshape(o, -1), slabs)  # (Ho, O, Wo·N)
+    return np.ascontiguousarray(y.reshape(g.ho, o, g.wo, x.shape[0]).transpose(3, 1, 0, 2))
+
+
+def _bl_weight_grad(x, gy, g: Geometry):
+    slabs = _row_slabs(windows(x, g), g)
+    o, c, (kh, kw) = gy.shape[1], x.shape[1], g.ksize
+    gt = np.ascontiguousarray(gy.transpose(2, 1, 3, 0)).reshape(g.ho, o, -1)  # (Ho, O, Wo·N)
+    # (slab · ȳᵀ) per output row, (KH·C·KW, O), summed over the rows: one batched matmul
+    dw = np.matmul(slabs, gt.transpose(0, 2, 1)).sum(0)
+    return np.ascontiguousarray(dw.reshape(kh, c, kw, o).transpose(3, 1, 0, 2))
+
+
+def _bl_input_grad(gy, w, g: Geometry):
+    n, o = gy.shape[:2]
+    c, (kh, kw), (dh, dw), (sh, sw) = w.shape[1], g.ksize, g.dilation, g.stride
+    # ȳ spread on the padded input's width: pixel wo lands at column dw·(KW−1) + sw·wo, so
+    # that kernel column j' = KW−1−j of "spread" reads it at input column sw·wo + j·dw
+    spread = np.zeros((o, g.ho, g.wp + dw * (kw - 1), n), gy.dtype)
+    first = dw * (kw - 1)
+    spread[:, :, first:first + sw * (g.wo - 1) + 1:sw] = gy.transpose(1, 2, 3, 0)
+    so, srow, scol, sn = spread.strides
+    cols = as_strided(spread, (o, kw, g.ho, g.wp, n), (so, dw * scol, srow, scol, sn))
+    cols = np.ascontiguousarray(cols).reshape(o * kw, -1)
+    wm = w.transpose(2, 1, 0, 3)[..., ::-1].reshape(kh * c, o * kw)  # [i, c][o, j']
+    parts = np.matmul(wm, cols).reshape(kh, c, g.ho, g.wp * n)
+    dx = np.zeros((c, g.hp, g.wp * n), parts.dtype)
+    for i in range(kh):  # kernel row i feeds input rows i·dh + sh·ho: one add each
+        dx[:, i * dh:i * dh + sh * (g.ho - 1) + 1:sh] += parts[i]
+    (ph, pw), (h, w_) = g.padding, (g.h, g.w)
+    return _from_batch_last(dx.reshape(c, g.hp, g.wp, n)[:, ph:ph + h, pw:pw + w_])
+
+
+# -- the three primitives' kernels ---------------------------------------------------------------
 def conv(x, w, stride, padding, dilation):
     """C(x, w): (N, C, H, W) ⋆ (O, C, KH, KW) -> (N, O, Ho, Wo)."""
     g = Geometry(x.shape[-2:], w.shape[-2:], stride, padding, dilation)
-    return g.output_view(np.matmul(w.reshape(w.shape[0], -1), im2col(x, g)))
+    if batch_last(x.shape[1], w.shape[3], x.shape[-2:]):
+        return _bl_conv(x, w, g)
+    return _wide_conv(x, w, stride, padding, dilation)
 
 
 def conv_input_grad(gy, w, stride, padding, dilation, x_shape):
     """T(ȳ, w) = ∂⟨C(x, w), ȳ⟩/∂x: the transposed convolution. N and C come from the
     operands (under a folded batch of tangents they differ from ``x_shape``'s)."""
+    if batch_last(w.shape[1], w.shape[3], x_shape[-2:]):
+        g = Geometry(x_shape[-2:], w.shape[-2:], stride, padding, dilation)
+        return _bl_input_grad(gy, w, g)
+    return _wide_input_grad(gy, w, stride, padding, dilation, x_shape)
+
+
+def conv_weight_grad(x, gy, stride, padding, dilation, w_shape):
+    """W(x, ȳ) = ∂⟨C(x, w), ȳ⟩/∂w: x's windows correlated with ȳ, summed over the batch."""
+    if batch_last(x.shape[1], w_shape[-1], x.shape[-2:]):
+        g = Geometry(x.shape[-2:], tuple(w_shape[-2:]), stride, padding, dilation)
+        dw = _bl_weight_grad(x, gy, g)
+        return dw.reshape((gy.shape[1], x.shape[1]) + tuple(w_shape[-2:]))
+    return _wide_weight_grad(x, gy, stride, padding, dilation, w_shape)
+
+
+# -- wide rows -----------------------------------------------------------------------------------
+def _wide_conv(x, w, stride, padding, dilation):
+    g = Geometry(x.shape[-2:], w.shape[-2:], stride, padding, dilation)
+    return g.output_view(np.matmul(w.reshape(w.shape[0], -1), windows(x, g, forward=True)))
+
+
+def _wide_input_grad(gy, w, stride, padding, dilation, x_shape):
     g = Geometry(x_shape[-2:], w.shape[-2:], stride, padding, dilation)
     cols = np.matmul(w.reshape(w.shape[0], -1).T, g.grid(gy))
     return col2im(cols, g, gy.shape[0], w.shape[1])
 
 
-def conv_weight_grad(x, gy, stride, padding, dilation, w_shape):
-    """W(x, ȳ) = ∂⟨C(x, w), ȳ⟩/∂w: x's windows correlated with ȳ, summed over the batch."""
+def _wide_weight_grad(x, gy, stride, padding, dilation, w_shape):
     g = Geometry(x.shape[-2:], tuple(w_shape[-2:]), stride, padding, dilation)
     # (cols · ȳᵀ)ᵀ rather than ȳ · colsᵀ: the same sums, but OpenBLAS runs these tall
     # (C·KH·KW, O) products 1.5-1.8x faster when C > 1 (as fast when C = 1), measured on
     # LeNet- and CIFAR-sized layers; the 8->16 conv layer's fwd+bwd went 3.7 -> 3.1 ms.
-    dw = np.matmul(im2col(x, g), g.grid(gy).transpose(0, 2, 1)).sum(0).T
+    dw = np.matmul(windows(x, g), g.grid(gy).transpose(0, 2, 1)).sum(0).T
     return dw.reshape((gy.shape[1], x.shape[1]) + tuple(w_shape[-2:]))  # C may hold a batch
