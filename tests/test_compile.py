@@ -244,10 +244,10 @@ def test_source_shows_the_backward_pass_as_python():
     src = compiled.source
     assert src.startswith("def replay(INPUTS):")
     forward, backward = src.split("# backward of")
-    assert "np.dot(x0, ps_0_T, out=v0)  # linear" in forward
+    assert "    dot(x0, ps_0_T, out=v0)  # linear" in forward
     assert "# softmax_cross_entropy" in forward
-    assert "np.dot(" in backward and "# linear, backward" in backward
-    assert "np.multiply(" in backward and "bump_all(ps_0_param" in backward
+    assert " dot(" in backward and "# linear, backward" in backward
+    assert " multiply(" in backward and "bump_all(ps_0_param" in backward
     # zero_grad() undoes every .grad the step set, before anything reads it: not written
     assert ".grad =" not in backward
     __import__("ast").parse(src)  # valid Python
@@ -346,7 +346,7 @@ def test_lowered_step_shares_buffers_and_results_survive_the_next_call():
             assert np.array_equal(c, t.data)
     program = compiled._last
     arrays = program.buffers
-    assert "np.dot(x0, ps_0_T, out=v0)  # linear" in compiled.source
+    assert "    dot(x0, ps_0_T, out=v0)  # linear" in compiled.source
     # values whose lifetimes do not overlap share arrays: fewer arrays than values
     assert len({id(a) for a in arrays.values()}) < len(arrays)
     returned = compiled(*_batches((64,), sizes=(16,))[0])
@@ -542,7 +542,7 @@ def test_a_chain_of_ufuncs_runs_in_place_and_matches_eager():
     xs = [cr.tensor(rng.standard_normal((4, 8)).astype(np.float32)) for _ in range(3)]
     with cr.no_grad():  # no backward: each value dies where the next is made
         outs = [f(x) for x in xs]
-        assert "np.sin(v0, out=v1)" in f.source
+        assert "    sin(v0, out=v1)" in f.source
         arrays = f._last.buffers
         assert np.shares_memory(arrays["v0"], arrays["v1"])  # sin wrote over x * w
     assert not np.shares_memory(outs[0].data, outs[1].data)  # results: the caller's
@@ -603,3 +603,17 @@ def test_bump_all_counts_versions_as_bump_version():
     engine.CLOCK = clock
     _bump_all(*a)
     assert [t._version for t in a] == want and engine.CLOCK == clock + 3
+
+
+def test_numpy_calls_use_bare_names_unless_the_name_is_taken():
+    from chainrule.compile.program import Program
+
+    prog = Program()
+    prog.namespace["exp"] = "a parameter the user named exp"
+    body = ["    np.exp(v0, out=v1)", "    np.add(v1, v2, out=v1)", "    np.add.reduce(v1)",
+            "    v3 = np.asarray(v1, np.float32)", "    ok = np.any(v1)"]
+    got = prog._bare_numpy_names(body)
+    assert got[1:] == ["    np.exp(v0, out=v1)", "    add(v1, v2, out=v1)", "    add.reduce(v1)",
+                       "    v3 = asarray(v1, np.float32)", "    ok = np.any(v1)"]
+    assert got[0].startswith("    # add(...) is np.add(...)")
+    assert prog.namespace["add"] is np.add and prog.namespace["asarray"] is np.asarray
