@@ -393,7 +393,7 @@ def compile(fn=None, *, check: bool = False):  # noqa: A001  (cr.compile, as tor
     1
     >>> lines = step.source.splitlines()
     >>> print(lines[lines.index("        raise RETRACE") + 1])  # after the guards
-        np.multiply(w, x0, out=v0)
+        multiply(w, x0, out=v0)
     """
     if fn is None:
         return lambda f: Compiled(f, check)

@@ -18,6 +18,8 @@ cross-entropy's backward reuses the exponentials and sums its forward computed f
 logits (the eager rule computes them again with the same calls). One call is left out because
 its result is its input: the cross-entropy's ``picked * onehot`` when the one-hot is the
 lowered ``onehot`` (exactly 0.0 and 1.0; ``picked`` is +0.0 wherever the one-hot is 0.0).
+The lowered one-hot is computed as a boolean mask first (a comparison straight into a float
+array runs a slower casting loop), and the cross-entropy reads that mask, not ``onehot != 0``.
 """
 from __future__ import annotations
 
@@ -117,25 +119,27 @@ def _sce(prog, c, arrays, params, outs):
     ex, s = prog.temp(x.shape, dt, "exps"), prog.temp((n, 1), dt, "sums")  # (backward's too)
     m, sh = prog.temp((n, 1), dt, "rowmax"), prog.temp(x.shape, dt, "shifted")
     lse = prog.temp((n, 1), dt, "logsums")
-    keep, pick = prog.temp(x.shape, bool, "is_target"), prog.temp(x.shape, dt, "picked")
+    pick = prog.temp(x.shape, dt, "picked")
     flat = lambda a: a.reshape(-1)  # noqa: E731  ((n, 1) as (n,): the same reduction)
     lse1, m1, s1 = (prog.view(b, "flat", flat) for b in (lse, m, s))
     xn, oh = c.x(x), c.x(onehot)
+    known = prog.memo.get("bool_of", {}).get(oh)  # the lowered one-hot's own mask
     stmts = [f"np.maximum.reduce({xn}, axis=-1, out={m1})",
              f"np.subtract({xn}, {m}, out={sh})",
              f"np.exp({sh}, out={ex})",
              f"np.add.reduce({ex}, axis=-1, out={s1})",
-             f"np.log({s}, out={lse})",
-             f"np.not_equal({oh}, 0, out={keep})",  # picked: where(onehot != 0, shifted, 0)
-             f"{pick}.fill(0)",
-             f"np.copyto({pick}, {sh}, where={keep})",
-             f"np.multiply({pick}, {oh}, out={pick})",
-             f"{o} = np.asarray({scale!r} * (np.add.reduce({lse1}) - np.add.reduce({pick}, "
-             f"axis=None)), {_dtype(prog, dt)})"]
-    if oh in prog.memo.get("zero_one", ()):  # ... * onehot: times 1.0 or 0.0 · (+0.0),
-        del stmts[8]                         # the same bytes: the call is left out
+             f"np.log({s}, out={lse})"]
+    keep = known or prog.temp(x.shape, bool, "is_target")
+    if known is None:  # picked: where(onehot != 0, shifted, 0)
+        stmts.append(f"np.not_equal({oh}, 0, out={keep})")
+    stmts += [f"{pick}.fill(0)",
+              f"np.copyto({pick}, {sh}, where={keep})"]
+    if oh not in prog.memo.get("zero_one", ()):  # ... * onehot (times 1.0 or 0.0 · (+0.0)
+        stmts.append(f"np.multiply({pick}, {oh}, out={pick})")  # is the same bytes: left out)
+    stmts.append(f"{o} = np.asarray({scale!r} * (np.add.reduce({lse1}) - np.add.reduce("
+                 f"{pick}, axis=None)), {_dtype(prog, dt)})")
     prog.memo["sce"] = (x, onehot, ex, s)
-    return stmts, [o, ex, s], [m, sh, lse, keep, pick], {}
+    return stmts, [o, ex, s], [m, sh, lse, pick] + ([keep] if known is None else []), {}
 
 
 def _dtype(prog, dt) -> str:
@@ -148,10 +152,19 @@ def _onehot(prog, c, arrays, params, outs):
     (out,) = outs
     if len(like.shape) != 2 or not isinstance(target, np.ndarray) or target.ndim != 1:
         return None
-    classes = prog.fold(np.arange(like.shape[1]).reshape(1, -1), "classes")
+    # the mask first (bool: no casting loop), written through its transpose: target (n,)
+    # against a column of class numbers needs no target[:, None] view each call
+    classes = prog.fold(np.arange(like.shape[1]).reshape(-1, 1), "classes")
+    mask = prog.temp(like.shape, bool, "is_target")
     o = prog.buffer(out)
     prog.memo["zero_one"] = prog.memo.get("zero_one", frozenset()) | {o}  # (only 0.0, 1.0)
-    return [f"np.equal({classes}, {c.x(target)}[:, None], out={o})"], [o], [], {}
+    prog.memo["bool_of"] = {**prog.memo.get("bool_of", {}), o: mask}  # (o != 0: the mask)
+    return [f"np.equal({c.x(target)}, {classes}, out={prog.view(mask, 'T', _T)})",
+            f"np.copyto({o}, {mask})"], [o, mask], [], {}
+
+
+def _T(a):
+    return a.T
 
 
 def _ufunc(fn):

@@ -71,9 +71,18 @@ def _step_param(opt, p, g, group):
 
 
 def _bump_all(*tensors) -> None:
-    """``engine.bump_version`` of each tensor, in order (one call for an optimizer step)."""
+    """``engine.bump_version`` of each tensor, in order (one call for an optimizer step;
+    its body inlined: a call per parameter cost ~0.15 µs; ``test_compile`` checks that the
+    counters come out as ``bump_version``'s)."""
+    clock = engine.CLOCK
     for t in tensors:
-        engine.bump_version(t)
+        clock += 1
+        v = t._version
+        if v is None:
+            v = t._version = [0, 0, 0]
+        v[0] += 1
+        v[2], v[1] = v[1], clock
+    engine.CLOCK = clock
 
 
 def _constant_text(prog, text: str) -> bool:
