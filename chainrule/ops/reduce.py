@@ -14,9 +14,16 @@ from .elementwise import abs as _abs
 from .elementwise import exp
 from .shape import as_tensor
 
+_MAX, _SUM = np.maximum.reduce, np.add.reduce  # the ufuncs' reduce: half the methods' cost
+
 # Each rule is g·∂out/∂x, with g and out broadcast back over the reduced axes (registry.py).
-SUM = reduction("sum", lambda x, axis, keepdims, shape_in: np.sum(x, axis=axis,
-                                                                  keepdims=keepdims),
+def _sum(x, axis, keepdims, shape_in):
+    if x.dtype.kind == "f":  # the ufunc's reduce: np.sum's own path, without its dispatch
+        return _SUM(x, axis=axis, keepdims=keepdims)
+    return np.sum(x, axis=axis, keepdims=keepdims)  # small ints widen (np.sum's rule)
+
+
+SUM = reduction("sum", _sum,
                 lambda ops, g, out, x, **p: g, saves=False,
                 formula="∂(Σx)/∂xᵢ = 1: the gradient is broadcast back", sympy=one_element)
 
@@ -201,7 +208,6 @@ def softmax_cross_entropy(logits, onehot, scale: float):
 
 
 # -- fused softmax and log-softmax -------------------------------------------------------------
-_MAX, _SUM = np.maximum.reduce, np.add.reduce  # the ufuncs' reduce: half the methods' cost
 
 
 def _row_max(x, axis):
