@@ -18,6 +18,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "2")
 
 import numpy as np  # noqa: E402
+import timing  # noqa: E402  (bench/: the same blocks-in-turn timing as every case)
 
 LR = 0.01
 SHAPES = {"small": ((64, 32, 32, 10), 16), "large": ((784, 256, 256, 10), 128)}
@@ -60,17 +61,6 @@ def numpy_step(params, x, y, rows):
     return -logp[rows, y].mean()
 
 
-def median_time(fn, budget):
-    for _ in range(3):
-        fn()
-    samples, end = [], time.perf_counter() + budget
-    while len(samples) < 5 or time.perf_counter() < end:
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return float(np.median(samples))
-
-
 def jax_step_fn():
     import jax
     import jax.numpy as jnp
@@ -99,7 +89,6 @@ def main():
         p0, x, y = init(sizes, batch)
         rows = np.arange(batch)
         p_np = [p.copy() for p in p0]
-        t_np = median_time(lambda: numpy_step(p_np, x, y, rows), budget)
         state = {"p": [jax.numpy.asarray(p) for p in p0]}
         xj, yj = jax.numpy.asarray(x), jax.numpy.asarray(y)
         t0 = time.perf_counter()
@@ -110,8 +99,8 @@ def main():
         def run():
             state["p"], value = step(state["p"], xj, yj)
             value.block_until_ready()
-        t_jax = median_time(run, budget)
-        out[name] = {"jax": t_jax, "numpy": t_np, "compile_s": compile_s}
+        s = timing.compare({"jax": run, "np": lambda: numpy_step(p_np, x, y, rows)}, budget)
+        out[name] = {"jax": s["jax"].median, "numpy": s["np"].median, "compile_s": compile_s}
     json.dump({"jax": jax.__version__, "steps": out}, sys.stdout)
 
 
