@@ -219,9 +219,25 @@ def _row_max(x, axis):
     return _MAX(x, axis=axis, keepdims=True)
 
 
+_ONES: dict = {}  # (row length, dtype) -> a column of ones, for _row_sum
+
+
+def _row_sum(e, axis):
+    """Σ over ``axis`` with the axis kept. Over the last axis of a float32/64 array it is one
+    BLAS product with a column of ones: on short rows (16×10 logits) a third cheaper than
+    the ufunc's reduce (the sum's rounding differs from pairwise summation by an ulp)."""
+    if axis != -1 or e.dtype.char not in "fd" or not e.ndim:
+        return _SUM(e, axis=axis, keepdims=True)
+    key = (e.shape[-1], e.dtype.char)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = _ONES[key] = np.ones((e.shape[-1], 1), e.dtype)
+    return np.dot(e, ones)
+
+
 def _log_softmax_forward(x, axis):
     shifted = x - _row_max(x, axis)  # shift-invariant: no overflow
-    lse = np.log(_SUM(np.exp(shifted), axis=axis, keepdims=True))
+    lse = np.log(_row_sum(np.exp(shifted), axis))
     if shifted.dtype == lse.dtype:  # a fresh array of the result's dtype: reuse it
         np.subtract(shifted, lse, out=shifted)
         return shifted
@@ -230,7 +246,7 @@ def _log_softmax_forward(x, axis):
 
 def _softmax_forward(x, axis):
     e = np.exp(x - _row_max(x, axis))
-    e /= _SUM(e, axis=axis, keepdims=True)
+    e /= _row_sum(e, axis)
     return e
 
 
