@@ -231,6 +231,8 @@ def _row_sum(e, axis):
     key = (e.shape[-1], e.dtype.char)
     ones = _ONES.get(key)
     if ones is None:
+        if len(_ONES) > 64:  # many row lengths (varying sequence lengths): stay small
+            _ONES.clear()
         ones = _ONES[key] = np.ones((e.shape[-1], 1), e.dtype)
     return np.dot(e, ones)
 
