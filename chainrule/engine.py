@@ -312,13 +312,22 @@ def new_version() -> list:
 
 def bump_version(t) -> None:
     """Record an in-place write to ``t``'s memory (every in-place path calls this)."""
+    bump_versions((t,))
+
+
+def bump_versions(tensors) -> None:
+    """Record an in-place write to each of ``tensors``, in order (one call for a whole
+    optimizer step: ``cr.compile``'s replay)."""
     global CLOCK
-    CLOCK += 1
-    v = t._version
-    if v is None:
-        v = t._version = [0, 0, 0]
-    v[0] += 1
-    v[2], v[1] = v[1], CLOCK
+    clock = CLOCK
+    for t in tensors:
+        clock += 1
+        v = t._version
+        if v is None:
+            v = t._version = [0, 0, 0]
+        v[0] += 1
+        v[2], v[1] = v[1], clock
+    CLOCK = clock
 
 
 def _check_versions(node) -> None:

@@ -247,7 +247,7 @@ def test_source_shows_the_backward_pass_as_python():
     assert "    dot(x0, ps_0_T, out=v0)  # linear" in forward
     assert "# softmax_cross_entropy" in forward
     assert " dot(" in backward and "# linear, backward" in backward
-    assert " multiply(" in backward and "bump_all(ps_0_param" in backward
+    assert " multiply(" in backward and "bump_all((ps_0_param" in backward
     # zero_grad() undoes every .grad the step set, before anything reads it: not written
     assert ".grad =" not in backward
     __import__("ast").parse(src)  # valid Python
@@ -589,9 +589,8 @@ def test_a_batch_in_another_memory_layout_gets_its_own_program():
     assert compiled.traces == 3  # C order (twice: one program), strided, Fortran order
 
 
-def test_bump_all_counts_versions_as_bump_version():
+def test_bump_versions_counts_as_bump_version_one_by_one():
     from chainrule import engine
-    from chainrule.compile.tracer import _bump_all
 
     a = [cr.tensor(np.zeros(2)) for _ in range(3)]
     b = [cr.tensor(np.zeros(2)) for _ in range(3)]
@@ -601,7 +600,7 @@ def test_bump_all_counts_versions_as_bump_version():
         engine.bump_version(t)
     want = [list(t._version) for t in b]
     engine.CLOCK = clock
-    _bump_all(*a)
+    engine.bump_versions(a)
     assert [t._version for t in a] == want and engine.CLOCK == clock + 3
 
 
