@@ -175,8 +175,8 @@ def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, s
                 return r(ops, dx, out, xs[0], **p) if p else r(ops, dx, out, xs[0])
     else:
         # The inputs may differ in shape (NumPy broadcasting, ``h + b``): a term then has the
-        # output's shape and ``fit`` sums it back to its input's, the one place where
-        # broadcasting is undone, so no broadcast_to node is recorded on the way forward.
+        # output's shape and is summed back to its input's here (``fit``, inlined), the one
+        # place where broadcasting is undone, so the forward records no broadcast_to node.
         def vjp(ops, g, out, xs, p, needs):
             gs = []
             for r, need, x in zip(rules, needs, xs):
@@ -184,7 +184,7 @@ def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, s
                     gs.append(None)
                     continue
                 gx = g if r is ONE else r(ops, g, out, *xs, **p) if p else r(ops, g, out, *xs)
-                gs.append(gx if gx.shape == x.shape else ops.sum_to(gx, x.shape))  # ``fit``
+                gs.append(gx if gx.shape == x.shape else ops.sum_to(gx, x.shape))
             return gs
 
         def jvp(ops, dxs, out, xs, p):
