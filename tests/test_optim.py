@@ -418,3 +418,28 @@ def test_clip_grad_norm_edge_cases():
     clip_grad_norm_(p, 1.0)  # a single Tensor is accepted; scaling is in place
     assert p.grad.data is grad_array
     np.testing.assert_allclose(grad_array, [0.6, 0.8], rtol=1e-6)
+
+
+def test_a_wrong_shaped_gradient_changes_no_parameter():
+    """step() checks every gradient before it writes anything: bad input changes nothing."""
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = cr.tensor([3.0], requires_grad=True)
+    opt = cr.optim.SGD([a, b], lr=0.1)
+    a.grad, b.grad = cr.tensor([1.0, 1.0]), cr.tensor([1.0, 1.0])
+    versions = [a._version, b._version]
+    with pytest.raises(ValueError, match=r"SGD.step: the gradient has shape \(2,\), but its "
+                                         r"parameter has shape \(1,\)"):
+        opt.step()
+    assert a.tolist() == [1.0, 2.0] and b.tolist() == [3.0]
+    assert [a._version, b._version] == versions
+
+
+def test_step_bumps_every_updated_parameters_version_once():
+    ps = [cr.tensor([1.0, 2.0], requires_grad=True) for _ in range(3)]
+    opt = cr.optim.SGD(ps, lr=0.1)
+    ps[0].grad, ps[2].grad = cr.tensor([1.0, 1.0]), cr.tensor([1.0, 1.0])
+    y = (ps[1] * 2).sum()  # a graph through the parameter without a gradient stays valid
+    opt.step()
+    assert [None if p._version is None else p._version[0] for p in ps] == [1, None, 1]
+    y.backward()
+    assert ps[1].grad.tolist() == [2.0, 2.0]

@@ -59,15 +59,9 @@ def _from_user() -> bool:
 
 
 def _step_param(opt, p, g, group):
-    """One parameter of ``Optimizer.step`` (the same statements, for the replay)."""
-    data = p._data
-    if g.shape != data.shape:
-        raise ValueError(f"{type(opt).__name__}.step: the gradient has shape {g.shape}, but "
-                         f"its parameter has shape {data.shape}")
-    if not data.flags.writeable:
-        data = data.copy()
-    opt._update(data, g, opt.state[p], group)
-    p.data = data
+    """One parameter of ``Optimizer.step``, for the replay: its version bump and update."""
+    engine.bump_version(p)
+    opt._step_param(p, g, group)
 
 
 def _constant_text(prog, text: str) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import tree
-from ..engine import enable_grad
+from ..engine import bump_versions, enable_grad
 from ..tensor import Tensor
 
 
@@ -158,21 +158,32 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
+        todo = []
+        for group in self.param_groups:  # every shape checked before anything is written
             for p in group["params"]:
                 grad = p.grad
                 if grad is None:
                     continue
-                g = grad.data
-                data = p.data
-                if g.shape != data.shape:
+                g = grad._data
+                if g.shape != p._data.shape:
                     raise ValueError(f"{type(self).__name__}.step: the gradient has shape "
-                                     f"{g.shape}, but its parameter has shape {data.shape}")
-                if not data.flags.writeable:  # updates are in place: own the memory
-                    data = data.copy()
-                self._update(data, g, self.state[p], group)
-                p.data = data  # an in-place write: bumps the version (a stale graph refuses)
+                                     f"{g.shape}, but its parameter has shape {p._data.shape}")
+                todo.append((p, g, group))
+        # In-place writes: the versions are bumped first, in one call, so that a step
+        # interrupted halfway leaves no graph that could read the new values unrefused.
+        bump_versions([p for p, _, _ in todo])
+        for p, g, group in todo:
+            self._step_param(p, g, group)
         return loss
+
+    def _step_param(self, p: Tensor, g: np.ndarray, group: dict) -> None:
+        """Update one parameter in place (its version already bumped; ``cr.compile``'s
+        replay calls this too)."""
+        data = p._data
+        if not data.flags.writeable:  # updates are in place: own the memory
+            data = data.copy()
+        self._update(data, g, self.state[p], group)
+        p._data = data
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError
