@@ -425,16 +425,20 @@ def sweep(roots, root_grads, targets=None, *, retain_graph=False, create_graph=F
     for node, g in zip(roots, root_grads):
         _add(grads, node, g)
     hooks = HOOKS if len(HOOKS) else ()  # WeakKeyDictionary lookups are slow: ask once
-    filtered = wanted is not None or bool(hooks)
+    filtered = wanted is not None or bool(hooks)  # the rarer paths, tested once per node
+    watched = observer is not None or anomaly
+    pop = grads.pop
     prev = STATE.mode
     new = prev.replace(grad_enabled=create_graph)
     STATE.mode = new
     try:
         for node in reversed(order):
-            g = grads.pop(node, None)
-            if g is None or needed is not None and node not in needed:
+            g = pop(node, None)
+            if g is None:
                 continue
-            if filtered:  # hooks, or targets to collect on the way: the rarer paths
+            if filtered:  # targets (only the nodes on a path to them), or hooks
+                if needed is not None and node not in needed:
+                    continue
                 if node in hooks:
                     g = _run_hooks(node, g, ops)
                 if wanted is not None and node in wanted:
@@ -457,11 +461,12 @@ def sweep(roots, root_grads, targets=None, *, retain_graph=False, create_graph=F
                 gs = prim.vjp(ops, g, node.out_data, (inputs[0]._data,) if n == 1 else
                               (inputs[0]._data, inputs[1]._data) if n == 2 else
                               [t._data for t in inputs], node.params, needs)
-            if observer is not None:
-                observer(node, g, gs)
-            if anomaly:
-                for gi in gs:
-                    check_finite(prim, inputs, gi, "backward", node)
+            if watched:  # cr.explain's observer, anomaly mode
+                if observer is not None:
+                    observer(node, g, gs)
+                if anomaly:
+                    for gi in gs:
+                        check_finite(prim, inputs, gi, "backward", node)
             parents = node.parents
             if len(parents) == 1:  # most nodes: no zip (a zip costs a third of this loop)
                 p, gi = parents[0], gs[0]
