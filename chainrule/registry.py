@@ -47,7 +47,7 @@ class Primitive:
                  "nondiff", "saves", "views", "batch", "param", "__weakref__")
 
     def __init__(self, name, kind, forward, vjp, jvp, formula="", uses_out=False, sympy=None,
-                 nondiff=(), saves=True):
+                 nondiff=(), saves=True, param=None):
         self.name = name
         self.kind = kind
         self.forward = forward
@@ -72,7 +72,7 @@ class Primitive:
         # The name of the one parameter of an op of one input, passed to the forward and the
         # rules positionally: a ``**params`` call costs ~0.5 µs, and these are the commonest
         # ops of all (``x * 2``, ``y + 1``: their number ``c``; log_softmax's ``axis``).
-        self.param = None
+        self.param = param
 
     def __repr__(self):
         return f"<primitive {self.name} ({self.kind})>"
@@ -175,17 +175,12 @@ def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, s
                 return r(ops, dx, out, xs[0], **p) if p else r(ops, dx, out, xs[0])
     else:
         # The inputs may differ in shape (NumPy broadcasting, ``h + b``): a term then has the
-        # output's shape and is summed back to its input's here (``fit``, inlined), the one
-        # place where broadcasting is undone, so the forward records no broadcast_to node.
+        # output's shape and ``fit`` sums it back to its input's here, the one place where
+        # broadcasting is undone, so the forward records no broadcast_to node.
         def vjp(ops, g, out, xs, p, needs):
-            gs = []
-            for r, need, x in zip(rules, needs, xs):
-                if not need or r is None:
-                    gs.append(None)
-                    continue
-                gx = g if r is ONE else r(ops, g, out, *xs, **p) if p else r(ops, g, out, *xs)
-                gs.append(gx if gx.shape == x.shape else ops.sum_to(gx, x.shape))
-            return gs
+            return [None if not need or r is None else
+                    fit(ops, g if r is ONE else _call(r, ops, g, out, xs, p), x.shape)
+                    for r, need, x in zip(rules, needs, xs)]
 
         def jvp(ops, dxs, out, xs, p):
             shape = xs[0].shape
@@ -205,10 +200,9 @@ def elementwise(name, forward, *rules, formula="", uses_out=False, sympy=None, s
                 total = ops.broadcast_to(total, total.shape[:total.ndim - ndim] + shape)
             return total
 
-    prim = Primitive(name, "elementwise", forward, vjp, jvp, formula, uses_out, sympy, nondiff,
-                     saves)
-    prim.param = param
-    return _batched(register(prim, replace=replace), "broadcast")
+    return _batched(register(Primitive(name, "elementwise", forward, vjp, jvp, formula,
+                                       uses_out, sympy, nondiff, saves, param),
+                             replace=replace), "broadcast")
 
 
 def _kept_dims(shape_in, axis):
@@ -310,23 +304,24 @@ def general(name, forward, *, vjp, jvp, formula="", uses_out=False, sympy=None, 
     Declare by kind where one fits; use this only with a comment saying why none does.
     ``param``: as for ``elementwise``."""
     vjp_rules = tuple(vjp)
-    rule0 = vjp_rules[0] if param is not None else None
+    if param is not None:  # one input, one parameter (log_softmax's axis)
+        rule0 = vjp_rules[0]
 
-    def vjp_(ops, g, out, xs, p, needs):
-        if param is not None:  # one input, one parameter (log_softmax's axis)
+        def vjp_(ops, g, out, xs, p, needs):
             return [rule0(ops, g, out, xs[0], p[param])]
-        if p:
-            return [r(ops, g, out, *xs, **p) if need and r is not None else None
+    else:
+        def vjp_(ops, g, out, xs, p, needs):
+            if p:
+                return [r(ops, g, out, *xs, **p) if need and r is not None else None
+                        for r, need in zip(vjp_rules, needs)]
+            return [r(ops, g, out, *xs) if need and r is not None else None
                     for r, need in zip(vjp_rules, needs)]
-        return [r(ops, g, out, *xs) if need and r is not None else None
-                for r, need in zip(vjp_rules, needs)]
 
     def jvp_(ops, dxs, out, xs, p):
         return _call(jvp, ops, tuple(dxs), out, xs, p)
 
-    prim = Primitive(name, "general", forward, vjp_, jvp_, formula, uses_out, sympy, nondiff)
-    prim.param = param
-    return _batched(register(prim, replace=replace), batch)
+    return _batched(register(Primitive(name, "general", forward, vjp_, jvp_, formula, uses_out,
+                                       sympy, nondiff, param=param), replace=replace), batch)
 
 
 def _batched(prim, batch):
