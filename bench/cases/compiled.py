@@ -30,11 +30,17 @@ import jax_steps  # noqa: E402
 LR = mlp.LR
 
 
+def _log_softmax_numpy(z):
+    """The NumPy a user writes for it (the NumPy column: the floor of any NumPy-based op)."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 def _ops(budget) -> list[Row]:
     rng = np.random.default_rng(0)
     f32 = lambda *s: rng.standard_normal(s).astype(np.float32)
     h, b, x, w, z, v = f32(16, 32), f32(32), f32(16, 64), f32(32, 64), f32(16, 10), f32(2000)
-    cases = [
+    cases = [  # (name, arrays, the op on Tensors and, written by hand, on arrays)
         ("h + b (bias broadcast, 16×32)", (h, b), lambda h, b: h + b),
         ("x @ w.T (16×64 · 64×32)", (x, w), lambda x, w: x @ w.T),
         ("log_softmax(h, axis=-1) (16×10)", (z,), None),
@@ -47,14 +53,17 @@ def _ops(budget) -> list[Row]:
         if fn is None:
             f_cr = lambda: cr.log_softmax(t_cr[0], axis=-1)
             f_pt = lambda: torch.log_softmax(t_pt[0], dim=-1)
+            f_np = lambda: _log_softmax_numpy(z)
         else:
             f_cr = lambda fn=fn, t=t_cr: fn(*t)
             f_pt = lambda fn=fn, t=t_pt: fn(*t)
+            f_np = lambda fn=fn, a=arrays: fn(*a)
         a, e = f_cr().data, f_pt().detach().numpy()
         assert a.dtype == np.float32 and np.allclose(a, e, rtol=1e-5, atol=1e-5), name
-        s = compare({"cr": f_cr, "pt": f_pt}, budget)
+        assert np.allclose(f_np(), e, rtol=1e-5, atol=1e-5), name
+        s = compare({"cr": f_cr, "pt": f_pt, "np": f_np}, budget)
         rows.append(Row(f"as written: {name}, grad on", "µs/op", 1e6, s["cr"], s["pt"],
-                        target=1.5))
+                        s["np"], target=1.5))
     return rows
 
 
