@@ -8,8 +8,9 @@ Per call = (count at 62 − count at 2) / 60. Cases: ``chain`` (1,000 elementwis
 floats, forward and backward), ``mlp`` (the 64-32-32-10 SGD step with ``p.data -= lr * g``),
 ``mlp_raw`` (the same, updating ``p._data``: no version counter), ``natural`` (the same
 MLP as users write it: ``x @ W.T + b``, ``log_softmax`` · one-hot, ``optim.SGD``),
-``hessian`` (Rosenbrock, n = 100, float64). ``--root DIR`` imports chainrule from another
-checkout, to compare two.
+``compiled`` (the fused step, ``F.linear`` · ``F.cross_entropy`` · ``optim.SGD``, under
+``cr.compile``: its replay), ``hessian`` (Rosenbrock, n = 100, float64). ``--root DIR``
+imports chainrule from another checkout, to compare two.
 """
 from __future__ import annotations
 
@@ -74,15 +75,27 @@ def cases(cr, np):
         opt.step()
         opt.zero_grad()
 
+    def fused_step(x, y):  # F.linear, F.cross_entropy, optim.SGD: the bench's compiled step
+        h = F.relu(F.linear(x, w[0], w[1]))
+        h = F.relu(F.linear(h, w[2], w[3]))
+        loss = F.cross_entropy(F.linear(h, w[4], w[5]), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    compiled_step = cr.compile(fused_step)
+
     hx = cr.tensor(rng.standard_normal(100), dtype=cr.float64)
     hess = cr.hessian(rosenbrock)
     return {"chain": chain, "mlp": mlp, "mlp_raw": mlp_raw, "natural": natural,
+            "compiled": lambda: compiled_step(xb, yb),
             "hessian": lambda: hess(hx)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("case", choices=("chain", "mlp", "mlp_raw", "natural", "hessian"))
+    ap.add_argument("case", choices=("chain", "mlp", "mlp_raw", "natural", "compiled", "hessian"))
     ap.add_argument("n", type=int, help="calls after one warm-up call")
     ap.add_argument("--root", help="the checkout to import chainrule from")
     args = ap.parse_args()

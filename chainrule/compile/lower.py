@@ -9,7 +9,8 @@ ones, the zeros of ``maximum``, the class indices of a one-hot) into constants.
 Every lowering is *verified* while tracing: its calls run on the traced arrays and must give
 the bytes the eager call gave, or the generic line is written instead, so a rule that changes
 can never make the replay differ from eager execution. The calls are the eager calls with
-``out=`` (``np.add.reduce`` for ``.sum``, ``np.maximum.reduce`` for ``.max``, and ``np.dot``
+``out=`` (``np.add.reduce`` for ``.sum``, ``np.dot`` with a folded vector of ones for a
+bias gradient, ``np.maximum.reduce`` for ``.max``, and ``np.dot``
 for a 2-D ``np.matmul``: the same BLAS call, with ~1 µs less overhead), with three
 rewrites that give the same bytes, verified the same way: ``np.maximum(x, 0)`` and ``x > 0``
 read a zeros array (NumPy's vector loop; its scalar loop is ~3x slower), a boolean mask is
@@ -81,6 +82,10 @@ class _Ctx:
 
     def zeros(self, like) -> str:
         return self.prog.fold(np.zeros(like.shape, like.dtype), "zeros")
+
+    def ones(self, n, dtype) -> str:
+        """A vector of ``n`` ones: a bias gradient is a BLAS product with it (``blas_sum``)."""
+        return self.prog.fold(np.ones(n, dtype), "ones")
 
     def folded(self, array) -> bool:
         return self.prog.names.get(id(array)) in self.prog.folded
@@ -193,7 +198,7 @@ def _linear_vjp(prog, c, g, out, xs, params, gis):
     stmts, outs = [], []
     texts = [lambda: f"np.dot({c.x(g)}, {c.x(xs[1])}, out={{}})",
              lambda: f"np.dot({c.T(g)}, {c.x(xs[0])}, out={{}})",
-             lambda: f"np.add.reduce({c.x(g)}, axis=0, out={{}})"]
+             lambda: f"np.dot({c.ones(g.shape[0], g.dtype)}, {c.x(g)}, out={{}})"]
     for gi, text in zip(gis, texts):
         if gi is not None:
             o = prog.buffer(gi, "g")

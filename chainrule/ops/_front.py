@@ -28,6 +28,31 @@ def is_scalar(v) -> bool:
     return isinstance(v, numbers.Number) and not isinstance(v, np.generic)
 
 
+_ONES: dict = {}  # (shape, dtype char) -> read-only ones, for ``blas_sum``
+
+
+def blas_sum(x, axis: int):
+    """Σ of a float32/float64 array over ``axis`` as one BLAS product with a vector of ones:
+    over the last axis, kept (a softmax's row sums), or over the first axis of a matrix,
+    dropped (a bias's gradient, Σ over the batch). On the small arrays of a training step
+    this costs about half of ``np.add.reduce`` (whose setup is most of its cost). The order
+    of the additions is BLAS's, so the rounding differs from the ufunc's by about an ulp.
+
+    >>> import numpy as np
+    >>> blas_sum(np.arange(6.0).reshape(2, 3), 0).tolist()
+    [3.0, 5.0, 7.0]
+    """
+    n = x.shape[axis]
+    key = ((n, 1) if axis == -1 else (n,), x.dtype.char)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:  # many lengths (varying sequence lengths): stay small
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(key[0], x.dtype)
+        ones.flags.writeable = False
+    return np.dot(x, ones) if axis == -1 else np.dot(ones, x)
+
+
 def result_dtype(*dtypes) -> np.dtype:
     """The dtype of an op on ``dtypes``: a floating dtype wins over integers and booleans
     (float32 with int64 stays float32, as in PyTorch and JAX); otherwise NumPy's promotion."""
