@@ -9,8 +9,8 @@ ones, the zeros of ``maximum``, the class indices of a one-hot) into constants.
 Every lowering is *verified* while tracing: its calls run on the traced arrays and must give
 the bytes the eager call gave, or the generic line is written instead, so a rule that changes
 can never make the replay differ from eager execution. The calls are the eager calls with
-``out=`` (``np.add.reduce`` for ``.sum``, ``np.dot`` with a folded vector of ones for a
-bias gradient, ``np.maximum.reduce`` for ``.max``, and ``np.dot``
+``out=`` (``np.add.reduce`` for ``.sum``, ``np.dot`` with folded ones for a
+bias gradient and the cross-entropy's sums, ``np.maximum.reduce`` for ``.max``, and ``np.dot``
 for a 2-D ``np.matmul``: the same BLAS call, with ~1 µs less overhead), with three
 rewrites that give the same bytes, verified the same way: ``np.maximum(x, 0)`` and ``x > 0``
 read a zeros array (NumPy's vector loop; its scalar loop is ~3x slower), a boolean mask is
@@ -83,9 +83,9 @@ class _Ctx:
     def zeros(self, like) -> str:
         return self.prog.fold(np.zeros(like.shape, like.dtype), "zeros")
 
-    def ones(self, n, dtype) -> str:
-        """A vector of ``n`` ones: a bias gradient is a BLAS product with it (``blas_sum``)."""
-        return self.prog.fold(np.ones(n, dtype), "ones")
+    def ones(self, shape, dtype) -> str:
+        """Ones of ``shape``: a sum is a BLAS product with them (``blas_sum``)."""
+        return self.prog.fold(np.ones(shape, dtype), "ones")
 
     def folded(self, array) -> bool:
         return self.prog.names.get(id(array)) in self.prog.folded
@@ -126,13 +126,13 @@ def _sce(prog, c, arrays, params, outs):
     lse = prog.temp((n, 1), dt, "logsums")
     pick = prog.temp(x.shape, dt, "picked")
     flat = lambda a: a.reshape(-1)  # noqa: E731  ((n, 1) as (n,): the same reduction)
-    lse1, m1, s1 = (prog.view(b, "flat", flat) for b in (lse, m, s))
+    lse1, m1 = (prog.view(b, "flat", flat) for b in (lse, m))
     xn, oh = c.x(x), c.x(onehot)
     known = prog.memo.get("bool_of", {}).get(oh)  # the lowered one-hot's own mask
     stmts = [f"np.maximum.reduce({xn}, axis=-1, out={m1})",
              f"np.subtract({xn}, {m}, out={sh})",
              f"np.exp({sh}, out={ex})",
-             f"np.add.reduce({ex}, axis=-1, out={s1})",
+             f"np.dot({ex}, {c.ones((x.shape[-1], 1), dt)}, out={s})",
              f"np.log({s}, out={lse})"]
     keep = known or prog.temp(x.shape, bool, "is_target")
     if known is None:  # picked: where(onehot != 0, shifted, 0)
@@ -141,8 +141,9 @@ def _sce(prog, c, arrays, params, outs):
               f"np.copyto({pick}, {sh}, where={keep})"]
     if oh not in prog.memo.get("zero_one", ()):  # ... * onehot (times 1.0 or 0.0 · (+0.0)
         stmts.append(f"np.multiply({pick}, {oh}, out={pick})")  # is the same bytes: left out)
-    stmts.append(f"{o} = np.asarray({scale!r} * (np.add.reduce({lse1}) - np.add.reduce("
-                 f"{pick}, axis=None)), {_dtype(prog, dt)})")
+    pick1 = prog.view(pick, "flat", flat)
+    stmts.append(f"{o} = np.asarray({scale!r} * (np.dot({c.ones((n,), dt)}, {lse1}) - np.dot("
+                 f"{c.ones((x.size,), dt)}, {pick1})), {_dtype(prog, dt)})")
     prog.memo["sce"] = (x, onehot, ex, s)
     return stmts, [o, ex, s], [m, sh, lse, pick] + ([keep] if known is None else []), {}
 
@@ -198,7 +199,7 @@ def _linear_vjp(prog, c, g, out, xs, params, gis):
     stmts, outs = [], []
     texts = [lambda: f"np.dot({c.x(g)}, {c.x(xs[1])}, out={{}})",
              lambda: f"np.dot({c.T(g)}, {c.x(xs[0])}, out={{}})",
-             lambda: f"np.dot({c.ones(g.shape[0], g.dtype)}, {c.x(g)}, out={{}})"]
+             lambda: f"np.dot({c.ones((g.shape[0],), g.dtype)}, {c.x(g)}, out={{}})"]
     for gi, text in zip(gis, texts):
         if gi is not None:
             o = prog.buffer(gi, "g")

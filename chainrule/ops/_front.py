@@ -33,8 +33,8 @@ _ONES: dict = {}  # (shape, dtype char) -> read-only ones, for ``blas_sum``
 
 def blas_sum(x, axis: int):
     """Σ of a float32/float64 array over ``axis`` as one BLAS product with a vector of ones:
-    over the last axis, kept (a softmax's row sums), or over the first axis of a matrix,
-    dropped (a bias's gradient, Σ over the batch). On the small arrays of a training step
+    over the last axis, kept (a softmax's row sums), or over the first axis, dropped (a
+    bias's gradient, Σ over the batch; a vector's total). On the small arrays of a training step
     this costs about half of ``np.add.reduce`` (whose setup is most of its cost). The order
     of the additions is BLAS's, so the rounding differs from the ufunc's by about an ulp.
 
