@@ -217,8 +217,8 @@ def reduction(name, forward, rule, *, formula="", uses_out=False, sympy=None, sa
     def kept(ops, v, p):  # a reduced value with the reduced axes kept, as size 1
         return v if p["keepdims"] else ops.reshape(v, _kept_dims(p["shape_in"], p["axis"]))
 
-    def vjp(ops, g, out, xs, p, needs):
-        g = ops.broadcast_to(kept(ops, g, p), p["shape_in"])
+    def vjp(ops, g, out, xs, p, needs):  # (a 0-d g, a total's, broadcasts as it is)
+        g = ops.broadcast_to(kept(ops, g, p) if g.ndim else g, p["shape_in"])
         return [rule(ops, g, out if out is None else kept(ops, out, p), xs[0], **p)]
 
     def jvp(ops, dxs, out, xs, p):

@@ -265,7 +265,8 @@ def _softmax_rule(ops, g, out, x, axis):
 # broadcast subtractions), the rule written with the output: ȳ − softmax·Σȳ.
 LOG_SOFTMAX = general(
     "log_softmax", _log_softmax_forward, batch="lead", param="axis",
-    vjp=[lambda ops, g, out, x, axis: g - ops.exp(out) * ops.sum(g, axis=axis, keepdims=True)],
+    vjp=[lambda ops, g, out, x, axis: g - ops.exp(out) * (
+        _row_sum(g, axis) if type(g) is np.ndarray else ops.sum(g, axis=axis, keepdims=True))],
     jvp=_log_softmax_jvp, uses_out=True,
     formula="∂log_softmax/∂x: x̄ = ȳ − softmax(x)·Σȳ")
 SOFTMAX = general(
