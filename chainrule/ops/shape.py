@@ -11,7 +11,7 @@ from ..registry import linear, one_element
 from ..tensor import Tensor, holds_tensor
 from ..tensor import as_tensor as _plain_tensor
 from ..tensor import tensor as _new_leaf
-from ._front import broadcast_shape, norm_axis, result_dtype, tracked
+from ._front import blas_sum, broadcast_shape, norm_axis, result_dtype, tracked
 
 
 def _lead(x, core_ndim):
@@ -58,7 +58,7 @@ def _broadcast(x, shape, shape_in):
 def _sum_to(x, shape, shape_from):
     if len(shape) == 1 and shape_from == x.shape and len(shape_from) == 2 and \
             shape[0] == shape_from[1] != 1:  # a bias's gradient: the hot case
-        return _SUM(x, axis=0)
+        return blas_sum(x, 0) if x.dtype.char in "fd" else _SUM(x, axis=0)
     lead = x.ndim - len(shape_from)
     extra = len(shape_from) - len(shape)
     axes = tuple(range(lead, lead + extra)) + tuple(
