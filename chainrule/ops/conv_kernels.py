@@ -28,6 +28,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..engine import is_grad_enabled
+from .parallel import split
 
 
 def out_len(n, k, stride, pad, dil):
@@ -76,8 +77,9 @@ class Geometry:
         return out.reshape(n, o, self.ho * self.wp)[..., :self.run]
 
 
-def im2col(x, g: Geometry):
-    """(N, C·KH·KW, positions): every window of ``x``, by one copy of a strided view."""
+def _im2col_view(x, g: Geometry):
+    """Every window of ``x`` as a strided view of its padded copy: (N, C, KH, KW, R) in
+    wide rows, (N, C, KH, KW, Ho, Wo) at other strides."""
     ph, pw = g.padding
     if ph or pw:
         x = np.pad(x, [(0, 0), (0, 0), (ph, ph), (pw, pw)])
@@ -86,20 +88,38 @@ def im2col(x, g: Geometry):
     (kh, kw), (dh, dw), (sh, sw) = g.ksize, g.dilation, g.stride
     sn, sc, srow, scol = x.strides
     if g.wide:  # offset (i, j) starts i·dh rows and j·dw columns in; then one run
-        view = as_strided(x, (n, c, kh, kw, g.run), (sn, sc, dh * srow, dw * scol, scol))
-    else:
-        view = as_strided(x, (n, c, kh, kw, g.ho, g.wo),
-                          (sn, sc, dh * srow, dw * scol, sh * srow, sw * scol))
-    return np.ascontiguousarray(view).reshape(n, c * kh * kw, g.positions)
+        return as_strided(x, (n, c, kh, kw, g.run), (sn, sc, dh * srow, dw * scol, scol))
+    return as_strided(x, (n, c, kh, kw, g.ho, g.wo),
+                      (sn, sc, dh * srow, dw * scol, sh * srow, sw * scol))
 
 
-def col2im(cols, g: Geometry, n, c):
-    """The transpose of ``im2col``: add (N, C·KH·KW, positions) back into (N, C, H, W)."""
+def im2col(x, g: Geometry, then=None):
+    """(N, C·KH·KW, positions): every window of ``x``, copied out sample by sample over the
+    threads; ``then(cols, lo, hi)``, if given, runs on each part right after its copy, in
+    the same thread (a forward's GEMM: one hand-off for both)."""
+    view = _im2col_view(x, g)
+    n = view.shape[0]
+    out = np.empty(view.shape, view.dtype)
+    cols = out.reshape(n, -1, g.positions)
+
+    def part(lo, hi):
+        np.copyto(out[lo:hi], view[lo:hi])
+        if then is not None:
+            then(cols, lo, hi)
+
+    split(n, out.size, part)
+    return cols
+
+
+def col2im(cols, g: Geometry, n, c, out=None):
+    """The transpose of ``im2col``: add (N, C·KH·KW, positions) back into (N, C, H, W)
+    (into the padded ``out``, (N, C, Hp·Wp) in wide rows, (N, C, Hp, Wp) otherwise, when
+    given: zeros, or a part of them)."""
     kh, kw = g.ksize
     (dh, dw), (ph, pw) = g.dilation, g.padding
     if g.wide:  # one contiguous add per kernel offset
         cols = cols.reshape(n, c, kh, kw, g.run)
-        out = np.zeros((n, c, g.hp * g.wp), cols.dtype)
+        out = np.zeros((n, c, g.hp * g.wp), cols.dtype) if out is None else out
         for i in range(kh):
             for j in range(kw):
                 start = i * dh * g.wp + j * dw
@@ -107,7 +127,7 @@ def col2im(cols, g: Geometry, n, c):
         out = out.reshape(n, c, g.hp, g.wp)
     else:
         cols = cols.reshape(n, c, kh, kw, g.ho, g.wo)
-        out = np.zeros((n, c, g.hp, g.wp), cols.dtype)
+        out = np.zeros((n, c, g.hp, g.wp), cols.dtype) if out is None else out
         for i, j, (rows, cols_) in offsets(g.ksize, g.stride, g.dilation, (g.ho, g.wo)):
             out[:, :, rows, cols_] += cols[:, :, i, j]
     return out[:, :, ph:ph + g.h, pw:pw + g.w]
@@ -128,17 +148,20 @@ _KEPT: list = []  # (x, key, windows), oldest first
 _LOCK = threading.Lock()
 
 
-def windows(x, g: Geometry, forward: bool = False):
+def windows(x, g: Geometry, forward: bool = False, then=None):
     """x's windows in the layout ``g`` picks: made (and kept) by a forward, taken by the
-    weight gradient that follows it."""
+    weight gradient that follows it. ``then`` (wide rows only): see ``im2col``."""
     key = g.key + (batch_last(x.shape[1], g.ksize[1], (g.h, g.w)),)
+    assert then is None or not key[-1], "then: wide rows only"
     if not forward:
         with _LOCK:
             for k, (kept_x, kept_key, cols) in enumerate(_KEPT):
                 if kept_x is x and kept_key == key:
                     del _KEPT[k]
+                    if then is not None:
+                        split(len(cols), cols.size, lambda lo, hi: then(cols, lo, hi))
                     return cols
-    cols = _row_windows(_to_batch_last(x, g.padding), g) if key[-1] else im2col(x, g)
+    cols = _row_windows(_to_batch_last(x, g.padding), g) if key[-1] else im2col(x, g, then)
     if forward and cols.nbytes <= KEEP_BYTES and is_grad_enabled():
         with _LOCK:
             _KEPT.append((x, key, cols))
@@ -263,15 +286,32 @@ def conv_weight_grad(x, gy, stride, padding, dilation, w_shape):
 
 
 # -- wide rows -----------------------------------------------------------------------------------
+# Each sample's GEMMs run in the part of the split that copied its windows (``then``), into
+# rows of one output: the same BLAS call per sample as one batched matmul makes, so the same
+# bytes; the weight gradient's sum over the batch runs afterwards, on the whole product.
 def _wide_conv(x, w, stride, padding, dilation):
     g = Geometry(x.shape[-2:], w.shape[-2:], stride, padding, dilation)
-    return g.output_view(np.matmul(w.reshape(w.shape[0], -1), windows(x, g, forward=True)))
+    wm = w.reshape(w.shape[0], -1)
+    y = np.empty((x.shape[0], wm.shape[0], g.positions), np.result_type(x.dtype, w.dtype))
+    windows(x, g, forward=True,
+            then=lambda cols, lo, hi: np.matmul(wm, cols[lo:hi], out=y[lo:hi]))
+    return g.output_view(y)
 
 
 def _wide_input_grad(gy, w, stride, padding, dilation, x_shape):
     g = Geometry(x_shape[-2:], w.shape[-2:], stride, padding, dilation)
-    cols = np.matmul(w.reshape(w.shape[0], -1).T, g.grid(gy))
-    return col2im(cols, g, gy.shape[0], w.shape[1])
+    n, c = gy.shape[0], w.shape[1]
+    wt = w.reshape(w.shape[0], -1).T
+    dtype = np.result_type(gy.dtype, w.dtype)
+    out = np.zeros((n, c, g.hp * g.wp) if g.wide else (n, c, g.hp, g.wp), dtype)
+
+    def part(lo, hi):
+        col2im(np.matmul(wt, g.grid(gy[lo:hi])), g, hi - lo, c, out[lo:hi])
+
+    split(n, n * wt.shape[0] * g.positions, part)
+    out = out.reshape(n, c, g.hp, g.wp)
+    (ph, pw) = g.padding
+    return out[:, :, ph:ph + g.h, pw:pw + g.w]
 
 
 def _wide_weight_grad(x, gy, stride, padding, dilation, w_shape):
@@ -279,5 +319,10 @@ def _wide_weight_grad(x, gy, stride, padding, dilation, w_shape):
     # (cols · ȳᵀ)ᵀ rather than ȳ · colsᵀ: the same sums, but OpenBLAS runs these tall
     # (C·KH·KW, O) products 1.5-1.8x faster when C > 1 (as fast when C = 1), measured on
     # LeNet- and CIFAR-sized layers; the 8->16 conv layer's fwd+bwd went 3.7 -> 3.1 ms.
-    dw = np.matmul(windows(x, g), g.grid(gy).transpose(0, 2, 1)).sum(0).T
+    n, o = gy.shape[:2]
+    ckk = x.shape[1] * w_shape[-2] * w_shape[-1]
+    prod = np.empty((n, ckk, o), np.result_type(x.dtype, gy.dtype))
+    windows(x, g, then=lambda cols, lo, hi: np.matmul(
+        cols[lo:hi], g.grid(gy[lo:hi]).transpose(0, 2, 1), out=prod[lo:hi]))
+    dw = prod.sum(0).T
     return dw.reshape((gy.shape[1], x.shape[1]) + tuple(w_shape[-2:]))  # C may hold a batch
