@@ -221,20 +221,50 @@ def _row_slabs(xw, g: Geometry):
     return view.reshape(g.ho, g.ksize[0] * ckw, m)
 
 
+# The GEMMs run per output pixel, over the batch: (O, K) · (K, N) for K = KH·C·KW. One
+# batched matmul makes them all, each small enough (LeNet's 8->16: 16·200·64 multiply-adds,
+# under OpenBLAS's 262,144) that OpenBLAS runs it in the calling thread: 1.6x faster than one
+# GEMM per output row (its (K, Wo·N) operand overflows the cache), and no OpenBLAS worker
+# left spinning on the second core for ~0.1 s after it, where the split below (by output
+# rows, the same calls in each part) needs that core. MACS: a multiply-add's share of a
+# copied element's cost, for ``split``'s sizing.
+MACS = 8
+
+
+def _pixel_slabs(x, g: Geometry, forward: bool = False):
+    """(Ho, Wo, K, N): each output pixel's windows over the batch (a view of the row
+    windows)."""
+    slabs = _row_slabs(windows(x, g, forward=forward), g)
+    return slabs.reshape(g.ho, slabs.shape[1], g.wo, x.shape[0]).transpose(0, 2, 1, 3)
+
+
 def _bl_conv(x, w, g: Geometry):
-    # one GEMM per output row, all of them in one batched matmul: (O, KH·C·KW) · slab
-    slabs = _row_slabs(windows(x, g, forward=True), g)
-    o = w.shape[0]
-    y = np.matmul(w.transpose(0, 2, 1, 3).reshape(o, -1), slabs)  # (Ho, O, Wo·N)
-    return np.ascontiguousarray(y.reshape(g.ho, o, g.wo, x.shape[0]).transpose(3, 1, 0, 2))
+    slabs = _pixel_slabs(x, g, forward=True)
+    o, k, n = w.shape[0], slabs.shape[2], x.shape[0]
+    wm = w.transpose(0, 2, 1, 3).reshape(o, k)  # (O, KH·C·KW), as the slabs' rows
+    dtype = np.result_type(x.dtype, w.dtype)
+    y = np.empty((g.ho, g.wo, o, n), dtype)
+    out = np.empty((n, o, g.ho, g.wo), dtype)
+
+    def part(lo, hi):
+        np.matmul(wm, slabs[lo:hi], out=y[lo:hi])
+        out[:, :, lo:hi] = y[lo:hi].transpose(3, 2, 0, 1)
+
+    split(g.ho, y.size * k // MACS, part)
+    return out
 
 
 def _bl_weight_grad(x, gy, g: Geometry):
-    slabs = _row_slabs(windows(x, g), g)
-    o, c, (kh, kw) = gy.shape[1], x.shape[1], g.ksize
-    gt = np.ascontiguousarray(gy.transpose(2, 1, 3, 0)).reshape(g.ho, o, -1)  # (Ho, O, Wo·N)
-    # (slab · ȳᵀ) per output row, (KH·C·KW, O), summed over the rows: one batched matmul
-    dw = np.matmul(slabs, gt.transpose(0, 2, 1)).sum(0)
+    slabs = _pixel_slabs(x, g)
+    o, c, (kh, kw), k = gy.shape[1], x.shape[1], g.ksize, slabs.shape[2]
+    prod = np.empty((g.ho, g.wo, k, o), np.result_type(x.dtype, gy.dtype))
+
+    def part(lo, hi):  # (K, N) · (N, O) per pixel: the tall product OpenBLAS runs fastest
+        gt = np.ascontiguousarray(gy[:, :, lo:hi].transpose(2, 3, 0, 1))  # (rows, Wo, N, O)
+        np.matmul(slabs[lo:hi], gt, out=prod[lo:hi])
+
+    split(g.ho, prod.size * x.shape[0] // MACS, part)
+    dw = prod.reshape(-1, k * o).sum(0)  # over the pixels, afterwards: one order always
     return np.ascontiguousarray(dw.reshape(kh, c, kw, o).transpose(3, 1, 0, 2))
 
 
@@ -247,15 +277,29 @@ def _bl_input_grad(gy, w, g: Geometry):
     first = dw * (kw - 1)
     spread[:, :, first:first + sw * (g.wo - 1) + 1:sw] = gy.transpose(1, 2, 3, 0)
     so, srow, scol, sn = spread.strides
-    cols = as_strided(spread, (o, kw, g.ho, g.wp, n), (so, dw * scol, srow, scol, sn))
-    cols = np.ascontiguousarray(cols).reshape(o * kw, -1)
+    # for each (output row, input column): the (O·KW, N) matrix of ȳ values it gathers
+    cols = as_strided(spread, (g.ho, g.wp, o, kw, n), (srow, scol, so, dw * scol, sn))
     wm = w.transpose(2, 1, 0, 3)[..., ::-1].reshape(kh * c, o * kw)  # [i, c][o, j']
-    parts = np.matmul(wm, cols).reshape(kh, c, g.ho, g.wp * n)
-    dx = np.zeros((c, g.hp, g.wp * n), parts.dtype)
-    for i in range(kh):  # kernel row i feeds input rows i·dh + sh·ho: one add each
-        dx[:, i * dh:i * dh + sh * (g.ho - 1) + 1:sh] += parts[i]
+    dtype = np.result_type(gy.dtype, w.dtype)
+    parts = np.empty((g.ho, g.wp, kh, c, n), dtype)
+
+    def gemms(lo, hi):
+        col = np.ascontiguousarray(cols[lo:hi]).reshape(-1, o * kw, n)
+        np.matmul(wm, col, out=parts[lo:hi].reshape(-1, kh * c, n))
+
+    split(g.ho, parts.size * o * kw // MACS, gemms)
     (ph, pw), (h, w_) = g.padding, (g.h, g.w)
-    return _from_batch_last(dx.reshape(c, g.hp, g.wp, n)[:, ph:ph + h, pw:pw + w_])
+    dx = np.zeros((c, g.hp, g.wp, n), dtype)
+    out = np.empty((n, c, h, w_), dtype)
+
+    def place(lo, hi):  # by channels: kernel row i feeds input rows i·dh + sh·ho, one add each
+        for i in range(kh):
+            dx[lo:hi, i * dh:i * dh + sh * (g.ho - 1) + 1:sh] += \
+                parts[:, :, i, lo:hi].transpose(2, 0, 1, 3)
+        out[:, lo:hi] = dx[lo:hi, ph:ph + h, pw:pw + w_].transpose(3, 0, 1, 2)
+
+    split(c, dx.size * kh, place)
+    return out
 
 
 # -- the three primitives' kernels ---------------------------------------------------------------
