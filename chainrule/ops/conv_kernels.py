@@ -4,11 +4,12 @@
 layer). The input is copied once to (C, H, W, N), so that a window row of Wo pixels is one
 contiguous run of Wo·N numbers. Only the kernel's *width* offsets are copied out ("row
 windows", (Hp, C·KW, Wo·N)); the KH consecutive input rows an output row reads are then one
-(KH·C·KW, Wo·N) matrix, a view, and the forward is one batched matmul over the output rows
-(no im2col of the full kernel, no adds). The weight gradient is the same slabs against ȳ,
-summed over the rows; the input gradient spreads ȳ over the kernel's width offsets the same
-way, one GEMM gives every (kernel row, channel) contribution, and KH contiguous adds place
-them (no col2im of 25 short strided adds).
+(KH·C·KW, Wo·N) matrix, a view, and the forward is one batched matmul of small GEMMs, one
+per output pixel over the batch (no im2col of the full kernel, no adds). The weight
+gradient is the same slabs against ȳ, summed over the pixels; the input gradient spreads ȳ
+over the kernel's width offsets the same way, per-pixel GEMMs give every (kernel row,
+channel) contribution, and KH contiguous adds place them (no col2im of 25 short strided
+adds).
 
 **Wide rows** (few input channels, e.g. a first 1->8 layer, or large planes). In
 (N, C, H, W), kernel offset (i, j) at stride 1 is a shift by i·dh·Wp + j·dw of the flattened
@@ -19,6 +20,9 @@ dropped (forward) or meet zeros in the cotangent (weight gradient). Other stride
 (N, C, KH, KW, Ho, Wo) columns.
 
 Every copy is one ``as_strided`` view copied at once, never a Python loop over pixels.
+Each kernel splits its work over ``parallel.threads()`` threads, by samples (wide rows),
+output rows or channels (batch-last): each part runs the same NumPy calls on its own slice,
+so the bytes are those of one thread; a sum over the batch or the pixels runs afterwards.
 """
 from __future__ import annotations
 
