@@ -8,7 +8,9 @@ one library's spinning worker threads do not steal the other's cores), the whole
 (eager and under ``cr.compile``) and each layer's forward + backward alone. Prints medians
 and the ratio chainrule / PyTorch. Timings on a shared machine are noisy: repeat the run, or
 at one thread use ``--cpu`` (all the work then runs in the calling thread, whose CPU time other
-processes do not inflate).
+processes do not inflate). At 2 threads, ``--quiet-only`` keeps only the blocks during which no
+other process used the CPU, and ``--unsplit-too`` adds chainrule with its conv/pool work on one
+thread (``chainrule.ops.parallel``), interleaved in the same process.
 """
 from __future__ import annotations
 
@@ -24,6 +26,14 @@ ap.add_argument("--only", default="", help="comma-separated case names (default:
 ap.add_argument("--cpu", action="store_true",
                 help="time the calling thread's CPU time, not wall time: with --threads 1 it "
                      "is not inflated by other processes waiting for the same cores")
+ap.add_argument("--quiet-only", action="store_true",
+                help="keep only blocks during which other processes used no CPU (Linux "
+                     "/proc/stat): on a shared machine, waits for quiet moments instead of "
+                     "averaging the other processes' load in")
+ap.add_argument("--unsplit-too", action="store_true",
+                help="also time chainrule with its per-sample splitting off (its conv and "
+                     "pooling copies on one thread, BLAS threads as set), interleaved with "
+                     "the others: the split's effect, measured in one process")
 args = ap.parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
@@ -41,11 +51,27 @@ import chainrule.nn.functional as F  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cases import _nn_step, lenet  # noqa: E402
 
+from chainrule.ops import parallel  # noqa: E402
+
 torch.set_num_threads(args.threads)
 
 
+def _others_ticks() -> int:
+    """CPU ticks the whole machine has been busy minus this process's own (Linux)."""
+    with open("/proc/stat") as f:
+        cpu = [int(v) for v in f.readline().split()[1:]]
+    with open("/proc/self/stat") as f:
+        mine = f.read().rsplit(")", 1)[1].split()
+    return sum(cpu) - cpu[3] - cpu[4] - int(mine[11]) - int(mine[12])  # - idle, iowait
+
+
+DROPPED = [0]
+
+
 def timed(impls: dict, rounds: int, block: int) -> dict[str, float]:
-    """Median seconds per call of each callable, blocks of calls alternating between them."""
+    """Median seconds per call of each callable, blocks of calls alternating between them
+    (with ``--quiet-only``, a block is run again, up to 50 times, while other processes
+    used the CPU during it)."""
     clock = time.thread_time if args.cpu else time.perf_counter
     samples: dict[str, list[float]] = {k: [] for k in impls}
     for fn in impls.values():  # warm-up: caches, lazy imports, compile traces
@@ -53,12 +79,19 @@ def timed(impls: dict, rounds: int, block: int) -> dict[str, float]:
             fn()
     for _ in range(rounds):
         for name, fn in impls.items():
-            time.sleep(0.05)
-            fn()
-            for _ in range(block):
-                t0 = clock()
+            for _attempt in range(50 if args.quiet_only else 1):
+                time.sleep(0.05)
                 fn()
-                samples[name].append(clock() - t0)
+                times = []
+                before = _others_ticks() if args.quiet_only else 0
+                for _ in range(block):
+                    t0 = clock()
+                    fn()
+                    times.append(clock() - t0)
+                if not args.quiet_only or _others_ticks() - before <= 1:
+                    break
+                DROPPED[0] += 1
+            samples[name] += times
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
@@ -117,20 +150,38 @@ def layer_cases():
                                (64, 16, 4, 4), (10, 256), (10,))
 
 
+def unsplit(fn):
+    """fn() with chainrule's per-sample splitting off (``chainrule.ops.parallel``)."""
+    was = parallel.threads()
+    parallel.THREADS = 1
+    try:
+        fn()
+    finally:
+        parallel.THREADS = was
+
+
 def main():
     only = set(filter(None, args.only.split(",")))
     if args.cpu and args.threads != 1:
         ap.error("--cpu measures one thread: use it with --threads 1")
     print(f"threads {args.threads}; medians of {args.rounds}×{args.block} calls"
           f"{' (thread CPU time)' if args.cpu else ''}")
-    print(f"{'case':<14}{'chainrule':>12}{'PyTorch':>12}{'ratio':>8}")
+    print(f"{'case':<14}{'chainrule':>12}{'PyTorch':>12}{'ratio':>8}"
+          + (f"{'unsplit':>12}{'ratio':>8}" if args.unsplit_too else ""))
     for gen in (step_cases, layer_cases):
         for name, (f_cr, f_pt) in gen():
             if only and name.split()[0] not in only:
                 continue
-            t = timed({"cr": f_cr, "pt": f_pt}, args.rounds, args.block)
+            impls = {"cr": f_cr, "pt": f_pt}
+            if args.unsplit_too:
+                impls["unsplit"] = lambda f=f_cr: unsplit(f)
+            t = timed(impls, args.rounds, args.block)
+            extra = (f"{t['unsplit'] * 1e3:>9.3f} ms{t['unsplit'] / t['pt']:>7.2f}×"
+                     if args.unsplit_too else "")
             print(f"{name:<14}{t['cr'] * 1e3:>9.3f} ms{t['pt'] * 1e3:>9.3f} ms"
-                  f"{t['cr'] / t['pt']:>7.2f}×", flush=True)
+                  f"{t['cr'] / t['pt']:>7.2f}×{extra}", flush=True)
+    if args.quiet_only:
+        print(f"({DROPPED[0]} blocks run again: other processes were busy)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ a convolution is again a convolution, to any order.
 The NumPy kernels are in ``conv_kernels``: GEMMs over copied-out windows, in a batch-last
 layout when the input has many channels (no im2col of the whole kernel, no col2im) and in
 "wide rows" when it has few; the weight gradient reuses the windows its forward copied out.
+Convolution, bias and pooling kernels split their per-sample work over the threads NumPy's
+BLAS is set to use (``parallel``), with the bytes of the serial path.
 The bias is its own pair of primitives (``channel_bias`` and its transpose ``channel_sum``).
 
 Pooling is a linear "gather" with a constant weight per window position (the argmax one-hot
@@ -26,6 +28,7 @@ from .conv_kernels import conv_input_grad as _conv_input_grad
 from .conv_kernels import conv_weight_grad as _conv_weight_grad
 from .conv_kernels import offsets as _offsets
 from .conv_kernels import out_len as _out_len
+from .parallel import split
 from .shape import as_tensor, expand_dims, promoted, squeeze
 
 
@@ -100,8 +103,19 @@ CHANNEL_SUM = linear(
         ops.reshape(k, k.shape[:-1] + (1, k.shape[-1]) + (1,) * (nd - 2)),
         k.shape[:-1] + tuple(shape)),
     formula="the transpose of channel_bias's b: the sum over batch and positions")
+def _channel_bias(y, b, nd):
+    """y + b on the channel axis; split over the batch when b is one vector and y has no
+    tangent batch in front (each part adds b to its own samples: the same bytes)."""
+    view = _bias_view(b, nd)
+    if b.ndim != 1 or y.ndim != nd or y.shape[1] != b.shape[0]:
+        return y + view
+    out = np.empty(y.shape, np.result_type(y.dtype, b.dtype))
+    split(len(y), y.size, lambda lo, hi: np.add(y[lo:hi], view, out=out[lo:hi]))
+    return out
+
+
 CHANNEL_BIAS = linear(
-    "channel_bias", lambda y, b, nd: y + _bias_view(b, nd),
+    "channel_bias", _channel_bias,
     lambda ops, g, out, y, b, nd: g,
     lambda ops, g, out, y, b, nd: ops.apply(CHANNEL_SUM, (g,), {"nd": nd,
                                                                 "shape": g.shape[-nd:]}),
@@ -181,17 +195,31 @@ def _weighted(v, w, nonfinite: bool):
     return np.where(w, v, 0) if nonfinite and w.dtype == np.bool_ else v * w
 
 
+# Every pooling kernel works sample by sample, so each splits its first axis over the threads
+# (``parallel``); a part reads its rows of an offset-first weight that has that axis, the
+# whole weight when it broadcasts (average pooling's (KH, KW), or a tangent batch in front).
+def _rows(weight, lo, hi, nd):
+    return weight[:, :, lo:hi] if weight.ndim - 2 == nd and weight.shape[2] != 1 else weight
+
+
 def _gather(x, weight, ksize, stride, x_shape):
-    def total(nonfinite):
-        out = None
-        for i, j, idx in _offsets(ksize, stride, (1, 1), _pool_out(x_shape, ksize, stride)):
-            term = _weighted(x[(Ellipsis,) + idx], weight[i, j], nonfinite)
-            out = term if out is None else out + term
-        return out
+    hw = _pool_out(x_shape, ksize, stride)
+    out = np.empty(x.shape[:-2] + hw, np.result_type(x.dtype, weight.dtype))
+
+    def total(nonfinite, lo, hi):
+        w, o = _rows(weight, lo, hi, x.ndim), out[lo:hi]
+        for i, j, idx in _offsets(ksize, stride, (1, 1), hw):
+            term = _weighted(x[lo:hi][(Ellipsis,) + idx], w[i, j], nonfinite)
+            if i == j == 0:
+                o[...] = term
+            else:
+                o += term
 
     with np.errstate(invalid="ignore"):  # 0·inf: detected here, then selected instead
-        out = total(False)
-        return total(True) if weight.dtype == np.bool_ and np.isnan(out).any() else out
+        split(len(x), x.size, lambda lo, hi: total(False, lo, hi))
+        if weight.dtype == np.bool_ and np.isnan(out).any():
+            split(len(x), x.size, lambda lo, hi: total(True, lo, hi))
+    return out
 
 
 def _scatter(g, weight, ksize, stride, x_shape):
@@ -202,12 +230,17 @@ def _scatter(g, weight, ksize, stride, x_shape):
     tiled = disjoint and not nonfinite and ksize == stride and all(  # each input written once
         n == k * m for n, k, m in zip(x_shape[-2:], ksize, g.shape[-2:]))
     out = (np.empty if tiled else np.zeros)(g.shape[:-2] + tuple(x_shape[-2:]), g.dtype)
-    for i, j, idx in _offsets(ksize, stride, (1, 1), g.shape[-2:]):
-        o = out[(Ellipsis,) + idx]
-        if disjoint and not nonfinite:
-            np.multiply(g, weight[i, j], out=o)  # written once: no temporary, no add
-        else:
-            o += _weighted(g, weight[i, j], nonfinite)
+
+    def part(lo, hi):
+        gp, w, op = g[lo:hi], _rows(weight, lo, hi, g.ndim), out[lo:hi]
+        for i, j, idx in _offsets(ksize, stride, (1, 1), g.shape[-2:]):
+            o = op[(Ellipsis,) + idx]
+            if disjoint and not nonfinite:
+                np.multiply(gp, w[i, j], out=o)  # written once: no temporary, no add
+            else:
+                o += _weighted(gp, w[i, j], nonfinite)
+
+    split(len(g), out.size, part)
     return out
 
 
@@ -223,30 +256,44 @@ POOL_SCATTER = linear("pool_scatter", _scatter, lambda ops, g, out, x, **p: ops.
 
 
 def _window_max(x, ksize, stride):
-    top = None
-    for _, _, idx in _offsets(ksize, stride, (1, 1), _pool_out(x.shape, ksize, stride)):
-        v = x[(Ellipsis,) + idx]
-        top = v.copy() if top is None else np.maximum(top, v, out=top)
+    hw = _pool_out(x.shape, ksize, stride)
+    top = np.empty(x.shape[:-2] + hw, x.dtype)
+
+    def part(lo, hi):
+        t = top[lo:hi]
+        for i, j, idx in _offsets(ksize, stride, (1, 1), hw):
+            v = x[lo:hi][(Ellipsis,) + idx]
+            if i == j == 0:
+                t[...] = v
+            else:
+                np.maximum(t, v, out=t)
+
+    split(len(x), x.size, part)
     return top
 
 
 def _first_max(x, top, ksize, stride):
     """The one-hot of each window's first maximum, offset-first (locally constant); in a
     window holding NaN (whose maximum is NaN) its last NaN, as PyTorch's."""
-    views = [(i, j, x[(Ellipsis,) + idx])
-             for i, j, idx in _offsets(ksize, stride, (1, 1), top.shape[-2:])]
     onehot = np.empty(ksize + top.shape, bool)
-    free = np.ones(top.shape, bool)
-    for i, j, v in views:
-        hit = np.equal(v, top, out=onehot[i, j])
-        hit &= free
-        free ^= hit  # hit ⊆ free: drop the windows just claimed
-    free = np.isnan(top)
-    if free.any():
-        for i, j, v in reversed(views):
-            hit = np.isnan(v) & free
-            free ^= hit
-            onehot[i, j] |= hit
+
+    def part(lo, hi):
+        views = [(i, j, x[lo:hi][(Ellipsis,) + idx])
+                 for i, j, idx in _offsets(ksize, stride, (1, 1), top.shape[-2:])]
+        t, hot = top[lo:hi], onehot[:, :, lo:hi]
+        free = np.ones(t.shape, bool)
+        for i, j, v in views:
+            hit = np.equal(v, t, out=hot[i, j])
+            hit &= free
+            free ^= hit  # hit ⊆ free: drop the windows just claimed
+        free = np.isnan(t)
+        if free.any():
+            for i, j, v in reversed(views):
+                hit = np.isnan(v) & free
+                free ^= hit
+                hot[i, j] |= hit
+
+    split(len(x), x.size, part)
     return onehot
 
 

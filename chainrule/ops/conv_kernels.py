@@ -4,11 +4,12 @@
 layer). The input is copied once to (C, H, W, N), so that a window row of Wo pixels is one
 contiguous run of Wo·N numbers. Only the kernel's *width* offsets are copied out ("row
 windows", (Hp, C·KW, Wo·N)); the KH consecutive input rows an output row reads are then one
-(KH·C·KW, Wo·N) matrix, a view, and the forward is one batched matmul over the output rows
-(no im2col of the full kernel, no adds). The weight gradient is the same slabs against ȳ,
-summed over the rows; the input gradient spreads ȳ over the kernel's width offsets the same
-way, one GEMM gives every (kernel row, channel) contribution, and KH contiguous adds place
-them (no col2im of 25 short strided adds).
+(KH·C·KW, Wo·N) matrix, a view, and the forward is one batched matmul of small GEMMs, one
+per output pixel over the batch (no im2col of the full kernel, no adds). The weight
+gradient is the same slabs against ȳ, summed over the pixels; the input gradient spreads ȳ
+over the kernel's width offsets the same way, per-pixel GEMMs give every (kernel row,
+channel) contribution, and KH contiguous adds place them (no col2im of 25 short strided
+adds).
 
 **Wide rows** (few input channels, e.g. a first 1->8 layer, or large planes). In
 (N, C, H, W), kernel offset (i, j) at stride 1 is a shift by i·dh·Wp + j·dw of the flattened
@@ -19,6 +20,9 @@ dropped (forward) or meet zeros in the cotangent (weight gradient). Other stride
 (N, C, KH, KW, Ho, Wo) columns.
 
 Every copy is one ``as_strided`` view copied at once, never a Python loop over pixels.
+Each kernel splits its work over ``parallel.threads()`` threads, by samples (wide rows),
+output rows or channels (batch-last): each part runs the same NumPy calls on its own slice,
+so the bytes are those of one thread; a sum over the batch or the pixels runs afterwards.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..engine import is_grad_enabled
+from .parallel import split
 
 
 def out_len(n, k, stride, pad, dil):
@@ -76,8 +81,9 @@ class Geometry:
         return out.reshape(n, o, self.ho * self.wp)[..., :self.run]
 
 
-def im2col(x, g: Geometry):
-    """(N, C·KH·KW, positions): every window of ``x``, by one copy of a strided view."""
+def _im2col_view(x, g: Geometry):
+    """Every window of ``x`` as a strided view of its padded copy: (N, C, KH, KW, R) in
+    wide rows, (N, C, KH, KW, Ho, Wo) at other strides."""
     ph, pw = g.padding
     if ph or pw:
         x = np.pad(x, [(0, 0), (0, 0), (ph, ph), (pw, pw)])
@@ -86,20 +92,38 @@ def im2col(x, g: Geometry):
     (kh, kw), (dh, dw), (sh, sw) = g.ksize, g.dilation, g.stride
     sn, sc, srow, scol = x.strides
     if g.wide:  # offset (i, j) starts i·dh rows and j·dw columns in; then one run
-        view = as_strided(x, (n, c, kh, kw, g.run), (sn, sc, dh * srow, dw * scol, scol))
-    else:
-        view = as_strided(x, (n, c, kh, kw, g.ho, g.wo),
-                          (sn, sc, dh * srow, dw * scol, sh * srow, sw * scol))
-    return np.ascontiguousarray(view).reshape(n, c * kh * kw, g.positions)
+        return as_strided(x, (n, c, kh, kw, g.run), (sn, sc, dh * srow, dw * scol, scol))
+    return as_strided(x, (n, c, kh, kw, g.ho, g.wo),
+                      (sn, sc, dh * srow, dw * scol, sh * srow, sw * scol))
 
 
-def col2im(cols, g: Geometry, n, c):
-    """The transpose of ``im2col``: add (N, C·KH·KW, positions) back into (N, C, H, W)."""
+def im2col(x, g: Geometry, then=None):
+    """(N, C·KH·KW, positions): every window of ``x``, copied out sample by sample over the
+    threads; ``then(cols, lo, hi)``, if given, runs on each part right after its copy, in
+    the same thread (a forward's GEMM: one hand-off for both)."""
+    view = _im2col_view(x, g)
+    n = view.shape[0]
+    out = np.empty(view.shape, view.dtype)
+    cols = out.reshape(n, -1, g.positions)
+
+    def part(lo, hi):
+        np.copyto(out[lo:hi], view[lo:hi])
+        if then is not None:
+            then(cols, lo, hi)
+
+    split(n, out.size, part)
+    return cols
+
+
+def col2im(cols, g: Geometry, n, c, out=None):
+    """The transpose of ``im2col``: add (N, C·KH·KW, positions) back into (N, C, H, W)
+    (into the padded ``out``, (N, C, Hp·Wp) in wide rows, (N, C, Hp, Wp) otherwise, when
+    given: zeros, or a part of them)."""
     kh, kw = g.ksize
     (dh, dw), (ph, pw) = g.dilation, g.padding
     if g.wide:  # one contiguous add per kernel offset
         cols = cols.reshape(n, c, kh, kw, g.run)
-        out = np.zeros((n, c, g.hp * g.wp), cols.dtype)
+        out = np.zeros((n, c, g.hp * g.wp), cols.dtype) if out is None else out
         for i in range(kh):
             for j in range(kw):
                 start = i * dh * g.wp + j * dw
@@ -107,7 +131,7 @@ def col2im(cols, g: Geometry, n, c):
         out = out.reshape(n, c, g.hp, g.wp)
     else:
         cols = cols.reshape(n, c, kh, kw, g.ho, g.wo)
-        out = np.zeros((n, c, g.hp, g.wp), cols.dtype)
+        out = np.zeros((n, c, g.hp, g.wp), cols.dtype) if out is None else out
         for i, j, (rows, cols_) in offsets(g.ksize, g.stride, g.dilation, (g.ho, g.wo)):
             out[:, :, rows, cols_] += cols[:, :, i, j]
     return out[:, :, ph:ph + g.h, pw:pw + g.w]
@@ -128,17 +152,20 @@ _KEPT: list = []  # (x, key, windows), oldest first
 _LOCK = threading.Lock()
 
 
-def windows(x, g: Geometry, forward: bool = False):
+def windows(x, g: Geometry, forward: bool = False, then=None):
     """x's windows in the layout ``g`` picks: made (and kept) by a forward, taken by the
-    weight gradient that follows it."""
+    weight gradient that follows it. ``then`` (wide rows only): see ``im2col``."""
     key = g.key + (batch_last(x.shape[1], g.ksize[1], (g.h, g.w)),)
+    assert then is None or not key[-1], "then: wide rows only"
     if not forward:
         with _LOCK:
             for k, (kept_x, kept_key, cols) in enumerate(_KEPT):
                 if kept_x is x and kept_key == key:
                     del _KEPT[k]
+                    if then is not None:
+                        split(len(cols), cols.size, lambda lo, hi: then(cols, lo, hi))
                     return cols
-    cols = _row_windows(_to_batch_last(x, g.padding), g) if key[-1] else im2col(x, g)
+    cols = _row_windows(_to_batch_last(x, g.padding), g) if key[-1] else im2col(x, g, then)
     if forward and cols.nbytes <= KEEP_BYTES and is_grad_enabled():
         with _LOCK:
             _KEPT.append((x, key, cols))
@@ -198,20 +225,52 @@ def _row_slabs(xw, g: Geometry):
     return view.reshape(g.ho, g.ksize[0] * ckw, m)
 
 
+# The GEMMs run per output pixel, over the batch: (O, K) · (K, N) for K = KH·C·KW. One
+# batched matmul makes them all, each small enough (LeNet's 8->16: 16·200·64 multiply-adds,
+# under OpenBLAS's 262,144) that OpenBLAS runs it in the calling thread. At one thread the
+# GEMMs alone ran 0.41 ms against 0.68 for one GEMM per output row (whose (K, Wo·N) operand
+# overflows the cache); the layer's three kernels, interleaved with the old ones, ~5% faster.
+# At two, no OpenBLAS worker is left spinning on the second core for ~0.1 s after each call
+# (measured: 50 ms of CPU during a 50 ms sleep after a step), where the split below (by
+# output rows, the same calls in each part) needs that core. MACS: a multiply-add's share of a
+# copied element's cost, for ``split``'s sizing.
+MACS = 8
+
+
+def _pixel_slabs(x, g: Geometry, forward: bool = False):
+    """(Ho, Wo, K, N): each output pixel's windows over the batch (a view of the row
+    windows)."""
+    slabs = _row_slabs(windows(x, g, forward=forward), g)
+    return slabs.reshape(g.ho, slabs.shape[1], g.wo, x.shape[0]).transpose(0, 2, 1, 3)
+
+
 def _bl_conv(x, w, g: Geometry):
-    # one GEMM per output row, all of them in one batched matmul: (O, KH·C·KW) · slab
-    slabs = _row_slabs(windows(x, g, forward=True), g)
-    o = w.shape[0]
-    y = np.matmul(w.transpose(0, 2, 1, 3).reshape(o, -1), slabs)  # (Ho, O, Wo·N)
-    return np.ascontiguousarray(y.reshape(g.ho, o, g.wo, x.shape[0]).transpose(3, 1, 0, 2))
+    slabs = _pixel_slabs(x, g, forward=True)
+    o, k, n = w.shape[0], slabs.shape[2], x.shape[0]
+    wm = w.transpose(0, 2, 1, 3).reshape(o, k)  # (O, KH·C·KW), as the slabs' rows
+    dtype = np.result_type(x.dtype, w.dtype)
+    y = np.empty((g.ho, g.wo, o, n), dtype)
+    out = np.empty((n, o, g.ho, g.wo), dtype)
+
+    def part(lo, hi):
+        np.matmul(wm, slabs[lo:hi], out=y[lo:hi])
+        out[:, :, lo:hi] = y[lo:hi].transpose(3, 2, 0, 1)
+
+    split(g.ho, y.size * k // MACS, part)
+    return out
 
 
 def _bl_weight_grad(x, gy, g: Geometry):
-    slabs = _row_slabs(windows(x, g), g)
-    o, c, (kh, kw) = gy.shape[1], x.shape[1], g.ksize
-    gt = np.ascontiguousarray(gy.transpose(2, 1, 3, 0)).reshape(g.ho, o, -1)  # (Ho, O, Wo·N)
-    # (slab · ȳᵀ) per output row, (KH·C·KW, O), summed over the rows: one batched matmul
-    dw = np.matmul(slabs, gt.transpose(0, 2, 1)).sum(0)
+    slabs = _pixel_slabs(x, g)
+    o, c, (kh, kw), k = gy.shape[1], x.shape[1], g.ksize, slabs.shape[2]
+    prod = np.empty((g.ho, g.wo, k, o), np.result_type(x.dtype, gy.dtype))
+
+    def part(lo, hi):  # (K, N) · (N, O) per pixel: the tall product OpenBLAS runs fastest
+        gt = np.ascontiguousarray(gy[:, :, lo:hi].transpose(2, 3, 0, 1))  # (rows, Wo, N, O)
+        np.matmul(slabs[lo:hi], gt, out=prod[lo:hi])
+
+    split(g.ho, prod.size * x.shape[0] // MACS, part)
+    dw = prod.reshape(-1, k * o).sum(0)  # over the pixels, afterwards: one order always
     return np.ascontiguousarray(dw.reshape(kh, c, kw, o).transpose(3, 1, 0, 2))
 
 
@@ -224,15 +283,29 @@ def _bl_input_grad(gy, w, g: Geometry):
     first = dw * (kw - 1)
     spread[:, :, first:first + sw * (g.wo - 1) + 1:sw] = gy.transpose(1, 2, 3, 0)
     so, srow, scol, sn = spread.strides
-    cols = as_strided(spread, (o, kw, g.ho, g.wp, n), (so, dw * scol, srow, scol, sn))
-    cols = np.ascontiguousarray(cols).reshape(o * kw, -1)
+    # for each (output row, input column): the (O·KW, N) matrix of ȳ values it gathers
+    cols = as_strided(spread, (g.ho, g.wp, o, kw, n), (srow, scol, so, dw * scol, sn))
     wm = w.transpose(2, 1, 0, 3)[..., ::-1].reshape(kh * c, o * kw)  # [i, c][o, j']
-    parts = np.matmul(wm, cols).reshape(kh, c, g.ho, g.wp * n)
-    dx = np.zeros((c, g.hp, g.wp * n), parts.dtype)
-    for i in range(kh):  # kernel row i feeds input rows i·dh + sh·ho: one add each
-        dx[:, i * dh:i * dh + sh * (g.ho - 1) + 1:sh] += parts[i]
+    dtype = np.result_type(gy.dtype, w.dtype)
+    parts = np.empty((g.ho, g.wp, kh, c, n), dtype)
+
+    def gemms(lo, hi):
+        col = np.ascontiguousarray(cols[lo:hi]).reshape(-1, o * kw, n)
+        np.matmul(wm, col, out=parts[lo:hi].reshape(-1, kh * c, n))
+
+    split(g.ho, parts.size * o * kw // MACS, gemms)
     (ph, pw), (h, w_) = g.padding, (g.h, g.w)
-    return _from_batch_last(dx.reshape(c, g.hp, g.wp, n)[:, ph:ph + h, pw:pw + w_])
+    dx = np.zeros((c, g.hp, g.wp, n), dtype)
+    out = np.empty((n, c, h, w_), dtype)
+
+    def place(lo, hi):  # by channels: kernel row i feeds input rows i·dh + sh·ho, one add each
+        for i in range(kh):
+            dx[lo:hi, i * dh:i * dh + sh * (g.ho - 1) + 1:sh] += \
+                parts[:, :, i, lo:hi].transpose(2, 0, 1, 3)
+        out[:, lo:hi] = dx[lo:hi, ph:ph + h, pw:pw + w_].transpose(3, 0, 1, 2)
+
+    split(c, dx.size * kh, place)
+    return out
 
 
 # -- the three primitives' kernels ---------------------------------------------------------------
@@ -263,15 +336,32 @@ def conv_weight_grad(x, gy, stride, padding, dilation, w_shape):
 
 
 # -- wide rows -----------------------------------------------------------------------------------
+# Each sample's GEMMs run in the part of the split that copied its windows (``then``), into
+# rows of one output: the same BLAS call per sample as one batched matmul makes, so the same
+# bytes; the weight gradient's sum over the batch runs afterwards, on the whole product.
 def _wide_conv(x, w, stride, padding, dilation):
     g = Geometry(x.shape[-2:], w.shape[-2:], stride, padding, dilation)
-    return g.output_view(np.matmul(w.reshape(w.shape[0], -1), windows(x, g, forward=True)))
+    wm = w.reshape(w.shape[0], -1)
+    y = np.empty((x.shape[0], wm.shape[0], g.positions), np.result_type(x.dtype, w.dtype))
+    windows(x, g, forward=True,
+            then=lambda cols, lo, hi: np.matmul(wm, cols[lo:hi], out=y[lo:hi]))
+    return g.output_view(y)
 
 
 def _wide_input_grad(gy, w, stride, padding, dilation, x_shape):
     g = Geometry(x_shape[-2:], w.shape[-2:], stride, padding, dilation)
-    cols = np.matmul(w.reshape(w.shape[0], -1).T, g.grid(gy))
-    return col2im(cols, g, gy.shape[0], w.shape[1])
+    n, c = gy.shape[0], w.shape[1]
+    wt = w.reshape(w.shape[0], -1).T
+    dtype = np.result_type(gy.dtype, w.dtype)
+    out = np.zeros((n, c, g.hp * g.wp) if g.wide else (n, c, g.hp, g.wp), dtype)
+
+    def part(lo, hi):
+        col2im(np.matmul(wt, g.grid(gy[lo:hi])), g, hi - lo, c, out[lo:hi])
+
+    split(n, n * wt.shape[0] * g.positions, part)
+    out = out.reshape(n, c, g.hp, g.wp)
+    (ph, pw) = g.padding
+    return out[:, :, ph:ph + g.h, pw:pw + g.w]
 
 
 def _wide_weight_grad(x, gy, stride, padding, dilation, w_shape):
@@ -279,5 +369,10 @@ def _wide_weight_grad(x, gy, stride, padding, dilation, w_shape):
     # (cols · ȳᵀ)ᵀ rather than ȳ · colsᵀ: the same sums, but OpenBLAS runs these tall
     # (C·KH·KW, O) products 1.5-1.8x faster when C > 1 (as fast when C = 1), measured on
     # LeNet- and CIFAR-sized layers; the 8->16 conv layer's fwd+bwd went 3.7 -> 3.1 ms.
-    dw = np.matmul(windows(x, g), g.grid(gy).transpose(0, 2, 1)).sum(0).T
+    n, o = gy.shape[:2]
+    ckk = x.shape[1] * w_shape[-2] * w_shape[-1]
+    prod = np.empty((n, ckk, o), np.result_type(x.dtype, gy.dtype))
+    windows(x, g, then=lambda cols, lo, hi: np.matmul(
+        cols[lo:hi], g.grid(gy[lo:hi]).transpose(0, 2, 1), out=prod[lo:hi]))
+    dw = prod.sum(0).T
     return dw.reshape((gy.shape[1], x.shape[1]) + tuple(w_shape[-2:]))  # C may hold a batch

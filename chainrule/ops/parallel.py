@@ -1,0 +1,131 @@
+"""Per-sample NumPy work split over the cores NumPy's BLAS is told to use.
+
+NumPy runs a GEMM on several cores (OpenBLAS's threads) but every copy, ufunc and small
+batched matmul on one. PyTorch spreads convolutions, pooling and elementwise work over all
+its threads, so at 2 threads a LeNet step spent most of its time on one core while PyTorch
+used two. NumPy releases the GIL inside its copy, ufunc and matmul loops, so Python threads
+that each run the same NumPy calls on their own slice of the batch run at once.
+
+Only work whose result for one sample does not depend on the others is split, each part
+writing its own rows of an array allocated beforehand: the results are the bytes the serial
+call gives (no summation order changes; a reduction over the batch runs afterwards, on the
+whole array, in the caller).
+
+The thread count is read once, lazily: ``OPENBLAS_NUM_THREADS``, else ``OMP_NUM_THREADS``,
+else ``MKL_NUM_THREADS``, else the cores this process may run on (capped at ``MAX_THREADS``).
+With 1 thread every call runs in the caller and no helper thread is ever started. The
+helpers are daemon threads, started on first use, one fewer than the thread count (the
+caller does a share), with the caller's floating-point error settings (``np.errstate``).
+A call made while another thread is already splitting (a user's own
+threads, or a nested split) runs serially instead of waiting.
+
+>>> import numpy as np
+>>> out = np.empty(6)
+>>> def square(lo, hi):
+...     np.multiply(np.arange(lo, hi), np.arange(lo, hi), out=out[lo:hi])
+>>> split(6, 6, square, min_chunk=1)
+>>> out.tolist()
+[0.0, 1.0, 4.0, 9.0, 16.0, 25.0]
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+
+import numpy as np
+
+MAX_THREADS = 8
+MIN_CHUNK = 1 << 16  # elements per part at least: a hand-off costs 10-30 µs (measured: LeNet's
+# second pooling layer, 65,536 elements, ran slower split in two, its first, 294,912, faster)
+THREADS: int | None = None  # None: from the environment on first use (tests set it)
+
+_helpers: list = []
+_busy = threading.Lock()
+
+
+def threads() -> int:
+    """How many threads split work runs on (the caller included)."""
+    global THREADS
+    if THREADS is None:
+        THREADS = _from_environment()
+    return THREADS
+
+
+def _from_environment() -> int:
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(var, "").split(",")[0].strip()
+        if value.isdigit() and int(value) > 0:
+            return min(int(value), MAX_THREADS)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # (not Linux)
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_THREADS))
+
+
+class _Helper:
+    """One daemon thread running the callables put in its inbox, answering in its outbox."""
+
+    def __init__(self):
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.outbox: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="chainrule-split", daemon=True).start()
+
+    def _loop(self):
+        while True:
+            task = self.inbox.get()
+            try:
+                task()
+                self.outbox.put(None)
+            except BaseException as e:  # handed to the caller, which raises it
+                self.outbox.put(e)
+
+
+def _forget_helpers():
+    _helpers.clear()  # a forked child has none of its parent's threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helpers)
+
+
+def parts(n: int, work: int, min_chunk: int = MIN_CHUNK) -> int:
+    """Into how many parts to split ``n`` samples whose whole job touches ``work``
+    elements: 1 (serial) when there is one thread or too little work to pay a hand-off."""
+    return max(1, min(threads(), n, work // max(min_chunk, 1)))
+
+
+def split(n: int, work: int, fn, min_chunk: int = MIN_CHUNK) -> None:
+    """Call ``fn(lo, hi)`` on consecutive ranges covering ``range(n)``, at once on up to
+    ``threads()`` threads (the caller runs the first range). ``fn`` must write only its own
+    rows of arrays made beforehand. The first exception any part raised is raised here,
+    after every part has finished."""
+    k = parts(n, work, min_chunk)
+    if k == 1 or not _busy.acquire(blocking=False):
+        fn(0, n)
+        return
+    try:
+        while len(_helpers) < k - 1:
+            _helpers.append(_Helper())
+        bounds = [n * i // k for i in range(k + 1)]
+        errstate = np.geterr()  # thread-local: the helpers follow the caller's
+
+        def task(lo, hi):
+            with np.errstate(**errstate):
+                fn(lo, hi)
+
+        for helper, lo, hi in zip(_helpers, bounds[1:-1], bounds[2:]):
+            helper.inbox.put(lambda lo=lo, hi=hi: task(lo, hi))
+        error = None
+        try:
+            fn(0, bounds[1])
+        except BaseException as e:
+            error = e
+        for helper in _helpers[:k - 1]:  # wait for every part: they write the caller's arrays
+            e = helper.outbox.get()
+            error = error or e
+        if error is not None:
+            raise error
+    finally:
+        _busy.release()
