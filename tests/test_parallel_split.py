@@ -235,3 +235,39 @@ def test_one_thread_starts_no_helper(monkeypatch):
                                                                    np.float32)), 2).sum().backward()
     assert P.threads() == 1 and P._helpers == []
     assert {t.ident for t in threading.enumerate()} <= before
+
+
+def test_an_interrupted_wait_leaves_no_answer_for_the_next_split(monkeypatch):
+    """Ctrl-C while the caller waits for its helpers: their late answers must not be taken
+    by the next split as its own parts being done (it would return before they wrote)."""
+    import signal
+    import time
+
+    monkeypatch.setattr(P, "THREADS", 2)
+    release = threading.Event()
+
+    def slow(lo, hi):
+        if lo:  # the helper's part: still running when the interrupt comes
+            release.wait(5)
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(KeyboardInterrupt):
+            P.split(2, 2, slow, min_chunk=1)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    release.set()  # the old part finishes and answers now
+    out = np.zeros(2)
+
+    def late(lo, hi):
+        if lo:
+            time.sleep(0.05)
+        out[lo:hi] = 1.0
+
+    P.split(2, 2, late, min_chunk=1)
+    assert out.tolist() == [1.0, 1.0]  # both parts done before split returned

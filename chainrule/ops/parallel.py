@@ -65,21 +65,21 @@ def _from_environment() -> int:
 
 
 class _Helper:
-    """One daemon thread running the callables put in its inbox, answering in its outbox."""
+    """One daemon thread running the callables put in its inbox, each with the queue its
+    answer goes to (None, or the exception it raised)."""
 
     def __init__(self):
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self.outbox: queue.SimpleQueue = queue.SimpleQueue()
         threading.Thread(target=self._loop, name="chainrule-split", daemon=True).start()
 
     def _loop(self):
         while True:
-            task = self.inbox.get()
+            task, answers = self.inbox.get()
             try:
                 task()
-                self.outbox.put(None)
+                answers.put(None)
             except BaseException as e:  # handed to the caller, which raises it
-                self.outbox.put(e)
+                answers.put(e)
 
 
 def _forget_helpers():
@@ -115,15 +115,18 @@ def split(n: int, work: int, fn, min_chunk: int = MIN_CHUNK) -> None:
             with np.errstate(**errstate):
                 fn(lo, hi)
 
+        # This call's own answers: a wait cut short (Ctrl-C) leaves its late answers there,
+        # never in a queue that the next call would read as its own parts being done.
+        answers: queue.SimpleQueue = queue.SimpleQueue()
         for helper, lo, hi in zip(_helpers, bounds[1:-1], bounds[2:]):
-            helper.inbox.put(lambda lo=lo, hi=hi: task(lo, hi))
+            helper.inbox.put((lambda lo=lo, hi=hi: task(lo, hi), answers))
         error = None
         try:
             fn(0, bounds[1])
         except BaseException as e:
             error = e
-        for helper in _helpers[:k - 1]:  # wait for every part: they write the caller's arrays
-            e = helper.outbox.get()
+        for _ in range(k - 1):  # wait for every part: they write the caller's arrays
+            e = answers.get()
             error = error or e
         if error is not None:
             raise error
