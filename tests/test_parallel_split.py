@@ -271,3 +271,35 @@ def test_an_interrupted_wait_leaves_no_answer_for_the_next_split(monkeypatch):
 
     P.split(2, 2, late, min_chunk=1)
     assert out.tolist() == [1.0, 1.0]  # both parts done before split returned
+
+
+def test_relu_split_gives_the_serial_bytes(monkeypatch):
+    """relu's forward and rule on a CNN-sized activation: split by rows over 3 threads,
+    byte for byte the one-thread result (NaN, ±inf, ±0 included), parts on other threads."""
+    x = np.random.default_rng(0).standard_normal((64, 8, 24, 24)).astype(np.float32)
+    x.reshape(-1)[:6] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45]
+    g = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
+    ran = []
+    real = P.split
+
+    def split(n, work, fn, min_chunk=P.MIN_CHUNK):
+        def part(lo, hi):
+            ran.append(threading.get_ident())
+            fn(lo, hi)
+        real(n, work, part, min_chunk)
+
+    monkeypatch.setattr(P, "split", split)
+
+    def forward_backward():
+        t = cr.tensor(x, requires_grad=True)
+        y = cr.relu(t)
+        y.backward(cr.tensor(g))
+        return y.data, t.grad.data
+
+    monkeypatch.setattr(P, "THREADS", 1)
+    one = forward_backward()
+    monkeypatch.setattr(P, "THREADS", 3)
+    ran.clear()
+    many = forward_backward()
+    assert_same_bytes(one, many)
+    assert len(set(ran)) > 1 and len(ran) == 6  # two splits (forward, rule), 3 parts each

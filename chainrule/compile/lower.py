@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..ops.parallel import SPLIT_SIZE
+
 
 class Like:
     """Stands for a tensor whose shape and dtype (not values) a helper reads (``onehot``)."""
@@ -106,8 +108,8 @@ def _linear(prog, c, arrays, params, outs):
 
 def _relu(prog, c, arrays, params, outs):
     (x,), (out,) = arrays, outs
-    if params or x.shape != out.shape or x.dtype != out.dtype:
-        return None
+    if params or x.shape != out.shape or x.dtype != out.dtype or x.size >= SPLIT_SIZE:
+        return None  # (large: the generic line, whose forward splits over the threads)
     o = prog.buffer(out)
     return [f"np.maximum({c.x(x)}, {c.zeros(x)}, out={o})"], [o], [], {}
 
@@ -210,8 +212,8 @@ def _linear_vjp(prog, c, g, out, xs, params, gis):
 
 def _relu_vjp(prog, c, g, out, xs, params, gis):
     (x,), (gi,) = xs, gis
-    if params or g.shape != x.shape or g.dtype != x.dtype:
-        return None
+    if params or g.shape != x.shape or g.dtype != x.dtype or x.size >= SPLIT_SIZE:
+        return None  # (large: the generic line, whose rule splits over the threads)
     xn = c.x(x)
     o = prog.buffer(gi, "g")  # the mask as 0/1 in o, then g times it (o may take x's array)
     return [f"np.greater({xn}, {c.zeros(x)}, out={o})",

@@ -12,6 +12,7 @@ from ..registry import ONE, elementwise, linear
 from ..tensor import Tensor
 from ._front import broadcast_shape, is_scalar, tracked
 from ._front import data as D
+from .parallel import SPLIT_SIZE, by_rows
 from .shape import as_tensor, broadcast_to, promoted, unify
 from .special import erf_array
 
@@ -179,7 +180,22 @@ TANH = elementwise("tanh", np.tanh, lambda ops, g, out, x: g * (1 - out * out), 
 SIGMOID = elementwise("sigmoid", _sigmoid_array, lambda ops, g, out, x: g * (out * (1 - out)),
                       uses_out=True, formula="∂σ(x)/∂x = σ(x)(1 − σ(x))",
                       sympy=lambda sp, a: 1 / (1 + sp.exp(-a)))
-RELU = elementwise("relu", lambda x: np.maximum(x, 0), lambda ops, g, out, x: g * (D(x) > 0),
+
+
+def _relu(x, out=None):
+    return np.maximum(x, 0, out=out)
+
+
+def _relu_rule(g, x, out=None):
+    return np.multiply(g, x > 0, out=out)
+
+
+# On large arrays (a CNN's activations) both halves split their rows over the threads NumPy's
+# BLAS uses (``parallel.by_rows``), as PyTorch spreads elementwise work over its threads.
+RELU = elementwise("relu", lambda x: np.maximum(x, 0) if x.size < SPLIT_SIZE else
+                   by_rows(_relu, x, x),
+                   lambda ops, g, out, x: by_rows(_relu_rule, g, g, D(x))
+                   if type(g) is np.ndarray and g.size >= SPLIT_SIZE else g * (D(x) > 0),
                    formula="∂relu(x)/∂x = [x > 0]",
                    sympy=lambda sp, a: sp.Max(a, 0))
 LEAKY_RELU = elementwise(

@@ -38,6 +38,7 @@ import numpy as np
 MAX_THREADS = 8
 MIN_CHUNK = 1 << 16  # elements per part at least: a hand-off costs 10-30 µs (measured: LeNet's
 # second pooling layer, 65,536 elements, ran slower split in two, its first, 294,912, faster)
+SPLIT_SIZE = 2 * MIN_CHUNK  # arrays smaller than this are never split: callers test it inline
 THREADS: int | None = None  # None: from the environment on first use (tests set it)
 
 _helpers: list = []
@@ -132,3 +133,24 @@ def split(n: int, work: int, fn, min_chunk: int = MIN_CHUNK) -> None:
             raise error
     finally:
         _busy.release()
+
+
+def by_rows(fn, like, *arrays):
+    """``fn(*arrays)``, elementwise over arrays of ``like``'s shape, its result of ``like``'s
+    floating dtype: for large arrays computed as ``fn(*rows, out=rows of a new array)`` with
+    the rows split over the threads (an elementwise result is the serial bytes, whatever
+    the split); otherwise, or when any operand is not a plain ndarray (a Tensor, in the
+    rules' tensor mode), one plain call.
+
+    >>> import numpy as np
+    >>> by_rows(lambda a, out=None: np.maximum(a, 0, out=out), np.arange(-2.0, 2.0)).tolist()
+    [0.0, 0.0, 0.0, 1.0]
+    """
+    if type(like) is not np.ndarray or like.size < 2 * MIN_CHUNK or not like.ndim \
+            or like.dtype.kind != "f" or parts(len(like), like.size) == 1 \
+            or any(type(a) is not np.ndarray or a.shape != like.shape for a in arrays):
+        return fn(*arrays)  # (small arrays leave at the second test)
+    out = np.empty(like.shape, like.dtype)
+    split(len(like), like.size,
+          lambda lo, hi: fn(*[a[lo:hi] for a in arrays], out=out[lo:hi]))
+    return out
