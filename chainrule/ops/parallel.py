@@ -143,7 +143,8 @@ def by_rows(fn, like, *arrays):
     rules' tensor mode), one plain call.
 
     >>> import numpy as np
-    >>> by_rows(lambda a, out=None: np.maximum(a, 0, out=out), np.arange(-2.0, 2.0)).tolist()
+    >>> x = np.arange(-2.0, 2.0)
+    >>> by_rows(lambda a, out=None: np.maximum(a, 0, out=out), x, x).tolist()
     [0.0, 0.0, 0.0, 1.0]
     """
     if type(like) is not np.ndarray or like.size < 2 * MIN_CHUNK or not like.ndim \
