@@ -212,22 +212,21 @@ def test_small_jobs_and_nested_splits_run_in_the_caller(monkeypatch):
     assert where[1:] == [[(0, 4)], [(0, 4)]]  # a split inside a split: serial
 
 
-@pytest.mark.parametrize("env,want", [({"OPENBLAS_NUM_THREADS": "1"}, 1),
-                                      ({"OMP_NUM_THREADS": "2"}, 2),
-                                      ({"OPENBLAS_NUM_THREADS": "3", "OMP_NUM_THREADS": "1"}, 3),
-                                      ({"MKL_NUM_THREADS": "500"}, P.MAX_THREADS)])
-def test_the_thread_count_follows_the_blas_settings(monkeypatch, env, want):
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.delenv(var, raising=False)
-    for var, value in env.items():
-        monkeypatch.setenv(var, value)
+@pytest.mark.parametrize("value,want", [(None, 1), ("1", 1), ("2", 2), ("500", P.MAX_THREADS),
+                                        ("0", 1), ("two", 1)])
+def test_the_thread_count_is_opt_in(monkeypatch, value, want):
+    """Off unless CHAINRULE_THREADS asks (BLAS's settings do not turn it on)."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    monkeypatch.delenv("CHAINRULE_THREADS", raising=False)
+    if value is not None:
+        monkeypatch.setenv("CHAINRULE_THREADS", value)
     monkeypatch.setattr(P, "THREADS", None)
     assert P.threads() == want
 
 
 def test_one_thread_starts_no_helper(monkeypatch):
     monkeypatch.setattr(P, "THREADS", None)
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.delenv("CHAINRULE_THREADS", raising=False)
     monkeypatch.setattr(P, "_helpers", [])
     before = {t.ident for t in threading.enumerate()}
     x = cr.tensor(np.ones((64, 8, 24, 24), np.float32), requires_grad=True)

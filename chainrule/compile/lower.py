@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ops.parallel import SPLIT_SIZE
+from ..ops.parallel import SPLIT_SIZE, threads
 
 
 class Like:
@@ -106,10 +106,16 @@ def _linear(prog, c, arrays, params, outs):
     return stmts, [o], [], {}
 
 
+def _splits(x) -> bool:
+    """Whether eager relu splits ``x``'s rows over threads (``CHAINRULE_THREADS``): then the
+    replay keeps the generic line, which splits too."""
+    return x.size >= SPLIT_SIZE and threads() > 1
+
+
 def _relu(prog, c, arrays, params, outs):
     (x,), (out,) = arrays, outs
-    if params or x.shape != out.shape or x.dtype != out.dtype or x.size >= SPLIT_SIZE:
-        return None  # (large: the generic line, whose forward splits over the threads)
+    if params or x.shape != out.shape or x.dtype != out.dtype or _splits(x):
+        return None
     o = prog.buffer(out)
     return [f"np.maximum({c.x(x)}, {c.zeros(x)}, out={o})"], [o], [], {}
 
@@ -212,8 +218,8 @@ def _linear_vjp(prog, c, g, out, xs, params, gis):
 
 def _relu_vjp(prog, c, g, out, xs, params, gis):
     (x,), (gi,) = xs, gis
-    if params or g.shape != x.shape or g.dtype != x.dtype or x.size >= SPLIT_SIZE:
-        return None  # (large: the generic line, whose rule splits over the threads)
+    if params or g.shape != x.shape or g.dtype != x.dtype or _splits(x):
+        return None
     xn = c.x(x)
     o = prog.buffer(gi, "g")  # the mask as 0/1 in o, then g times it (o may take x's array)
     return [f"np.greater({xn}, {c.zeros(x)}, out={o})",

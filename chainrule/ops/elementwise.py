@@ -190,8 +190,8 @@ def _relu_rule(g, x, out=None):
     return np.multiply(g, x > 0, out=out)
 
 
-# On large arrays (a CNN's activations) both halves split their rows over the threads NumPy's
-# BLAS uses (``parallel.by_rows``), as PyTorch spreads elementwise work over its threads.
+# On large arrays (a CNN's activations) both halves may split their rows over threads
+# (``parallel.by_rows``, opt-in: ``CHAINRULE_THREADS``).
 RELU = elementwise("relu", lambda x: np.maximum(x, 0) if x.size < SPLIT_SIZE else
                    by_rows(_relu, x, x),
                    lambda ops, g, out, x: by_rows(_relu_rule, g, g, D(x))

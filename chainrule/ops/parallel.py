@@ -1,22 +1,25 @@
-"""Per-sample NumPy work split over the cores NumPy's BLAS is told to use.
+"""Per-sample NumPy work split over threads: opt in with ``CHAINRULE_THREADS=N``.
 
 NumPy runs a GEMM on several cores (OpenBLAS's threads) but every copy, ufunc and small
-batched matmul on one. PyTorch spreads convolutions, pooling and elementwise work over all
-its threads, so at 2 threads a LeNet step spent most of its time on one core while PyTorch
-used two. NumPy releases the GIL inside its copy, ufunc and matmul loops, so Python threads
-that each run the same NumPy calls on their own slice of the batch run at once.
+batched matmul on one; PyTorch spreads convolution, pooling and elementwise work over all
+its threads. NumPy releases the GIL inside its loops, so Python threads that each run the
+same NumPy calls on their own slice of the batch can run at once.
 
 Only work whose result for one sample does not depend on the others is split, each part
 writing its own rows of an array allocated beforehand: the results are the bytes the serial
 call gives (no summation order changes; a reduction over the batch runs afterwards, on the
 whole array, in the caller).
 
-The thread count is read once, lazily: ``OPENBLAS_NUM_THREADS``, else ``OMP_NUM_THREADS``,
-else ``MKL_NUM_THREADS``, else the cores this process may run on (capped at ``MAX_THREADS``).
-With 1 thread every call runs in the caller and no helper thread is ever started. The
-helpers are daemon threads, started on first use, one fewer than the thread count (the
-caller does a share), with the caller's floating-point error settings (``np.errstate``).
-A call made while another thread is already splitting (a user's own
+**Off by default.** On this project's 2-core VM, LeNet's step split over 2 threads ran
+8.0 ms against 10.0 ms serial in one run and 12.2 ms (quartiles 9.1–17.4) in the next; in
+the bench's process, where PyTorch's and OpenBLAS's own worker threads also want the two
+cores, 2.3–2.7× PyTorch's time against 1.4–1.6× serial: Python threads that hand the GIL
+back and forth between NumPy calls stall whenever another thread holds a core. Set
+``CHAINRULE_THREADS`` (read once, lazily; at most ``MAX_THREADS``) on a machine with cores
+to spare, and measure. With 1 thread every call runs in the caller and no helper thread is
+ever started. The helpers are daemon threads, started on first use, one fewer than the
+thread count (the caller does a share), with the caller's floating-point error settings
+(``np.errstate``). A call made while another thread is already splitting (a user's own
 threads, or a nested split) runs serially instead of waiting.
 
 >>> import numpy as np
@@ -46,7 +49,8 @@ _busy = threading.Lock()
 
 
 def threads() -> int:
-    """How many threads split work runs on (the caller included)."""
+    """How many threads split work runs on (the caller included): ``CHAINRULE_THREADS``,
+    else 1."""
     global THREADS
     if THREADS is None:
         THREADS = _from_environment()
@@ -54,15 +58,8 @@ def threads() -> int:
 
 
 def _from_environment() -> int:
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        value = os.environ.get(var, "").split(",")[0].strip()
-        if value.isdigit() and int(value) > 0:
-            return min(int(value), MAX_THREADS)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # (not Linux)
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_THREADS))
+    value = os.environ.get("CHAINRULE_THREADS", "").strip()
+    return min(int(value), MAX_THREADS) if value.isdigit() and int(value) > 0 else 1
 
 
 class _Helper:
