@@ -8,7 +8,7 @@ from ..engine import HOOKS, STATE
 from ..errors import ShapeError, describe
 from ..registry import general, multilinear, pad_core
 from ..tensor import Tensor
-from ._front import blas_sum, check_batch_dims, tracked
+from ._front import check_batch_dims, tracked
 from .reduce import sum as sum_
 from .shape import TRANSPOSE, as_tensor, promoted, reshape
 
@@ -211,13 +211,6 @@ def _linear_jvp(ops, g, out, x, w, b=None):
     return ops.broadcast_to(total, total.shape[:total.ndim - len(out_shape)] + out_shape)
 
 
-def _bias_grad(ops, g):
-    """b̄ = Σₙ ȳₙ; of a matrix of floats (the rule on arrays), one BLAS product."""
-    if type(g) is np.ndarray and g.ndim == 2 and g.dtype.char in "fd":
-        return blas_sum(g, 0)
-    return ops.sum(g, axis=tuple(range(g.ndim - 1)))
-
-
 def _flat(ops, v):
     """Leading dims folded into one: (N, features)."""
     return ops.reshape(v, (-1, v.shape[-1]))
@@ -230,7 +223,7 @@ LINEAR = general(
     vjp=[lambda ops, g, out, x, w, b=None: ops.matmul(g, w),
          lambda ops, g, out, x, w, b=None: ops.matmul(ops.swapaxes(g, -1, -2), x) if g.ndim == 2
          else ops.matmul(ops.swapaxes(_flat(ops, g), -1, -2), _flat(ops, x)),
-         lambda ops, g, out, x, w, b=None: _bias_grad(ops, g)],
+         lambda ops, g, out, x, w, b=None: ops.sum(g, axis=tuple(range(g.ndim - 1)))],
     jvp=_linear_jvp, formula="y = x·Wᵀ + b: x̄ = ȳ·W, W̄ = ȳᵀ·x, b̄ = Σₙ ȳₙ")
 
 

@@ -178,8 +178,7 @@ def _softmax_minus_target(ops, x, onehot):
     """softmax(x) − onehot along the last axis; the max is a constant shift (softmax is
     shift-invariant), so the expression differentiates exactly."""
     w = ops.exp(x - D(x).max(axis=-1, keepdims=True))
-    sums = _row_sum(w, -1) if type(w) is np.ndarray else ops.sum(w, axis=-1, keepdims=True)
-    return w / sums - onehot
+    return w / ops.sum(w, axis=-1, keepdims=True) - onehot
 
 
 def _sce_forward(x, onehot, scale):
@@ -265,8 +264,7 @@ def _softmax_rule(ops, g, out, x, axis):
 # broadcast subtractions), the rule written with the output: ȳ − softmax·Σȳ.
 LOG_SOFTMAX = general(
     "log_softmax", _log_softmax_forward, batch="lead", param="axis",
-    vjp=[lambda ops, g, out, x, axis: g - ops.exp(out) * (
-        _row_sum(g, axis) if type(g) is np.ndarray else ops.sum(g, axis=axis, keepdims=True))],
+    vjp=[lambda ops, g, out, x, axis: g - ops.exp(out) * ops.sum(g, axis=axis, keepdims=True)],
     jvp=_log_softmax_jvp, uses_out=True,
     formula="∂log_softmax/∂x: x̄ = ȳ − softmax(x)·Σȳ")
 SOFTMAX = general(

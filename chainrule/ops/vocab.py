@@ -14,6 +14,7 @@ import numpy as np
 from .. import engine
 from ..apply import apply
 from ..tensor import new_tensor
+from ._front import blas_sum
 from .elementwise import (
     _sigmoid_array,
     abs,
@@ -92,6 +93,21 @@ def _output_tensor(node):
     return out
 
 
+_ROWS, _COLUMNS = (-1, (-1,), 1, (1,)), (0, (0,), -2, (-2,))
+
+
+def _raw_sum(x, axis=None, keepdims=False):
+    """``x.sum`` for rules on arrays (the method: NumPy's module function adds ~0.5–1 µs of
+    dispatch). A float matrix's row sums, kept (softmax-like rules), or its column sums (a
+    bias's gradient) are one BLAS product (``blas_sum``): about half the cost."""
+    if x.ndim == 2 and x.dtype.char in "fd":
+        if keepdims and axis in _ROWS:
+            return blas_sum(x, -1)
+        if not keepdims and axis in _COLUMNS:
+            return blas_sum(x, 0)
+    return x.sum(axis=axis, keepdims=keepdims)
+
+
 RAW = types.SimpleNamespace(
     is_tensor=False, apply=_raw_apply, output=lambda node: node.out_data,
     zeros=np.zeros,
@@ -100,7 +116,7 @@ RAW = types.SimpleNamespace(
     reciprocal=np.reciprocal, abs=np.abs, where=np.where, matmul=np.matmul, einsum=np.einsum,
     prod=np.prod, broadcast_to=_raw_broadcast_to, expand_dims=np.expand_dims,
     # Methods, not NumPy's module functions: those add ~0.5–1 µs of dispatch to every call.
-    sum=lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
+    sum=_raw_sum,
     reshape=lambda x, shape: x.reshape(shape),
     swapaxes=lambda x, axis1, axis2: x.swapaxes(axis1, axis2),
     transpose=lambda x, axes=None: x.transpose(axes),
