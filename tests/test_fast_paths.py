@@ -74,3 +74,28 @@ def test_log_softmax_and_softmax_are_one_node():
     assert cr.log_softmax(z).grad_fn == "log_softmax"
     assert cr.softmax(z, axis=0).grad_fn == "softmax"
     assert cr.nn.functional.log_softmax(z, 1).grad_fn == "log_softmax"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blas_sums_match_the_ufunc_and_keep_no_long_vector(dtype, monkeypatch):
+    """Row sums (kept) and column sums as BLAS products: NumPy's sums within a few ulps,
+    NaN and inf propagated; a sum longer than ONES_MAX runs the ufunc and caches nothing."""
+    from chainrule.ops import _front
+
+    x = np.random.default_rng(0).standard_normal((7, 300)).astype(dtype)
+    x[2, 5], x[4, 0], x[4, 1] = np.nan, np.inf, -np.inf
+    finite = np.where(np.isfinite(x), np.abs(x), 0)
+
+    def close(got, axis, keepdims):  # a sum's error scales with Σ|x|, not with the sum
+        want = np.add.reduce(x, axis=axis, keepdims=keepdims)
+        bound = 8 * np.finfo(dtype).eps * np.add.reduce(finite, axis=axis, keepdims=keepdims)
+        same = (got == want) | (np.isnan(got) & np.isnan(want))
+        assert got.shape == want.shape and np.all(same | (np.abs(got - want) <= bound))
+
+    close(_front.blas_sum(x, -1), -1, True)
+    close(_front.blas_sum(x, 0), 0, False)
+    monkeypatch.setattr(_front, "ONES_MAX", 100)
+    monkeypatch.setattr(_front, "_ONES", {})
+    assert np.array_equal(_front.blas_sum(x, -1), np.add.reduce(x, axis=-1, keepdims=True),
+                          equal_nan=True)
+    assert _front._ONES == {}  # 300 > ONES_MAX: nothing kept

@@ -29,20 +29,24 @@ def is_scalar(v) -> bool:
 
 
 _ONES: dict = {}  # (shape, dtype char) -> read-only ones, for ``blas_sum``
+ONES_MAX = 1 << 16  # longer sums: the ufunc (the cache holds at most 65 × 512 KiB)
 
 
 def blas_sum(x, axis: int):
     """Σ of a float32/float64 array over ``axis`` as one BLAS product with a vector of ones:
     over the last axis, kept (a softmax's row sums), or over the first axis, dropped (a
-    bias's gradient, Σ over the batch; a vector's total). On the small arrays of a training step
-    this costs about half of ``np.add.reduce`` (whose setup is most of its cost). The order
-    of the additions is BLAS's, so the rounding differs from the ufunc's by about an ulp.
+    bias's gradient, Σ over the batch; a vector's total). On the small arrays of a training
+    step this costs about half of ``np.add.reduce`` (whose setup is most of its cost). The
+    order of the additions is BLAS's, so the rounding differs from the ufunc's by about an
+    ulp. Sums of more than ``ONES_MAX`` terms run the ufunc's reduce.
 
     >>> import numpy as np
     >>> blas_sum(np.arange(6.0).reshape(2, 3), 0).tolist()
     [3.0, 5.0, 7.0]
     """
     n = x.shape[axis]
+    if n > ONES_MAX:  # the reduce's setup is a small share there; and no big vector is kept
+        return np.add.reduce(x, axis=axis, keepdims=axis == -1)
     key = ((n, 1) if axis == -1 else (n,), x.dtype.char)
     ones = _ONES.get(key)
     if ones is None:
