@@ -144,7 +144,7 @@ def by_rows(fn, like, *arrays):
     >>> by_rows(lambda a, out=None: np.maximum(a, 0, out=out), x, x).tolist()
     [0.0, 0.0, 0.0, 1.0]
     """
-    if type(like) is not np.ndarray or like.size < 2 * MIN_CHUNK or not like.ndim \
+    if type(like) is not np.ndarray or like.size < SPLIT_SIZE or not like.ndim \
             or like.dtype.kind != "f" or parts(len(like), like.size) == 1 \
             or any(type(a) is not np.ndarray or a.shape != like.shape for a in arrays):
         return fn(*arrays)  # (small arrays leave at the second test)
