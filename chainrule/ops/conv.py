@@ -22,6 +22,7 @@ import numpy as np
 from ..apply import apply
 from ..errors import ShapeError, describe
 from ..registry import general, linear, multilinear
+from . import pool_pairs
 from ._front import data as D
 from .conv_kernels import conv as _conv
 from .conv_kernels import conv_input_grad as _conv_input_grad
@@ -29,6 +30,7 @@ from .conv_kernels import conv_weight_grad as _conv_weight_grad
 from .conv_kernels import offsets as _offsets
 from .conv_kernels import out_len as _out_len
 from .parallel import split
+from .pool_pairs import Picks
 from .shape import as_tensor, expand_dims, promoted, squeeze
 
 
@@ -203,6 +205,10 @@ def _rows(weight, lo, hi, nd):
 
 
 def _gather(x, weight, ksize, stride, x_shape):
+    if type(weight) is Picks:
+        if weight.fits(x, x_shape):
+            return weight.gather(x)
+        weight = weight.onehot()
     hw = _pool_out(x_shape, ksize, stride)
     out = np.empty(x.shape[:-2] + hw, np.result_type(x.dtype, weight.dtype))
 
@@ -223,6 +229,10 @@ def _gather(x, weight, ksize, stride, x_shape):
 
 
 def _scatter(g, weight, ksize, stride, x_shape):
+    if type(weight) is Picks:
+        if weight.fits(g, tuple(x_shape[:-2]) + _pool_out(x_shape, ksize, stride)):
+            return weight.scatter(g)
+        weight = weight.onehot()
     nonfinite = weight.dtype == np.bool_ and not np.isfinite(g).all()
     if weight.dtype == np.bool_ and not nonfinite:
         weight = weight.astype(g.dtype)  # same-dtype products: 1.4x faster than bool × float
@@ -256,6 +266,8 @@ POOL_SCATTER = linear("pool_scatter", _scatter, lambda ops, g, out, x, **p: ops.
 
 
 def _window_max(x, ksize, stride):
+    if pool_pairs.applies(x, ksize, stride):
+        return pool_pairs.window_max(x)
     hw = _pool_out(x.shape, ksize, stride)
     top = np.empty(x.shape[:-2] + hw, x.dtype)
 
@@ -298,7 +310,10 @@ def _first_max(x, top, ksize, stride):
 
 
 def _winner_weights(x, out, ksize, stride):
-    return {"weight": _first_max(D(x), D(out), ksize, stride), "ksize": ksize,
+    x, out = D(x), D(out)
+    hot = Picks(x, out) if pool_pairs.applies(x, ksize, stride) else \
+        _first_max(x, out, ksize, stride)
+    return {"weight": hot, "ksize": ksize,
             "stride": stride, "x_shape": x.shape}
 
 
