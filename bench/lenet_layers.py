@@ -35,6 +35,9 @@ ap.add_argument("--unsplit-too", action="store_true",
                 help="also time chainrule with its per-sample splitting off (its conv and "
                      "pooling copies on one thread, BLAS threads as set), interleaved with "
                      "the others: the split's effect, measured in one process")
+ap.add_argument("--general-pool-too", action="store_true",
+                help="also time chainrule with 2x2 max pooling's forward on the general loop "
+                     "instead of by pairs (``chainrule.ops.conv.PAIRS``), interleaved")
 args = ap.parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
@@ -52,7 +55,7 @@ import chainrule.nn.functional as F  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cases import _nn_step, lenet  # noqa: E402
 
-from chainrule.ops import parallel  # noqa: E402
+from chainrule.ops import conv, parallel  # noqa: E402
 
 torch.set_num_threads(args.threads)
 
@@ -161,24 +164,37 @@ def unsplit(fn):
         parallel.THREADS = was
 
 
+def general_pool(fn):
+    """fn() with 2x2 max pooling's forward on the general loop (``chainrule.ops.conv``)."""
+    conv.PAIRS = False
+    try:
+        fn()
+    finally:
+        conv.PAIRS = True
+
+
+VARIANTS = {"unsplit": unsplit, "general pool": general_pool}
+
+
 def main():
     only = set(filter(None, args.only.split(",")))
     if args.cpu and args.threads != 1:
         ap.error("--cpu measures one thread: use it with --threads 1")
     print(f"threads {args.threads}; medians of {args.rounds}×{args.block} calls"
           f"{' (thread CPU time)' if args.cpu else ''}")
+    variants = [v for v, on in (("unsplit", args.unsplit_too),
+                                ("general pool", args.general_pool_too)) if on]
     print(f"{'case':<14}{'chainrule':>12}{'PyTorch':>12}{'ratio':>8}"
-          + (f"{'unsplit':>12}{'ratio':>8}" if args.unsplit_too else ""))
+          + "".join(f"{v:>14}{'ratio':>8}" for v in variants))
     for gen in (step_cases, layer_cases):
         for name, (f_cr, f_pt) in gen():
             if only and name.split()[0] not in only:
                 continue
             impls = {"cr": f_cr, "pt": f_pt}
-            if args.unsplit_too:
-                impls["unsplit"] = lambda f=f_cr: unsplit(f)
+            for v in variants:
+                impls[v] = lambda f=f_cr, run=VARIANTS[v]: run(f)
             t = timed(impls, args.rounds, args.block)
-            extra = (f"{t['unsplit'] * 1e3:>9.3f} ms{t['unsplit'] / t['pt']:>7.2f}×"
-                     if args.unsplit_too else "")
+            extra = "".join(f"{t[v] * 1e3:>11.3f} ms{t[v] / t['pt']:>7.2f}×" for v in variants)
             print(f"{name:<14}{t['cr'] * 1e3:>9.3f} ms{t['pt'] * 1e3:>9.3f} ms"
                   f"{t['cr'] / t['pt']:>7.2f}×{extra}", flush=True)
     if args.quiet_only:

@@ -146,7 +146,7 @@ def test_pool_kernels_split_give_the_serial_bytes(record, monkeypatch, ksize, st
 
 def test_max_pool_split_routes_ties_and_nan_as_pytorch(record):
     x = _pool_inputs(np.random.default_rng(2), np.float32)
-    x = x[:, :, :, :5]  # an odd width: the general kernels (2×2 tiles pool by pairs, unsplit)
+    x = x[:, :, :, :5]  # an odd width: the general forward (2×2 tiles pool by pairs, unsplit)
     xc, xp = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     yc, yp = cr.nn.functional.max_pool2d(xc, 2), TF.max_pool2d(xp, 2)
     yc.sum().backward()
