@@ -111,9 +111,9 @@ def _channel_bias(y, b, nd):
         return y + view
     out = np.empty(y.shape, np.result_type(y.dtype, b.dtype))
 
-    def part(lo, hi):  # a copy, then the add in place: the same sums, but NumPy's broadcast
-        o = out[lo:hi]  # add runs ~1.6x faster in place (LeNet's first layer, 64x8x24x24:
-        np.copyto(o, y[lo:hi])  # 0.14 ms for both calls against 0.18-0.22 out of place)
+    def part(lo, hi):  # a copy, then the add in place: the same sums, but NumPy runs this
+        o = out[lo:hi]  # broadcast add much faster in place, so both calls together take
+        np.copyto(o, y[lo:hi])  # ~10% less than one out of place (LeNet's first layer)
         np.add(o, view, out=o)
 
     split(len(y), y.size, part)
