@@ -8,14 +8,14 @@ from ..engine import HOOKS, STATE
 from ..errors import ShapeError, describe
 from ..registry import general, multilinear, pad_core
 from ..tensor import Tensor
-from ._front import check_batch_dims, tracked
+from ._front import check_batch_dims, mat_product, tracked
 from .reduce import sum as sum_
 from .shape import TRANSPOSE, as_tensor, promoted, reshape
 
 # The primitive sees ≥2-D operands only (the front end reshapes vectors), so its rules need
 # no 1-D special cases; batch dimensions broadcast, and the kind sums them back (fit).
 MATMUL = multilinear(
-    "matmul", np.matmul,
+    "matmul", mat_product,
     lambda ops, g, out, x, y: ops.matmul(g, ops.swapaxes(y, -1, -2)),
     lambda ops, g, out, x, y: ops.matmul(ops.swapaxes(x, -1, -2), g),
     formula="Z = XY: X̄ = Z̄·Yᵀ, Ȳ = Xᵀ·Z̄")
@@ -187,7 +187,7 @@ def trace(x):
 
 # -- fused primitives for the layers that dominate training ----------------------------------
 def _linear_forward(x, w, b=None):
-    out = np.matmul(x, w.T)
+    out = mat_product(x, w.T)
     if b is not None:
         out += b
     return out

@@ -14,7 +14,7 @@ import numpy as np
 from .. import engine
 from ..apply import apply
 from ..tensor import new_tensor
-from ._front import blas_sum
+from ._front import blas_sum, mat_product
 from .elementwise import (
     _sigmoid_array,
     abs,
@@ -113,7 +113,7 @@ RAW = types.SimpleNamespace(
     zeros=np.zeros,
     exp=np.exp, log=np.log, sqrt=np.sqrt, sin=np.sin, cos=np.cos, tanh=np.tanh,
     sigmoid=_sigmoid_array, erf=erf_array, sign=np.sign, square=np.square,
-    reciprocal=np.reciprocal, abs=np.abs, where=np.where, matmul=np.matmul, einsum=np.einsum,
+    reciprocal=np.reciprocal, abs=np.abs, where=np.where, matmul=mat_product, einsum=np.einsum,
     prod=np.prod, broadcast_to=_raw_broadcast_to, expand_dims=np.expand_dims,
     # Methods, not NumPy's module functions: those add ~0.5–1 µs of dispatch to every call.
     sum=_raw_sum,
