@@ -100,3 +100,17 @@ def test_blas_sums_match_the_ufunc_and_keep_no_long_vector(dtype, monkeypatch):
         assert np.array_equal(_front.blas_sum(x, -1), np.add.reduce(x, axis=-1, keepdims=True),
                               equal_nan=True)
     assert _front._ONES == {}  # 300 > ONES_MAX: nothing kept
+
+
+def test_two_matrix_products_take_dot_but_batched_values_keep_matmuls_rules():
+    from chainrule.batching import _wrap
+    from chainrule.ops._front import mat_product
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    np.testing.assert_array_equal(mat_product(a, b), np.matmul(a, b))
+    np.testing.assert_array_equal(mat_product(a[None], b), np.matmul(a[None], b))
+    wb = _wrap(rng.standard_normal((5, 3, 2)), (1,))  # 5 examples of a 3x2 matrix
+    assert wb.ndim == 2  # one example's rank: np.dot would contract the wrong axes
+    got = np.asarray(mat_product(a, wb))
+    assert got.shape == (5, 4, 2)
+    np.testing.assert_allclose(got, np.matmul(a, np.asarray(wb)))
