@@ -35,7 +35,7 @@ ONES_MAX = 1 << 16  # longer sums: the ufunc (the cache holds at most 65 × 512 
 def mat_product(a, b):
     """``np.matmul(a, b)``; two plain matrices through ``ndarray.dot``, the same BLAS call with
     less around it (``np.matmul`` is a generalized ufunc, ``.dot`` a direct call): the natural
-    small MLP step went from 1.056 to 1.048 M instructions (``bench/instructions.py``).
+    small MLP step went from 1.056 to 1.043 M instructions (``bench/instructions.py``).
 
     >>> import numpy as np
     >>> mat_product(np.eye(2), np.arange(4.0).reshape(2, 2)).tolist()
