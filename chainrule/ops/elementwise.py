@@ -198,8 +198,8 @@ def _relu_rule(g, x, out=None):
 # (``parallel.by_rows``, opt-in: ``CHAINRULE_THREADS``).
 RELU = elementwise("relu", lambda x: np.maximum(x, 0) if x.size < SPLIT_SIZE else
                    by_rows(_relu, x, x),
-                   lambda ops, g, out, x: by_rows(_relu_rule, g, g, D(x))
-                   if type(g) is np.ndarray else g * (D(x) > 0),
+                   lambda ops, g, out, x: g * (D(x) > 0) if type(g) is not np.ndarray else
+                   _relu_rule(g, D(x)) if g.size < SPLIT_SIZE else by_rows(_relu_rule, g, g, D(x)),
                    formula="∂relu(x)/∂x = [x > 0]",
                    sympy=lambda sp, a: sp.Max(a, 0))
 LEAKY_RELU = elementwise(
