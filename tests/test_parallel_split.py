@@ -2,6 +2,7 @@
 the same bytes as the serial path, every part run, errors raised, one thread = no helpers."""
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -212,21 +213,35 @@ def test_small_jobs_and_nested_splits_run_in_the_caller(monkeypatch):
     assert where[1:] == [[(0, 4)], [(0, 4)]]  # a split inside a split: serial
 
 
-@pytest.mark.parametrize("value,want", [(None, 1), ("1", 1), ("2", 2), ("500", P.MAX_THREADS),
-                                        ("0", 1), ("two", 1)])
-def test_the_thread_count_is_opt_in(monkeypatch, value, want):
-    """Off unless CHAINRULE_THREADS asks (BLAS's settings do not turn it on)."""
+@pytest.mark.parametrize("value,want", [("1", 1), ("2", 2), ("500", P.MAX_THREADS), ("0", 1),
+                                        ("two", 1)])
+def test_chainrule_threads_sets_the_count(monkeypatch, value, want):
+    """CHAINRULE_THREADS wins over OMP_NUM_THREADS; BLAS's own setting plays no part."""
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
-    monkeypatch.delenv("CHAINRULE_THREADS", raising=False)
-    if value is not None:
-        monkeypatch.setenv("CHAINRULE_THREADS", value)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.setenv("CHAINRULE_THREADS", value)
     monkeypatch.setattr(P, "THREADS", None)
     assert P.threads() == want
 
 
+@pytest.mark.parametrize("omp,want", [("1", 1), ("3", 3), ("", None)])
+def test_without_chainrule_threads_the_count_is_pytorchs(monkeypatch, omp, want):
+    """OMP_NUM_THREADS when set (PyTorch's count follows it too), else the CPUs this
+    process may run on."""
+    monkeypatch.delenv("CHAINRULE_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    if omp:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    else:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(P, "THREADS", None)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert P.threads() == (want if want is not None else min(cpus, P.MAX_THREADS))
+
+
 def test_one_thread_starts_no_helper(monkeypatch):
     monkeypatch.setattr(P, "THREADS", None)
-    monkeypatch.delenv("CHAINRULE_THREADS", raising=False)
+    monkeypatch.setenv("CHAINRULE_THREADS", "1")
     monkeypatch.setattr(P, "_helpers", [])
     before = {t.ident for t in threading.enumerate()}
     x = cr.tensor(np.ones((64, 8, 24, 24), np.float32), requires_grad=True)

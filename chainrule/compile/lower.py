@@ -107,7 +107,7 @@ def _linear(prog, c, arrays, params, outs):
 
 
 def _splits(x) -> bool:
-    """Whether eager relu splits ``x``'s rows over threads (``CHAINRULE_THREADS``): then the
+    """Whether eager relu splits ``x``'s rows over threads (``parallel.threads()``): then the
     replay keeps the generic line, which splits too."""
     return x.size >= SPLIT_SIZE and threads() > 1
 

@@ -9,7 +9,7 @@ The NumPy kernels are in ``conv_kernels``: GEMMs over copied-out windows, in a b
 layout when the input has many channels (no im2col of the whole kernel, no col2im) and in
 "wide rows" when it has few; the weight gradient reuses the windows its forward copied out.
 Convolution, bias and pooling kernels can split their per-sample work over threads, with the
-bytes of the serial path (``parallel``; opt-in, ``CHAINRULE_THREADS``).
+bytes of the serial path (``parallel``; ``CHAINRULE_THREADS=1`` turns it off).
 The bias is its own pair of primitives (``channel_bias`` and its transpose ``channel_sum``).
 
 Pooling is a linear "gather" with a constant weight per window position (the argmax one-hot

@@ -195,7 +195,7 @@ def _relu_rule(g, x, out=None):
 
 
 # On large arrays (a CNN's activations) both halves may split their rows over threads
-# (``parallel.by_rows``, opt-in: ``CHAINRULE_THREADS``).
+# (``parallel.by_rows``; ``CHAINRULE_THREADS=1`` turns it off).
 RELU = elementwise("relu", lambda x: np.maximum(x, 0) if x.size < SPLIT_SIZE else
                    by_rows(_relu, x, x),
                    lambda ops, g, out, x: g * (D(x) > 0) if type(g) is not np.ndarray else

@@ -1,4 +1,4 @@
-"""Per-sample NumPy work split over threads: opt in with ``CHAINRULE_THREADS=N``.
+"""Per-sample NumPy work split over threads, as many as the CPUs this process may use.
 
 NumPy runs a GEMM on several cores (OpenBLAS's threads) but every copy, ufunc and small
 batched matmul on one; PyTorch spreads convolution, pooling and elementwise work over all
@@ -10,17 +10,18 @@ writing its own rows of an array allocated beforehand: the results are the bytes
 call gives (no summation order changes; a reduction over the batch runs afterwards, on the
 whole array, in the caller).
 
-**Off by default.** On this project's 2-core VM, LeNet's step split over 2 threads ran
-8.0 ms against 10.0 ms serial in one run and 12.2 ms (quartiles 9.1–17.4) in the next; in
-the bench's process, where PyTorch's and OpenBLAS's own worker threads also want the two
-cores, 2.3–2.7× PyTorch's time against 1.4–1.6× serial: Python threads that hand the GIL
-back and forth between NumPy calls stall whenever another thread holds a core. Set
-``CHAINRULE_THREADS`` (read once, lazily; at most ``MAX_THREADS``) on a machine with cores
-to spare, and measure. With 1 thread every call runs in the caller and no helper thread is
-ever started. The helpers are daemon threads, started on first use, one fewer than the
-thread count (the caller does a share), with the caller's floating-point error settings
-(``np.errstate``). A call made while another thread is already splitting (a user's own
-threads, or a nested split) runs serially instead of waiting.
+**How many threads** (read once, lazily; at most ``MAX_THREADS``): ``CHAINRULE_THREADS`` if
+set, else ``OMP_NUM_THREADS`` if set (the variable PyTorch's thread count follows, so one
+setting gives both libraries the same count), else the CPUs this process may run on, as
+PyTorch does. ``CHAINRULE_THREADS=1`` turns splitting off: every call runs in the caller and
+no helper thread is ever started. On this project's 2-core VM, in the bench's process beside
+PyTorch's and OpenBLAS's own worker threads, LeNet's eager step split over 2 threads ran
+1.14–1.36× PyTorch's time against 1.50–1.86× serial, four runs each, taking turns
+(``CHAINRULE_THREADS=1`` and ``=2`` with ``bench/run.py --only lenet``). The helpers are
+daemon threads, started on first use, one fewer than the thread count (the caller does a
+share), with the caller's floating-point error settings (``np.errstate``). A call made
+while another thread is already splitting (a user's own threads, or a nested split) runs
+serially instead of waiting.
 
 >>> import numpy as np
 >>> out = np.empty(6)
@@ -50,7 +51,7 @@ _busy = threading.Lock()
 
 def threads() -> int:
     """How many threads split work runs on (the caller included): ``CHAINRULE_THREADS``,
-    else 1."""
+    else ``OMP_NUM_THREADS``, else the CPUs this process may run on."""
     global THREADS
     if THREADS is None:
         THREADS = _from_environment()
@@ -58,8 +59,12 @@ def threads() -> int:
 
 
 def _from_environment() -> int:
-    value = os.environ.get("CHAINRULE_THREADS", "").strip()
-    return min(int(value), MAX_THREADS) if value.isdigit() and int(value) > 0 else 1
+    for name in ("CHAINRULE_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value:  # set, but not a positive count: one thread
+            return min(int(value), MAX_THREADS) if value.isdigit() and int(value) > 0 else 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cpus or 1, MAX_THREADS)
 
 
 class _Helper:
