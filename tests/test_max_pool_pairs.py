@@ -66,3 +66,22 @@ def test_what_does_not_tile_by_pairs_takes_the_general_loop(shape, ksize, stride
     monkeypatch.setattr(C, "_pairs_max", no_pairs)
     want = torch.nn.functional.max_pool2d(torch.tensor(np.ascontiguousarray(x)), ksize, stride)
     np.testing.assert_array_equal(C._window_max(x, ksize, stride), want.numpy())
+
+
+@pytest.mark.parametrize("shape", [(64, 8, 24, 24), (18, 18)])
+def test_pairs_split_over_threads_give_the_serial_bytes(shape, monkeypatch):
+    """By samples over 3 threads (a 2-D plane is never cut: its rows pair up)."""
+    from chainrule.ops import parallel as P
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    x.reshape(-1)[::7] = np.nan
+    monkeypatch.setattr(P, "THREADS", 1)
+    serial = C._pairs_max(x)
+    monkeypatch.setattr(P, "THREADS", 3)
+    parts = []
+    real_split = P.split
+    monkeypatch.setattr(C, "split", lambda n, work, fn: real_split(
+        n, work, lambda lo, hi: (parts.append((lo, hi)), fn(lo, hi))))
+    assert C._pairs_max(x).tobytes() == serial.tobytes()
+    if len(shape) > 2:
+        assert len(parts) == 3  # it did split
+    assert serial.tobytes() == general(x, monkeypatch).tobytes()
