@@ -9,7 +9,7 @@ one library's spinning worker threads do not steal the other's cores), the whole
 and the ratio chainrule / PyTorch. Timings on a shared machine are noisy: repeat the run, or
 at one thread use ``--cpu`` (all the work then runs in the calling thread, whose CPU time other
 processes do not inflate). At 2 threads, ``--quiet-only`` keeps only the blocks during which no
-other process used the CPU, and, with ``CHAINRULE_THREADS`` set, ``--unsplit-too`` adds chainrule
+other process used the CPU, and, at 2 threads or more, ``--unsplit-too`` adds chainrule
 with its conv/pool work on one thread (``chainrule.ops.parallel``), interleaved in the same
 process.
 """
