@@ -317,3 +317,38 @@ def test_relu_split_gives_the_serial_bytes(monkeypatch):
     many = forward_backward()
     assert_same_bytes(one, many)
     assert len(set(ran)) > 1 and len(ran) == 6  # two splits (forward, rule), 3 parts each
+
+
+
+def _lenet_step():
+    """One SGD step of LeNet (cr.nn, batch 64) from fixed weights: the new parameters."""
+    nn = cr.nn
+    model = nn.Sequential(nn.Conv2d(1, 8, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 5),
+                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 10))
+    rng = np.random.default_rng(0)
+    model.load_state_dict({k: rng.standard_normal(v.shape).astype(np.float32) * 0.2
+                           for k, v in model.state_dict().items()})
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    x = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
+    loss = cr.nn.functional.cross_entropy(model(cr.tensor(x)), rng.integers(0, 10, 64))
+    loss.backward()
+    opt.step()
+    return {k: v.data.copy() for k, v in model.state_dict().items()}, loss.item()
+
+
+def test_a_lenet_training_step_split_gives_the_serial_bytes(monkeypatch):
+    """Splitting is on by default: a whole LeNet SGD step (the real split thresholds) on 3
+    threads leaves every parameter with the one-thread bytes."""
+    ran = []
+    real = P.split
+    monkeypatch.setattr(C, "split", lambda n, work, fn, *a: real(
+        n, work, lambda lo, hi: (ran.append(threading.get_ident()), fn(lo, hi)), *a))
+    monkeypatch.setattr(K, "split", C.split)
+    results = []
+    for n in (1, 3):
+        monkeypatch.setattr(P, "THREADS", n)
+        results.append(_lenet_step())
+    (serial, loss1), (split, loss3) = results
+    assert loss1 == loss3 and len(set(ran)) == 3  # the second step did split
+    for k in serial:
+        assert serial[k].tobytes() == split[k].tobytes(), k
