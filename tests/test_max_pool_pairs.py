@@ -9,6 +9,7 @@ import torch
 
 import chainrule as cr
 from chainrule.ops import conv as C
+from chainrule.ops import parallel as P
 
 
 def every_window(dtype):
@@ -71,7 +72,6 @@ def test_what_does_not_tile_by_pairs_takes_the_general_loop(shape, ksize, stride
 @pytest.mark.parametrize("shape", [(64, 8, 24, 24), (18, 18)])
 def test_pairs_split_over_threads_give_the_serial_bytes(shape, monkeypatch):
     """By samples over 3 threads (a 2-D plane is never cut: its rows pair up)."""
-    from chainrule.ops import parallel as P
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     x.reshape(-1)[::7] = np.nan
     monkeypatch.setattr(P, "THREADS", 1)

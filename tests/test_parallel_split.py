@@ -319,7 +319,6 @@ def test_relu_split_gives_the_serial_bytes(monkeypatch):
     assert len(set(ran)) > 1 and len(ran) == 6  # two splits (forward, rule), 3 parts each
 
 
-
 def _lenet_step():
     """One SGD step of LeNet (cr.nn, batch 64) from fixed weights: the new parameters."""
     nn = cr.nn
