@@ -224,7 +224,7 @@ def test_chainrule_threads_sets_the_count(monkeypatch, value, want):
     assert P.threads() == want
 
 
-@pytest.mark.parametrize("omp,want", [("1", 1), ("3", 3), ("", None)])
+@pytest.mark.parametrize("omp,want", [("1", 1), ("3", 3), ("4,2", 4), ("", None)])
 def test_without_chainrule_threads_the_count_is_pytorchs(monkeypatch, omp, want):
     """OMP_NUM_THREADS when set (PyTorch's count follows it too), else the CPUs this
     process may run on."""

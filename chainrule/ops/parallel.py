@@ -60,11 +60,14 @@ def threads() -> int:
 
 def _from_environment() -> int:
     for name in ("CHAINRULE_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(name, "").strip()
+        value = os.environ.get(name, "").split(",")[0].strip()  # OpenMP's "4,2": the outer
         if value:  # set, but not a positive count: one thread
             return min(int(value), MAX_THREADS) if value.isdigit() and int(value) > 0 else 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(cpus or 1, MAX_THREADS)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # (not Linux)
+        cpus = os.cpu_count() or 1
+    return min(cpus, MAX_THREADS)
 
 
 class _Helper:
