@@ -275,8 +275,6 @@ SOFTMAX = general(
 
 
 def _row_axis(x, axis, name):
-    if axis == -1 and type(axis) is int and x.ndim:  # the hot case
-        return -1
     if not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{name}: axis must be an int, got {axis!r}")
     return norm_axis(axis, x.ndim)[0]
@@ -285,7 +283,9 @@ def _row_axis(x, axis, name):
 def log_softmax(x, axis: int = -1):
     """x − logsumexp(x) along ``axis``: log-probabilities, stable for any logits (one fused
     primitive; over all elements, ``axis=None``, as the composite x − logsumexp(x))."""
-    x = x if type(x) is Tensor else as_tensor(x)
+    if type(axis) is int and axis == -1 and type(x) is Tensor and x._data.ndim:  # hot case
+        return apply(LOG_SOFTMAX, (x,), {"axis": -1})
+    x = as_tensor(x)
     if axis is None or isinstance(axis, tuple):
         shifted = x - np.max(x._data, axis=axis, keepdims=True)
         return shifted - logsumexp(shifted, axis, keepdims=True)
@@ -294,7 +294,9 @@ def log_softmax(x, axis: int = -1):
 
 def softmax(x, axis: int = -1):
     """exp(x) / Σ exp(x) along ``axis``, stable for any logits (one fused primitive)."""
-    x = x if type(x) is Tensor else as_tensor(x)
+    if type(axis) is int and axis == -1 and type(x) is Tensor and x._data.ndim:  # hot case
+        return apply(SOFTMAX, (x,), {"axis": -1})
+    x = as_tensor(x)
     if axis is None or isinstance(axis, tuple):
         return exp(log_softmax(x, axis))
     return apply(SOFTMAX, (x,), {"axis": _row_axis(x, axis, "softmax")})
