@@ -206,6 +206,9 @@ class LeafNode(Node):
 
 # Rarely used per-node extras live beside the nodes, so the hot path never sets them.
 HOOKS: weakref.WeakKeyDictionary[Node, list] = weakref.WeakKeyDictionary()
+# Whether any hook was ever added: until then the hot paths skip the WeakKeyDictionary, whose
+# every test (even ``len``) is a Python-level call of about 1,300 instructions.
+HOOKED = [False]
 CREATED_AT: weakref.WeakKeyDictionary[Node, str] = weakref.WeakKeyDictionary()
 
 
@@ -424,7 +427,7 @@ def sweep(roots, root_grads, targets=None, *, retain_graph=False, create_graph=F
     grads, results, clock, anomaly = {}, {}, CLOCK, STATE.mode.anomaly
     for node, g in zip(roots, root_grads):
         _add(grads, node, g)
-    hooks = HOOKS if len(HOOKS) else ()  # WeakKeyDictionary lookups are slow: ask once
+    hooks = HOOKS if HOOKED[0] and len(HOOKS) else ()  # WeakKeyDictionary tests are slow
     filtered = wanted is not None or bool(hooks)  # the rarer paths, tested once per node
     watched = observer is not None or anomaly
     pop = grads.pop
@@ -507,6 +510,7 @@ def add_hook(node, hook):
     handle whose ``remove()`` takes it away."""
     hooks = HOOKS.setdefault(node, [])
     hooks.append(hook)
+    HOOKED[0] = True
 
     class _Handle:
         def remove(self):

@@ -28,7 +28,7 @@ import threading
 import numpy as np
 
 from .. import engine, transforms
-from ..engine import HOOKS, leaf_node, toposort
+from ..engine import HOOKED, HOOKS, leaf_node, toposort
 from ..errors import ChainruleError
 from ..nn import functional as nn_functional
 from ..nn import utils as nn_utils
@@ -181,7 +181,7 @@ class Tracer:
             prog.keep.append(seed)
         prog.comment(f"backward of {prog.expr(t._data)}")
         order = toposort([root])
-        if len(HOOKS) and any(n in HOOKS for n in order):
+        if HOOKED[0] and len(HOOKS) and any(n in HOOKS for n in order):
             self.fail("tensor hooks (register_hook) are not supported")
         terms: dict = {}  # node -> the cotangents that reached it, in the sweep's order
 

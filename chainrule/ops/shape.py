@@ -34,7 +34,7 @@ _SUM = np.add.reduce  # the ufunc's reduce: half the cost of ``x.sum``
 
 def _transpose(x, axes):
     if axes == _SWAP_LAST_TWO:  # ``w.T``, ``mT``: the hot case
-        return x.swapaxes(-1, -2)
+        return x.T if x.ndim == 2 else x.swapaxes(-1, -2)  # (.T: 800 instructions fewer)
     lead = x.ndim - len(axes)
     return x.transpose(tuple(range(lead)) + tuple(x.ndim + a for a in axes))
 
