@@ -251,8 +251,9 @@ class Tensor:
     def __bool__(self):
         return bool(self.item())
 
-    def __hash__(self):
-        return id(self)
+    # By identity, as PyTorch's (``==`` is elementwise, so equality cannot define it); the
+    # C slot itself, not a Python method: optimizers key their state by parameter.
+    __hash__ = object.__hash__
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
