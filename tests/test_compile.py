@@ -616,3 +616,36 @@ def test_numpy_calls_use_bare_names_unless_the_name_is_taken():
                        "    v3 = asarray(v1, np.float32)", "    ok = np.any(v1)"]
     assert got[0].startswith("    # add(...) is np.add(...)")
     assert prog.namespace["add"] is np.add and prog.namespace["asarray"] is np.asarray
+
+
+@pytest.mark.parametrize("spatial", [False, True])  # (N, C): lowered; (N, C, L): the helper
+def test_each_replay_checks_its_targets_and_a_bad_batch_changes_nothing(spatial):
+    """Targets out of range raise in every replay, as in eager (a one-hot row of zeros
+    would make the loss silently wrong), before the optimizer writes anything."""
+    w = cr.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4), requires_grad=True)
+    opt = cr.optim.SGD([w], lr=0.1)
+
+    def step(x, y):
+        h = F.linear(x, w)
+        if spatial:  # (N, L, C) -> (N, C, L): a class axis of 1, as PyTorch's
+            h = cr.swapaxes(h, 1, 2)
+        loss = F.cross_entropy(h, y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    compiled = compile(step)
+    shape = (2, 5, 4) if spatial else (2, 4)
+    x = cr.tensor(np.arange(np.prod(shape), dtype=np.float32).reshape(shape) / 10)
+    good = np.array([[0, 1, 2, 1, 0], [2, 2, 1, 0, 1]]) if spatial else np.array([0, 2])
+    compiled(x, good)
+    compiled(x, good)  # a replay
+    for bad in (3, -1):
+        y = good.copy()
+        y[(1, 3) if spatial else 1] = bad
+        before = w.data.copy()
+        with pytest.raises(IndexError, match=r"(cross_entropy|nll_loss): target out of "
+                                             r"range \[0, 3\)"):
+            compiled(x, y)
+        assert np.array_equal(w.data, before) and w.grad is None

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..nn.functional import check_targets
 from ..ops.parallel import SPLIT_SIZE, threads
 
 
@@ -162,10 +163,14 @@ def _dtype(prog, dt) -> str:
 
 
 def _onehot(prog, c, arrays, params, outs):
-    like, target = arrays
+    like, target, name = arrays
     (out,) = outs
     if len(like.shape) != 2 or not isinstance(target, np.ndarray) or target.ndim != 1:
         return None
+    # each call's targets are checked, as eager checks them: out of range, a row of the
+    # mask would be all False, and the loss silently wrong
+    check = f"{prog.global_('check_targets', check_targets)}({c.x(target)}, {like.shape[1]}, " \
+        f"{name!r})"
     # the mask first (bool: no casting loop), written through its transpose: target (n,)
     # against a column of class numbers needs no target[:, None] view each call
     classes = prog.fold(np.arange(like.shape[1]).reshape(-1, 1), "classes")
@@ -173,7 +178,7 @@ def _onehot(prog, c, arrays, params, outs):
     o = prog.buffer(out)
     prog.memo["zero_one"] = prog.memo.get("zero_one", frozenset()) | {o}  # (only 0.0, 1.0)
     prog.memo["bool_of"] = {**prog.memo.get("bool_of", {}), o: mask}  # (o != 0: the mask)
-    return [f"np.equal({c.x(target)}, {classes}, out={prog.view(mask, 'T', _T)})",
+    return [check, f"np.equal({c.x(target)}, {classes}, out={prog.view(mask, 'T', _T)})",
             f"np.copyto({o}, {mask})"], [o, mask], [], {}
 
 
@@ -252,7 +257,7 @@ def lower_forward(prog, name, arrays, params, out, forward=None) -> bool:
     if fn is None and isinstance(forward, np.ufunc):
         fn = _ufunc(forward)
     if fn is None or type(out) is not np.ndarray or not all(
-            isinstance(a, np.ndarray) for a in arrays if not isinstance(a, Like)):
+            isinstance(a, np.ndarray) for a in arrays if not isinstance(a, (Like, str))):
         return False
     same = isinstance(forward, np.ufunc) and forward.__name__ == name  # (np.add: "add")
     return _lowered(prog, lambda c: fn(prog, c, arrays, params or {}, [out]), [out],

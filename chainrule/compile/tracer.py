@@ -408,9 +408,9 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
             t.prog.emit(f"{name}.grad = {text}")
         grad_slot.__set__(self, value)
 
-    def traced_onehot(x, target):
-        out = onehot(x, target)
-        t.live("onehot", onehot, (_Like(x), target), out)
+    def traced_onehot(x, target, name="cross_entropy"):
+        out = onehot(x, target, name)
+        t.live("onehot", onehot, (_Like(x), target, name), out)  # replayed: checks the targets
         return out
 
     def traced_dropout(x, p=0.5, training=True, rng=None):

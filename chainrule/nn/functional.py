@@ -225,13 +225,22 @@ def _class_targets(name, x, target):
     if x.ndim < 2 or t.shape != (x.shape[0],) + x.shape[2:]:
         raise ShapeError(f"{name}: input {describe(x)} needs (N, C, ...) with targets "
                          f"(N, ...), got targets of shape {t.shape}")
-    if t.size and (t.min() < 0 or t.max() >= x.shape[1]):
-        raise IndexError(f"{name}: target out of range [0, {x.shape[1]}) "
-                         f"(min {t.min()}, max {t.max()})")
     return t
 
 
-def _onehot(x, t):
+def check_targets(t, n_classes: int, name: str) -> None:
+    """Raise IndexError unless every class index in ``t`` lies in [0, n_classes). One
+    reduction checks both ends: seen as unsigned, a negative index is a huge one. (Called
+    by ``_onehot``, and by ``cr.compile``'s replay for each new batch of targets.)"""
+    u = t.view(f"u{t.itemsize}") if t.dtype.kind == "i" else t
+    if t.size and np.maximum.reduce(u, axis=None) >= n_classes:
+        raise IndexError(f"{name}: target out of range [0, {n_classes}) "
+                         f"(min {t.min()}, max {t.max()})")
+
+
+def _onehot(x, t, name="cross_entropy"):
+    """The targets ``t`` as one-hot rows of ``x``'s dtype along axis 1, after checking them."""
+    check_targets(t, x.shape[1], name)
     return (np.arange(x.shape[1]).reshape((1, -1) + (1,) * (x.ndim - 2))
             == t[:, None]).astype(x.dtype)
 
@@ -249,7 +258,8 @@ def nll_loss(input, target, reduction: str = "mean"):  # noqa: A002
     """
     x = as_tensor(input)
     t = _class_targets("nll_loss", x, target)
-    return _reduce(-ops.sum(ops.where(_onehot(x, t) != 0, x, 0.0), 1), reduction, "nll_loss")
+    mask = _onehot(x, t, "nll_loss") != 0
+    return _reduce(-ops.sum(ops.where(mask, x, 0.0), 1), reduction, "nll_loss")
 
 
 def cross_entropy(input, target, reduction: str = "mean"):  # noqa: A002
