@@ -649,3 +649,39 @@ def test_each_replay_checks_its_targets_and_a_bad_batch_changes_nothing(spatial)
                                              r"range \[0, 3\)"):
             compiled(x, y)
         assert np.array_equal(w.data, before) and w.grad is None
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_embedding_replays_each_calls_indices(as_tensor):
+    """The indices are an argument: every replay reads the new ones (bitwise as eager)."""
+    def model():
+        w = cr.tensor(np.linspace(-1, 1, 15, dtype=np.float32).reshape(5, 3),
+                      requires_grad=True)
+        opt = cr.optim.SGD([w], lr=0.1)
+
+        def step(i):
+            loss = cr.sum(F.embedding(i, w) ** 2)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return step, w
+
+    eager, w_eager = model()
+    step, w = model()
+    compiled = compile(step)
+    for idx in ([0, 1], [3, 4], [2, 2], [4, 0]):
+        i = np.array(idx)
+        i = cr.tensor(i) if as_tensor else i
+        assert compiled(i).data.tobytes() == eager(i).data.tobytes()
+        assert w.data.tobytes() == w_eager.data.tobytes()
+    assert compiled.traces == 1
+
+
+def test_an_array_made_from_an_argument_outside_the_ops_is_refused_not_frozen():
+    """NumPy code on an argument outside chainrule's ops (here a reversed view) would be
+    frozen at the first call's values: refused instead."""
+    w = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+    compiled = compile(lambda a: cr.sum(w * a[::-1]))
+    with pytest.raises(CompileError, match="made from an argument outside chainrule's ops"):
+        compiled(np.arange(3, dtype=np.float32))

@@ -31,7 +31,10 @@ second program; both are kept). The learning rate is read live, so schedulers wo
 As with ``jax.jit``, Python code in the function that is not a chainrule op runs only while
 tracing: prints, counters, NumPy computations on ``.data`` or on arguments are frozen at their
 traced values (what the trace can see of this it refuses, with ``CompileError``: a Python
-number read from a tensor, an in-place write to ``.data``, ``grad()`` inside the function).
+number read from a tensor, an in-place write to ``.data``, ``grad()`` inside the function, an
+array that shares memory with an argument but was made outside chainrule's ops, such as a
+NumPy view of it). Class targets and embedding indices passed as arguments are read anew,
+and checked, at every call.
 Results are constants (no graph); call ``.item()`` on them outside. ``check=True`` runs every
 call both eagerly and replayed (restoring the state in between) and raises
 ``CompileMismatch`` at the first difference.
@@ -199,7 +202,7 @@ class Compiled:
     def _trace(self, key, leaves, args, kwargs):
         tracer = Tracer()
         for arr in leaves:
-            tracer.prog.bind(arr, "x")
+            tracer.prog.bind_input(arr)
         found = _reached(self.fn, args, kwargs)
         _name_parameters(tracer.prog, found)
         _guard_modes(tracer, found)

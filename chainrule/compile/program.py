@@ -38,6 +38,7 @@ class Program:
         self.memo: dict = {}  # what one lowering leaves for another (lower.py)
         self.packs: dict[str, list] = {}  # name -> buffers laid side by side in one array
         self.namespace: dict = {"np": np}
+        self.inputs: list = []  # the compiled function's arguments (their arrays)
         self._constants: dict[int, str] = {}
         self._counts: dict[str, int] = {}
 
@@ -56,6 +57,11 @@ class Program:
         self.keep.append(array)
         self.values[name] = array
         return name
+
+    def bind_input(self, array) -> str:
+        """Name an argument of the compiled function (``x0``, ``x1``...)."""
+        self.inputs.append(array)
+        return self.bind(array, "x")
 
     def buffer(self, array, prefix: str = "v") -> str:
         """Name ``array`` as a value that a lowered step writes into a buffer of its shape."""
@@ -136,7 +142,18 @@ class Program:
         """Python text that evaluates to ``value`` when the program runs."""
         if isinstance(value, (np.ndarray, np.generic)):  # (rules may return NumPy scalars)
             name = self.names.get(id(value))
-            return name if name is not None else self.constant(value)
+            if name is not None:
+                return name
+            if isinstance(value, np.ndarray) and any(
+                    np.may_share_memory(value, a) for a in self.inputs):
+                # made from an argument by NumPy code outside the ops (a view, a buffer):
+                # as a constant it would keep the first call's values in every replay
+                from .tracer import CompileError
+                raise CompileError(
+                    "cr.compile: an array made from an argument outside chainrule's ops "
+                    f"(shape {value.shape}, {value.dtype}) would be frozen at its traced "
+                    "values; pass it as a tensor to chainrule's functions, or run eagerly")
+            return self.constant(value)
         if isinstance(value, _LITERALS):
             return repr(value)
         if isinstance(value, float):

@@ -152,7 +152,9 @@ def embedding(indices, weight):
     >>> cr.nn.functional.embedding(cr.tensor([2, 1], dtype=cr.int64), table).tolist()
     [[3.0, 4.0], [1.0, 2.0]]
     """
-    idx = np.asarray(getattr(indices, "data", indices))
+    # (not ``getattr(indices, "data", ...)``: an ndarray's ``.data`` is its buffer, and an
+    # array made from it is not the argument cr.compile binds)
+    idx = np.asarray(indices._data if hasattr(indices, "_data") else indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
     if idx.size and (idx.min() < 0 or idx.max() >= weight.shape[0]):
@@ -334,7 +336,7 @@ def one_hot(tensor, num_classes: int = -1):
     >>> cr.nn.functional.one_hot(cr.tensor([0, 2]), 3).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
-    t = np.asarray(getattr(tensor, "data", tensor))
+    t = np.asarray(tensor._data if hasattr(tensor, "_data") else tensor)  # (as embedding's)
     if t.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected integer class indices (dtype cr.long), got "
                         f"{t.dtype}; convert with .long()")
