@@ -653,7 +653,8 @@ def test_each_replay_checks_its_targets_and_a_bad_batch_changes_nothing(spatial)
 
 @pytest.mark.parametrize("as_tensor", [False, True])
 def test_embedding_replays_each_calls_indices(as_tensor):
-    """The indices are an argument: every replay reads the new ones (bitwise as eager)."""
+    """The indices are an argument: every replay reads and checks the new ones (bitwise as
+    eager)."""
     def model():
         w = cr.tensor(np.linspace(-1, 1, 15, dtype=np.float32).reshape(5, 3),
                       requires_grad=True)
@@ -675,6 +676,11 @@ def test_embedding_replays_each_calls_indices(as_tensor):
         i = cr.tensor(i) if as_tensor else i
         assert compiled(i).data.tobytes() == eager(i).data.tobytes()
         assert w.data.tobytes() == w_eager.data.tobytes()
+    for bad in ([0, -1], [5, 0]):  # checked as eager checks them, before anything is written
+        i = cr.tensor(np.array(bad)) if as_tensor else np.array(bad)
+        with pytest.raises(IndexError, match=r"embedding: index out of range \[0, 5\)"):
+            compiled(i)
+        assert w.data.tobytes() == w_eager.data.tobytes() and w.grad is None
     assert compiled.traces == 1
 
 

@@ -386,6 +386,7 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
     opt_step, opt_zero = Optimizer.step, Optimizer.zero_grad
     data_prop = Tensor.data
     onehot, dropout = nn_functional._onehot, nn_functional.dropout
+    embedding = nn_functional.embedding
     batch_norm = nn_functional.batch_norm
 
     def data_setter(self, value):
@@ -412,6 +413,17 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
         out = onehot(x, target, name)
         t.live("onehot", onehot, (_Like(x), target, name), out)  # replayed: checks the targets
         return out
+
+    def traced_embedding(indices, weight):
+        """The replay checks each call's indices first, as eager does (NumPy's indexing
+        would take a negative one from the end)."""
+        if t.recording:
+            idx = np.asarray(indices._data if hasattr(indices, "_data") else indices)
+            if idx.dtype.kind in "iu":
+                check = t.prog.global_("check_range", nn_functional.check_range)
+                t.prog.emit(f"{check}({t.prog.expr(idx)}, {weight.shape[0]}, 'embedding', "
+                            "'index')")
+        return embedding(indices, weight)
 
     def traced_dropout(x, p=0.5, training=True, rng=None):
         if not training or p in (0, 1) or not 0 <= p <= 1:
@@ -452,6 +464,7 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
         (Tensor, "data", property(data_prop.fget, data_setter, doc=data_prop.__doc__)),
         (Tensor, "grad", property(grad_slot.__get__, grad_setter)),
         (nn_functional, "_onehot", traced_onehot),
+        (nn_functional, "embedding", traced_embedding),
         (nn_functional, "dropout", traced_dropout),
         (nn_functional, "batch_norm", traced_batch_norm),
         (nn_utils, "clip_grad_norm_", _refuse(t, "clip_grad_norm_ inside a compiled function "

@@ -157,9 +157,7 @@ def embedding(indices, weight):
     idx = np.asarray(indices._data if hasattr(indices, "_data") else indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
-    if idx.size and (idx.min() < 0 or idx.max() >= weight.shape[0]):
-        raise IndexError(f"embedding: index out of range [0, {weight.shape[0]}) "
-                         f"(min {idx.min()}, max {idx.max()})")
+    check_range(idx, weight.shape[0], "embedding", "index")
     return ops.getitem(weight, idx)
 
 
@@ -230,14 +228,13 @@ def _class_targets(name, x, target):
     return t
 
 
-def check_targets(t, n_classes: int, name: str) -> None:
-    """Raise IndexError unless every class index in ``t`` lies in [0, n_classes). One
-    reduction checks both ends: seen as unsigned, a negative index is a huge one. (Called
-    by ``_onehot``, and by ``cr.compile``'s replay for each new batch of targets.)"""
+def check_range(t, n: int, name: str, what: str = "target") -> None:
+    """Raise IndexError unless every integer index in ``t`` lies in [0, n). One reduction
+    checks both ends: seen as unsigned, a negative index is a huge one. (``cr.compile``'s
+    replay calls it too, for each new batch of targets or embedding indices.)"""
     u = t.view(f"u{t.itemsize}") if t.dtype.kind == "i" else t
-    if t.size and np.maximum.reduce(u, axis=None) >= n_classes:
-        raise IndexError(f"{name}: target out of range [0, {n_classes}) "
-                         f"(min {t.min()}, max {t.max()})")
+    if t.size and np.maximum.reduce(u, axis=None) >= n:
+        raise IndexError(f"{name}: {what} out of range [0, {n}) (min {t.min()}, max {t.max()})")
 
 
 _EYES: dict = {}  # (classes, dtype) -> a read-only identity, for ``_onehot``
@@ -249,7 +246,7 @@ def _onehot(x, t, name="cross_entropy"):
     Targets (N,) take rows of a kept identity: one ``take``, 4k instructions against 21k
     for comparing with every class number and casting."""
     c = x.shape[1]
-    check_targets(t, c, name)
+    check_range(t, c, name)
     if x.ndim == 2 and c <= EYE_MAX:
         eye = _EYES.get((c, x.dtype))
         if eye is None:
