@@ -691,3 +691,18 @@ def test_an_array_made_from_an_argument_outside_the_ops_is_refused_not_frozen():
     compiled = compile(lambda a: cr.sum(w * a[::-1]))
     with pytest.raises(CompileError, match="made from an argument outside chainrule's ops"):
         compiled(np.arange(3, dtype=np.float32))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda w, x: cr.sum(w[x > 0]),  # a boolean mask: its positions
+    lambda w, x: cr.sum(cr.sort(x * w)[:2]),  # a sort's permutation
+    lambda w, x: (x * w)[cr.argmax(x)],  # an argmax
+], ids=["mask", "sort", "argmax"])
+def test_indices_computed_from_values_are_refused_not_frozen(fn):
+    """An index array or mask that a front end computes from values (outside the ops) would
+    be frozen at its traced values: such a step is refused (it replayed the first call's
+    selection on the next batch before)."""
+    w = cr.tensor(np.arange(4, dtype=np.float32), requires_grad=True)
+    x = cr.tensor(np.array([1.0, -1.0, 2.0, -3.0], np.float32))
+    with pytest.raises(CompileError, match="index array or mask computed outside"):
+        compile(lambda x: fn(w, x))(x)

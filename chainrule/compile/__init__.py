@@ -33,8 +33,9 @@ tracing: prints, counters, NumPy computations on ``.data`` or on arguments are f
 traced values (what the trace can see of this it refuses, with ``CompileError``: a Python
 number read from a tensor, an in-place write to ``.data``, ``grad()`` inside the function, an
 array that shares memory with an argument but was made outside chainrule's ops, such as a
-NumPy view of it). Class targets and embedding indices passed as arguments are read anew,
-and checked, at every call.
+NumPy view of it; an index array or mask that an op's front end computes from values, as
+``sort``, ``argmax`` and boolean-mask indexing do: such functions run eagerly for now). Class
+targets and embedding indices passed as arguments are read anew, and checked, at every call.
 Results are constants (no graph); call ``.item()`` on them outside. ``check=True`` runs every
 call both eagerly and replayed (restoring the state in between) and raises
 ``CompileMismatch`` at the first difference.

@@ -145,6 +145,15 @@ class Tracer:
     # -- forward ----------------------------------------------------------------------------
     def forward(self, prim, fn, arrays, params, out, scalar=False) -> None:
         prog = self.prog
+        for value in _param_arrays(params):
+            if value.dtype.kind in "biu" and id(value) not in prog.names:
+                # indices or a mask that no op of the program makes (argsort, argmax,
+                # np.nonzero of a mask, in a front end): a constant would keep the traced
+                # values in every replay
+                self.fail(f"{prim.name} takes an index array or mask computed outside "
+                          "chainrule's ops (a sort, argmax or boolean mask, say); its traced "
+                          "values would be frozen. This is not supported yet: run the "
+                          "function eagerly")
         if not scalar and lower_forward(prog, prim.name, arrays, params, out, fn):
             return
         fname = prog.global_(f"{prim.name}", fn)
@@ -359,6 +368,17 @@ class Tracer:
 
 # ---------------------------------------------------------------------------------------------
 # Wrapping chainrule's doors while a trace runs.
+
+def _param_arrays(params):
+    """The ndarrays among a primitive's parameters (inside tuples and lists too)."""
+    stack = list(params.values())
+    while stack:
+        v = stack.pop()
+        if isinstance(v, np.ndarray):
+            yield v
+        elif isinstance(v, (tuple, list)):
+            stack.extend(v)
+
 
 def _forward_wrapper(tracer, prim, fn):
     def forward(*arrays, **params):
