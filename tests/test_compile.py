@@ -706,3 +706,20 @@ def test_indices_computed_from_values_are_refused_not_frozen(fn):
     x = cr.tensor(np.array([1.0, -1.0, 2.0, -3.0], np.float32))
     with pytest.raises(CompileError, match="index array or mask computed outside"):
         compile(lambda x: fn(w, x))(x)
+
+
+def test_one_hot_of_an_argument_is_made_anew_at_every_replay():
+    """F.one_hot is NumPy work outside the ops: replayed on each call's indices (checked as
+    eager checks them), never frozen; an inferred width is refused."""
+    w = cr.tensor(np.arange(12, dtype=np.float32).reshape(4, 3), requires_grad=True)
+
+    def f(y):
+        return cr.sum(F.one_hot(y, 4).astype(cr.float32) @ w)
+    compiled = compile(f)
+    for y in ([0, 1], [2, 3], [3, 3]):
+        assert compiled(np.array(y)).item() == f(np.array(y)).item()
+    assert compiled.traces == 1
+    with pytest.raises(ValueError, match="class index 7 is out of range"):
+        compiled(np.array([2, 7]))
+    with pytest.raises(CompileError, match=r"one_hot\(num_classes=-1\)"):
+        compile(lambda y: cr.sum(F.one_hot(y)))(np.array([0, 1]))

@@ -406,7 +406,7 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
     opt_step, opt_zero = Optimizer.step, Optimizer.zero_grad
     data_prop = Tensor.data
     onehot, dropout = nn_functional._onehot, nn_functional.dropout
-    embedding = nn_functional.embedding
+    embedding, one_hot_array = nn_functional.embedding, nn_functional._one_hot_array
     batch_norm = nn_functional.batch_norm
 
     def data_setter(self, value):
@@ -444,6 +444,16 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
                 t.prog.emit(f"{check}({t.prog.expr(idx)}, {weight.shape[0]}, 'embedding', "
                             "'index')")
         return embedding(indices, weight)
+
+    def traced_one_hot(indices, num_classes):
+        """One-hot rows made from values outside the ops: replayed as a call on each new
+        batch, never frozen; an inferred width (-1) would depend on the values."""
+        if num_classes == -1 and t.recording:
+            t.fail("one_hot(num_classes=-1) takes its width from the values, which a replay "
+                   "cannot follow: pass num_classes")
+        out = one_hot_array(indices, num_classes)
+        t.live("one_hot", one_hot_array, (indices, num_classes), out)
+        return out
 
     def traced_dropout(x, p=0.5, training=True, rng=None):
         if not training or p in (0, 1) or not 0 <= p <= 1:
@@ -485,6 +495,7 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
         (Tensor, "grad", property(grad_slot.__get__, grad_setter)),
         (nn_functional, "_onehot", traced_onehot),
         (nn_functional, "embedding", traced_embedding),
+        (nn_functional, "_one_hot_array", traced_one_hot),
         (nn_functional, "dropout", traced_dropout),
         (nn_functional, "batch_norm", traced_batch_norm),
         (nn_utils, "clip_grad_norm_", _refuse(t, "clip_grad_norm_ inside a compiled function "

@@ -334,6 +334,11 @@ def one_hot(tensor, num_classes: int = -1):
     [[1, 0, 0], [0, 0, 1]]
     """
     t = np.asarray(tensor._data if hasattr(tensor, "_data") else tensor)  # (as embedding's)
+    return as_tensor(_one_hot_array(t, num_classes))
+
+
+def _one_hot_array(t, num_classes: int):
+    """``one_hot`` on an index array (``cr.compile`` replays this call on each new batch)."""
     if t.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected integer class indices (dtype cr.long), got "
                         f"{t.dtype}; convert with .long()")
@@ -346,4 +351,4 @@ def one_hot(tensor, num_classes: int = -1):
     elif t.size and t.max() >= num_classes:
         raise ValueError(f"one_hot: class index {t.max()} is out of range for num_classes="
                          f"{num_classes}")
-    return as_tensor((t[..., None] == np.arange(num_classes)).astype(np.int64))
+    return (t[..., None] == np.arange(num_classes)).astype(np.int64)
