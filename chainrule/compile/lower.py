@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..nn.functional import check_range
+from ..nn.functional import _check_range
 from ..ops.parallel import SPLIT_SIZE, threads
 
 
@@ -169,7 +169,7 @@ def _onehot(prog, c, arrays, params, outs):
         return None
     # each call's targets are checked, as eager checks them: out of range, a row of the
     # mask would be all False, and the loss silently wrong
-    check = f"{prog.global_('check_range', check_range)}({c.x(target)}, {like.shape[1]}, " \
+    check = f"{prog.global_('check_range', _check_range)}({c.x(target)}, {like.shape[1]}, " \
         f"{name!r})"
     # the mask first (bool: no casting loop), written through its transpose: target (n,)
     # against a column of class numbers needs no target[:, None] view each call

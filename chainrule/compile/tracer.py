@@ -438,9 +438,9 @@ def _patches(tracer) -> list[tuple[object, str, object]]:
         """The replay checks each call's indices first, as eager does (NumPy's indexing
         would take a negative one from the end)."""
         if t.recording:
-            idx = np.asarray(indices._data if hasattr(indices, "_data") else indices)
+            idx = nn_functional._index_array(indices)
             if idx.dtype.kind in "iu":
-                check = t.prog.global_("check_range", nn_functional.check_range)
+                check = t.prog.global_("check_range", nn_functional._check_range)
                 t.prog.emit(f"{check}({t.prog.expr(idx)}, {weight.shape[0]}, 'embedding', "
                             "'index')")
         return embedding(indices, weight)

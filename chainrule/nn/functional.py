@@ -143,6 +143,13 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     return out
 
 
+def _index_array(v) -> np.ndarray:
+    """Integer indices (class targets, embedding rows) as an array: a Tensor's own array, an
+    ndarray itself. Not ``getattr(v, "data", v)``: an ndarray's ``.data`` is its buffer, and
+    an array made from that is not the argument ``cr.compile`` binds (it would be frozen)."""
+    return np.asarray(v._data if hasattr(v, "_data") else v)
+
+
 def embedding(indices, weight):
     """The rows of ``weight`` (num_embeddings, dim) at integer ``indices`` of any shape; the
     result has shape ``indices.shape + (dim,)`` and only the rows used receive gradient.
@@ -152,12 +159,10 @@ def embedding(indices, weight):
     >>> cr.nn.functional.embedding(cr.tensor([2, 1], dtype=cr.int64), table).tolist()
     [[3.0, 4.0], [1.0, 2.0]]
     """
-    # (not ``getattr(indices, "data", ...)``: an ndarray's ``.data`` is its buffer, and an
-    # array made from it is not the argument cr.compile binds)
-    idx = np.asarray(indices._data if hasattr(indices, "_data") else indices)
+    idx = _index_array(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
-    check_range(idx, weight.shape[0], "embedding", "index")
+    _check_range(idx, weight.shape[0], "embedding", "index")
     return ops.getitem(weight, idx)
 
 
@@ -218,8 +223,7 @@ def l1_loss(input, target, reduction: str = "mean"):  # noqa: A002
 
 
 def _class_targets(name, x, target):
-    # (not ``getattr(target, "data", ...)``: an ndarray's ``.data`` is its buffer, a copy)
-    t = np.asarray(target._data if hasattr(target, "_data") else target)
+    t = _index_array(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: targets must be integer class indices, got {t.dtype}")
     if x.ndim < 2 or t.shape != (x.shape[0],) + x.shape[2:]:
@@ -228,7 +232,7 @@ def _class_targets(name, x, target):
     return t
 
 
-def check_range(t, n: int, name: str, what: str = "target") -> None:
+def _check_range(t, n: int, name: str, what: str = "target") -> None:
     """Raise IndexError unless every integer index in ``t`` lies in [0, n). One reduction
     checks both ends: seen as unsigned, a negative index is a huge one. (``cr.compile``'s
     replay calls it too, for each new batch of targets or embedding indices.)"""
@@ -246,7 +250,7 @@ def _onehot(x, t, name="cross_entropy"):
     Targets (N,) take rows of a kept identity: one ``take``, 4k instructions against 21k
     for comparing with every class number and casting."""
     c = x.shape[1]
-    check_range(t, c, name)
+    _check_range(t, c, name)
     if x.ndim == 2 and c <= EYE_MAX:
         eye = _EYES.get((c, x.dtype))
         if eye is None:
@@ -333,8 +337,7 @@ def one_hot(tensor, num_classes: int = -1):
     >>> cr.nn.functional.one_hot(cr.tensor([0, 2]), 3).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
-    t = np.asarray(tensor._data if hasattr(tensor, "_data") else tensor)  # (as embedding's)
-    return as_tensor(_one_hot_array(t, num_classes))
+    return as_tensor(_one_hot_array(_index_array(tensor), num_classes))
 
 
 def _one_hot_array(t, num_classes: int):
